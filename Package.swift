@@ -1,0 +1,75 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "chaos",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "chaos", targets: ["chaos"]),
+        .library(name: "ChaosCore", targets: ["ChaosCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+    ],
+    targets: [
+        // Values only: models, parsing, validation, selection math, policies. No I/O.
+        .target(
+            name: "ChaosCore",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: strictSettings
+        ),
+        // libsystemd (sd-bus, sd-daemon, sd-journal) as a system library.
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // The only code that makes syscalls or spawns processes.
+        .target(
+            name: "ChaosLinux",
+            dependencies: [
+                "ChaosCore", "CSystemd",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // One file per fault kind: plan (pure) -> inject -> verify -> revert through HostSystem.
+        .target(
+            name: "ChaosFaults",
+            dependencies: ["ChaosCore"],
+            swiftSettings: strictSettings
+        ),
+        // The durable ledger, the fault runner, recovery and the guardian.
+        .target(
+            name: "ChaosEngine",
+            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ChaosCLI",
+            dependencies: [
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
+        // Fakes at the boundaries (FakeHost) and the fault contract, for tests only.
+        .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosFaultsTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosEngineTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting", "ChaosLinux"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosLinuxTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ChaosCLITests",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosTesting", "ChaosLinux"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

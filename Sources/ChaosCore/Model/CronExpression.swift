@@ -1,0 +1,116 @@
+/// A five-field cron expression: `minute hour day-of-month month day-of-week`.
+///
+/// Each field takes `*`, a value, a range `a-b`, a step `*/n` or `a-b/n`, and comma lists. Months and
+/// weekdays also take names (`jan`, `mon`); weekday 0 and 7 are both Sunday.
+public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertible {
+    public let text: String
+    public let minutes: Set<Int>
+    public let hours: Set<Int>
+    public let daysOfMonth: Set<Int>
+    public let months: Set<Int>
+    /// 0 = Sunday ... 6 = Saturday.
+    public let daysOfWeek: Set<Int>
+    /// Whether day-of-month / day-of-week were restricted (cron ORs them when both are).
+    public let domRestricted: Bool
+    public let dowRestricted: Bool
+
+    /// Why an expression is invalid.
+    public struct ParseError: Error, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let monthNames = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    static let dayNames = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+
+    /// Parses `text`.
+    /// - Throws: ``ParseError`` naming the field at fault.
+    public init(_ text: String) throws(ParseError) {
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard fields.count == 5 else {
+            throw ParseError(description: "'\(text)' has \(fields.count) fields; cron needs 5 (minute hour day-of-month month day-of-week)")
+        }
+        self.text = text
+        minutes = try CronExpression.field(fields[0], "minute", 0...59, names: [])
+        hours = try CronExpression.field(fields[1], "hour", 0...23, names: [])
+        daysOfMonth = try CronExpression.field(fields[2], "day-of-month", 1...31, names: [])
+        months = try CronExpression.field(fields[3], "month", 1...12, names: CronExpression.monthNames, nameBase: 1)
+        let dow = try CronExpression.field(fields[4], "day-of-week", 0...7, names: CronExpression.dayNames)
+        daysOfWeek = Set(dow.map { $0 == 7 ? 0 : $0 })
+        domRestricted = fields[2] != "*"
+        dowRestricted = fields[4] != "*"
+    }
+
+    static func field(_ text: String, _ what: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0) throws(ParseError) -> Set<Int> {
+        var out = Set<Int>()
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let stepSplit = part.split(separator: "/", omittingEmptySubsequences: false)
+            guard (1...2).contains(stepSplit.count) else { throw ParseError(description: "\(what) '\(part)' is malformed") }
+            var step = 1
+            if stepSplit.count == 2 {
+                guard let s = Int(stepSplit[1]), s > 0 else { throw ParseError(description: "\(what) step '\(stepSplit[1])' must be a positive number") }
+                step = s
+            }
+            let base = stepSplit[0]
+            let lo: Int, hi: Int
+            if base == "*" {
+                lo = range.lowerBound; hi = range.upperBound
+            } else {
+                let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
+                guard (1...2).contains(bounds.count) else { throw ParseError(description: "\(what) '\(part)' is malformed") }
+                func value(_ s: Substring) throws(ParseError) -> Int {
+                    if let n = Int(s) {
+                        guard range.contains(n) else { throw ParseError(description: "\(what) \(n) is outside \(range.lowerBound)-\(range.upperBound)") }
+                        return n
+                    }
+                    if let i = names.firstIndex(of: s.lowercased()) { return i + nameBase }
+                    throw ParseError(description: "\(what) '\(s)' is not a number" + (names.isEmpty ? "" : " or a name (\(names.joined(separator: ", ")))"))
+                }
+                lo = try value(bounds[0])
+                hi = bounds.count == 2 ? try value(bounds[1]) : (stepSplit.count == 2 ? range.upperBound : lo)
+                guard lo <= hi else { throw ParseError(description: "\(what) range '\(base)' runs backwards") }
+            }
+            out.formUnion(stride(from: lo, through: hi, by: step))
+        }
+        return out
+    }
+
+    public var description: String { text }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        let t = try c.decode(String.self)
+        do { try self.init(t) } catch { throw DecodingError.dataCorruptedError(in: c, debugDescription: error.description) }
+    }
+    public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(text) }
+}
+
+/// Checks of calendar text without Foundation: `YYYY-MM-DD` and ISO 8601 date-times.
+public enum CalendarText {
+    /// Whether `s` is a real date `YYYY-MM-DD`.
+    public static func isDate(_ s: String) -> Bool {
+        let p = s.split(separator: "-", omittingEmptySubsequences: false)
+        guard p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
+              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]), (1...12).contains(m) else { return false }
+        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
+        return (1...days).contains(d)
+    }
+
+    /// Whether `s` is a date, or a date-time `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]`.
+    public static func isDateOrDateTime(_ s: String) -> Bool {
+        let parts = s.split(separator: "T", maxSplits: 1)
+        guard let datePart = parts.first, isDate(String(datePart)) else { return false }
+        guard parts.count == 2 else { return true }
+        var time = String(parts[1])
+        if time.hasSuffix("Z") { time.removeLast() }
+        else if let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) {
+            let zone = time[time.index(after: sign)...].split(separator: ":")
+            guard zone.count == 2, let zh = Int(zone[0]), let zm = Int(zone[1]), (0...14).contains(zh), (0...59).contains(zm) else { return false }
+            time = String(time[..<sign])
+        }
+        let hms = time.split(separator: ":")
+        guard (2...3).contains(hms.count), let h = Int(hms[0]), let m = Int(hms[1]), (0...23).contains(h), (0...59).contains(m) else { return false }
+        if hms.count == 3 { guard let sec = Double(hms[2]), (0..<61).contains(sec) else { return false } }
+        return true
+    }
+}

@@ -1,0 +1,363 @@
+/// Builds an ``Experiment`` from a document, reporting every problem.
+struct ExperimentReader {
+    let r: FieldReader
+    init(_ r: FieldReader) { self.r = r }
+
+    func read(_ top: MappingReader) -> Experiment? {
+        top.allow("apiVersion", "kind")
+        let name = top.required("name", hint: "add e.g. 'name: kill-db-primary'") { NameRule.read(r, $0, $1) }
+        let description = top.optional("description") { r.string($0, $1, allowEmpty: true) }
+        let fault = top.required("fault", hint: "add e.g. 'fault: {type: process.kill}'", readFault)
+        let target = top.required("target", hint: "add e.g. 'target: db-primary' (an inventory target) or 'target: {process: {name: redis-server}}'") {
+            readTarget($0, $1, fault: fault)
+        }
+        let probes = top.optional("probes") { r.list($0, $1, readProbe) } ?? []
+        var seen = Set<String>()
+        if let node = top.node("probes"), case .sequence(let items, _) = node {
+            for (i, p) in probes.enumerated() where !seen.insert(p.name).inserted {
+                r.sink.report(items[min(i, items.count - 1)].location, "probes[\(i)].name", "'\(p.name)' is used by another probe", hint: "give each probe its own name")
+            }
+        }
+        let expect = top.optional("expect", readExpect) ?? ExpectSpec()
+        let stopWhen = top.optional("stopWhen") { r.list($0, $1) { readStop($0, $1, probes: probes) } } ?? []
+        let schedule = top.optional("schedule", readSchedule)
+        let safety = top.optional("safety", readSafety) ?? SafetySpec()
+        top.finish()
+        guard let name, let target, let fault else { return nil }
+        return Experiment(name: name, description: description, target: target, fault: fault, probes: probes,
+                          expect: expect, stopWhen: stopWhen, schedule: schedule, safety: safety)
+    }
+
+    // MARK: target
+
+    func readTarget(_ node: DocumentNode, _ path: String, fault: FaultSpec?) -> TargetSpec? {
+        if case .scalar = node {
+            guard let ref = NameRule.read(r, node, path) else { return nil }
+            return TargetSpec(ref: ref)
+        }
+        guard let m = r.mapping(node, path) else { return nil }
+        let ref = m.optional("ref") { NameRule.read(r, $0, $1) }
+        let host = m.optional("host") { r.string($0, $1) }
+        let process = m.optional("process") { readProcessSelector(r, $0, $1) }
+        let selection = readSelection(m)
+        m.finish()
+        if ref != nil && (host != nil || process != nil) {
+            r.sink.report(m.location, path, "'ref' names an inventory target, so 'host' and 'process' cannot be given too",
+                          hint: "either refer to the inventory target or describe the target inline")
+        }
+        if let fault, ref == nil {
+            switch fault.type.subject {
+            case .processes where process == nil:
+                r.sink.report(m.location, "\(path).process", "\(fault.type) needs processes to act on",
+                              hint: "add e.g. 'process: {name: redis-server}' (pid, pidfile, name, match, port or unit)")
+            case .unit where process?.unit == nil:
+                r.sink.report(m.location(of: "process"), "\(path).process.unit", "\(fault.type) needs a systemd unit",
+                              hint: "add e.g. 'process: {unit: redis-server.service}'")
+            case .host where process != nil:
+                r.sink.report(m.location(of: "process"), "\(path).process", "\(fault.type) acts on the whole host, not on processes",
+                              hint: "remove 'process' and keep only 'host'")
+            default: break
+            }
+        }
+        return TargetSpec(ref: ref, host: host, process: process, selection: selection ?? Selection())
+    }
+
+    func readSelection(_ m: MappingReader) -> Selection? {
+        let count = m.optional("count") { r.int($0, $1, in: 1...100_000) }
+        let percent = m.optional("percent") { r.percent($0, $1, in: 0.001...100) }
+        let random = m.optional("random", r.bool)
+        return Selection(count: count, percent: percent, random: random)
+    }
+
+    // MARK: fault
+
+    func readFault(_ node: DocumentNode, _ path: String) -> FaultSpec? {
+        guard let m = r.mapping(node, path) else { return nil }
+        let kinds = FaultKind.allCases.map(\.rawValue)
+        let type = m.required("type", hint: "add e.g. 'type: process.kill'") { r.oneOf($0, $1, kinds) }.flatMap(FaultKind.init(rawValue:))
+        let duration = m.optional("duration") { r.duration($0, $1, atLeast: .milliseconds(100)) }
+        var params = FaultParameters()
+        if let type, let withNode = m.node("with") {
+            params = readParameters(withNode, m.child("with"), kind: type) ?? params
+        } else { _ = m.node("with") }
+        m.finish()
+        guard let type else { return nil }
+        if type.isReversible && duration == nil && !m.has("duration") {
+            r.sink.report(m.location, "\(path).duration", "\(type) is reversible and needs a duration", hint: "add e.g. 'duration: 30s'")
+        }
+        if !type.isReversible, m.has("duration") {
+            r.sink.report(m.location(of: "duration"), "\(path).duration", "\(type) cannot be undone, so it has no duration",
+                          hint: "remove 'duration'; recovery is measured from the moment of the fault")
+        }
+        return FaultSpec(type: type, duration: duration, with: params)
+    }
+
+    func readParameters(_ node: DocumentNode, _ path: String, kind: FaultKind) -> FaultParameters? {
+        guard let m = r.mapping(node, path) else { return nil }
+        var p = FaultParameters()
+        let allowed = FaultParameters.fields(for: kind)
+        // Read only fields of this kind; others are reported by finish() as unknown for the kind.
+        func field<T>(_ key: String, _ parse: (DocumentNode, String) -> T?) -> T? {
+            allowed.contains(key) ? m.optional(key, parse) : nil
+        }
+        p.signal = field("signal") { n, path in
+            guard let text = r.string(n, path) else { return nil }
+            guard let s = SignalName(text) else {
+                r.sink.report(n.location, path, "'\(text)' is not a signal", hint: "use a name such as KILL, TERM, INT, HUP or a number 1-64")
+                return nil
+            }
+            return s
+        }
+        p.who = field("who") { r.oneOf($0, $1, ["all", "main", "control"]) }
+        p.path = field("path") { n, path in
+            guard let s = r.string(n, path) else { return nil }
+            if !s.hasPrefix("/") { r.sink.report(n.location, path, "'\(s)' is not an absolute path", hint: "write the full path, e.g. '/var/lib/redis'") }
+            return s
+        }
+        p.percent = field("percent") { r.percent($0, $1, in: 1...100) }
+        p.free = field("free", r.byteSize)
+        p.size = field("size", r.byteSize)
+        p.workers = field("workers") { r.int($0, $1, in: 1...1024) }
+        p.load = field("load") { r.percent($0, $1, in: 1...100) }
+        p.direction = field("direction") { r.oneOf($0, $1, ["egress", "ingress", "both"]) }
+        p.to = field("to") { r.stringList($0, $1) }
+        p.and = field("and") { r.stringList($0, $1) }
+        p.ports = field("ports") { n, path in
+            r.list(n, path) { item, ipath in
+                guard let s = r.string(item, ipath) else { return nil }
+                guard PortRange(s) != nil else {
+                    r.sink.report(item.location, ipath, "'\(s)' is not a port or port range", hint: "use e.g. '6379' or '8000-8100' (1-65535)")
+                    return nil
+                }
+                return s
+            }
+        }
+        p.protocol = field("protocol") { r.oneOf($0, $1, ["tcp", "udp", "icmp", "all"]) }
+        p.interface = field("interface") { r.string($0, $1) }
+        p.lossPercent = field("lossPercent") { r.percent($0, $1, in: 0.1...100) }
+        p.delay = field("delay") { r.duration($0, $1, atLeast: .milliseconds(1)) }
+        p.jitter = field("jitter") { r.duration($0, $1) }
+        p.rate = field("rate") { n, path in
+            guard let s = r.string(n, path) else { return nil }
+            guard BandwidthRate(s) != nil else {
+                r.sink.report(n.location, path, "'\(s)' is not a rate", hint: "use a number with kbit, mbit, gbit, kbps or mbps, e.g. '1mbit'")
+                return nil
+            }
+            return s
+        }
+        p.mode = field("mode") { r.oneOf($0, $1, ["both", "oneway"]) }
+        p.includeControlPort = field("includeControlPort", r.bool)
+        m.finish()
+
+        // Cross-field rules.
+        switch kind {
+        case .diskFill:
+            if p.path == nil { r.sink.report(m.location, "\(path).path", "is required", hint: "add e.g. 'path: /var/lib/redis'") }
+            let amounts = [p.percent != nil, p.free != nil, p.size != nil].filter { $0 }.count
+            if amounts != 1 {
+                r.sink.report(m.location, path, amounts == 0 ? "says nothing about how much to fill" : "gives more than one of 'percent', 'free' and 'size'",
+                              hint: "give exactly one: 'percent: 95', 'free: 100MiB' or 'size: 1GiB'")
+            }
+        case .stressMemory:
+            if p.size == nil { r.sink.report(m.location, "\(path).size", "is required", hint: "add e.g. 'size: 1GiB'") }
+        case .networkLoss:
+            if p.lossPercent == nil { r.sink.report(m.location, "\(path).lossPercent", "is required", hint: "add e.g. 'lossPercent: 30'") }
+        case .networkDelay:
+            if p.delay == nil { r.sink.report(m.location, "\(path).delay", "is required", hint: "add e.g. 'delay: 200ms'") }
+            if let d = p.delay, let j = p.jitter, j > d {
+                r.sink.report(m.location(of: "jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
+            }
+        case .networkBandwidth:
+            if p.rate == nil { r.sink.report(m.location, "\(path).rate", "is required", hint: "add e.g. 'rate: 1mbit'") }
+        case .networkPartition:
+            if p.to == nil { r.sink.report(m.location, "\(path).to", "is required: one side of the partition", hint: "add e.g. 'to: [db1]'") }
+            if p.and == nil { r.sink.report(m.location, "\(path).and", "is required: the other side of the partition", hint: "add e.g. 'and: [db2, db3]'") }
+        default: break
+        }
+        return p
+    }
+
+    // MARK: probes
+
+    func readProbe(_ node: DocumentNode, _ path: String) -> ProbeSpec? {
+        ProbeReader(r).read(node, path)
+    }
+
+    // MARK: expect, stopWhen, safety
+
+    func readExpect(_ node: DocumentNode, _ path: String) -> ExpectSpec? {
+        guard let m = r.mapping(node, path) else { return nil }
+        var e = ExpectSpec()
+        if let a = m.optional("availability", { n, p -> (Double?, Double?, Double?)? in
+            guard let am = r.mapping(n, p) else { return nil }
+            let v = (am.optional("before") { r.percent($0, $1) }, am.optional("during") { r.percent($0, $1) }, am.optional("after") { r.percent($0, $1) })
+            am.finish()
+            return v
+        }) {
+            e.availabilityBefore = a.0 ?? e.availabilityBefore
+            e.availabilityDuring = a.1 ?? e.availabilityDuring
+            e.availabilityAfter = a.2 ?? e.availabilityAfter
+        }
+        e.maxOutage = m.optional("maxOutage") { r.duration($0, $1) } ?? e.maxOutage
+        e.recoverWithin = m.optional("recoverWithin") { r.duration($0, $1) } ?? e.recoverWithin
+        if let l = m.optional("latency", { n, p -> (ChaosDuration?, ChaosDuration?, ChaosDuration?)? in
+            guard let lm = r.mapping(n, p) else { return nil }
+            let v = (lm.optional("p50") { r.duration($0, $1) }, lm.optional("p95") { r.duration($0, $1) }, lm.optional("p99") { r.duration($0, $1) })
+            lm.finish()
+            return v
+        }) {
+            e.latencyP50 = l.0; e.latencyP95 = l.1; e.latencyP99 = l.2
+        }
+        m.finish()
+        return e
+    }
+
+    func readStop(_ node: DocumentNode, _ path: String, probes: [ProbeSpec]) -> StopCondition? {
+        guard let m = r.mapping(node, path) else { return nil }
+        let probe = m.optional("probe") { r.string($0, $1) }
+        if let probe, !probes.contains(where: { $0.name == probe }) {
+            let names = probes.map(\.name)
+            let hint = Spelling.closest(to: probe, in: names).map { "did you mean '\($0)'?" }
+                ?? (names.isEmpty ? "define the probe under 'probes'" : "probes here: \(names.joined(separator: ", "))")
+            r.sink.report(m.location(of: "probe"), "\(path).probe", "no probe is named '\(probe)'", hint: hint)
+        }
+        let below = m.required("availabilityBelow", hint: "add e.g. 'availabilityBelow: 50%'") { r.percent($0, $1, in: 0.1...100) }
+        let window = m.required("for", hint: "add e.g. 'for: 10s'") { r.duration($0, $1, atLeast: .milliseconds(100)) }
+        m.finish()
+        guard let below, let window else { return nil }
+        return StopCondition(probe: probe, availabilityBelow: below, window: window)
+    }
+
+    func readSafety(_ node: DocumentNode, _ path: String) -> SafetySpec? {
+        guard let m = r.mapping(node, path) else { return nil }
+        var s = SafetySpec()
+        s.maxCount = m.optional("maxCount") { r.int($0, $1, in: 1...100_000) }
+        s.maxPercent = m.optional("maxPercent") { r.percent($0, $1, in: 0.001...100) }
+        s.dryRun = m.optional("dryRun", r.bool) ?? false
+        s.allowProtected = m.optional("allowProtected", r.bool) ?? false
+        m.finish()
+        return s
+    }
+
+    // MARK: schedule
+
+    func readSchedule(_ node: DocumentNode, _ path: String) -> ScheduleSpec? {
+        guard let m = r.mapping(node, path) else { return nil }
+        var s = ScheduleSpec()
+        s.cron = m.optional("cron") { (n: DocumentNode, p: String) -> CronExpression? in
+            guard let text = r.string(n, p) else { return nil }
+            do throws(CronExpression.ParseError) { return try CronExpression(text) } catch {
+                r.sink.report(n.location, p, error.description, hint: "write 'minute hour day-of-month month day-of-week', e.g. '0 10 * * mon-fri'")
+                return nil
+            }
+        }
+        s.monkey = m.optional("monkey") { (n: DocumentNode, p: String) -> MonkeySchedule? in
+            guard let mm = r.mapping(n, p) else { return nil }
+            let mean = mm.required("meanWorkdays", hint: "add e.g. 'meanWorkdays: 5'") { r.number($0, $1, in: 1...365) }
+            let minW = mm.optional("minWorkdays") { r.number($0, $1, in: 0...365) } ?? 1
+            mm.finish()
+            guard let mean else { return nil }
+            if minW > mean { r.sink.report(mm.location, "\(p).minWorkdays", "is larger than meanWorkdays", hint: "keep minWorkdays at most meanWorkdays") }
+            return MonkeySchedule(meanWorkdays: mean, minWorkdays: minW)
+        }
+        if m.has("cron") == m.has("monkey") {
+            r.sink.report(m.location, path, m.has("cron") ? "gives both 'cron' and 'monkey'" : "has neither 'cron' nor 'monkey'",
+                          hint: "give exactly one: 'cron: \"0 10 * * mon-fri\"' or 'monkey: {meanWorkdays: 5}'")
+        }
+        s.timezone = m.optional("timezone") { (n: DocumentNode, p: String) -> String? in
+            guard let tz = r.string(n, p) else { return nil }
+            guard TimeZoneNames.isKnown(tz) else {
+                r.sink.report(n.location, p, "'\(tz)' is not an IANA time zone", hint: "use a name such as 'UTC', 'Europe/Paris' or 'America/New_York'")
+                return nil
+            }
+            return tz
+        } ?? s.timezone
+        s.workdays = m.optional("workdays") { n, p in
+            r.list(n, p) { item, ip in r.oneOf(item, ip, Weekday.allCases.map(\.rawValue)).flatMap(Weekday.init(rawValue:)) }
+        } ?? s.workdays
+        s.hours = m.optional("hours") { (n: DocumentNode, p: String) -> TimeWindow? in
+            guard let text = r.string(n, p) else { return nil }
+            guard let w = TimeWindow(text) else {
+                r.sink.report(n.location, p, "'\(text)' is not a time window", hint: "write 'HH:MM-HH:MM' with the end after the start, e.g. '09:00-17:00'")
+                return nil
+            }
+            return w
+        } ?? s.hours
+        s.holidays = m.optional("holidays") { n, p in
+            r.list(n, p) { item, ip in
+                guard let d = r.string(item, ip) else { return nil }
+                guard CalendarText.isDate(d) else { r.sink.report(item.location, ip, "'\(d)' is not a date", hint: "write YYYY-MM-DD, e.g. '2026-12-25'"); return nil }
+                return d
+            }
+        } ?? []
+        s.holidayCalendar = m.optional("holidayCalendar") { r.string($0, $1) }
+        s.blackouts = m.optional("blackouts") { n, p in
+            r.list(n, p) { item, ip in
+                guard let bm = r.mapping(item, ip) else { return nil }
+                func stamp(_ node: DocumentNode, _ sp: String) -> String? {
+                    guard let t = r.string(node, sp) else { return nil }
+                    guard CalendarText.isDateOrDateTime(t) else {
+                        r.sink.report(node.location, sp, "'\(t)' is not a date or date-time", hint: "write e.g. '2026-12-20' or '2026-12-20T18:00:00Z'")
+                        return nil
+                    }
+                    return t
+                }
+                let from = bm.required("from", hint: "add e.g. 'from: 2026-12-20'", stamp)
+                let to = bm.required("to", hint: "add e.g. 'to: 2027-01-03'", stamp)
+                let reason = bm.optional("reason") { r.string($0, $1) }
+                bm.finish()
+                guard let from, let to else { return nil }
+                if to < from, from.count == to.count { r.sink.report(bm.location, "\(ip).to", "ends before it starts", hint: "swap 'from' and 'to'") }
+                return Blackout(from: from, to: to, reason: reason)
+            }
+        } ?? []
+        if let sp = m.optional("minSpacing", { n, p -> (ChaosDuration?, ChaosDuration?)? in
+            guard let mm = r.mapping(n, p) else { return nil }
+            let v = (mm.optional("target") { r.duration($0, $1) }, mm.optional("group") { r.duration($0, $1) })
+            mm.finish()
+            return v
+        }) {
+            s.minSpacingTarget = sp.0; s.minSpacingGroup = sp.1
+        }
+        m.finish()
+        return s
+    }
+}
+
+/// Reads a process selector (shared by experiments and inventories).
+func readProcessSelector(_ r: FieldReader, _ node: DocumentNode, _ path: String) -> ProcessSelector? {
+    guard let m = r.mapping(node, path) else { return nil }
+    var s = ProcessSelector()
+    s.pid = m.optional("pid") { r.int($0, $1, in: 1...4_194_304) }.map(Int32.init)
+    s.pidfile = m.optional("pidfile") { r.string($0, $1) }
+    s.name = m.optional("name") { n, p in
+        guard let v = r.string(n, p) else { return nil }
+        if v.utf8.count > 15 {
+            r.sink.report(n.location, p, "'\(v)' is longer than 15 bytes, and Linux cuts process names at 15",
+                          hint: "use the first 15 characters '\(String(v.utf8.prefix(15)) ?? v)', or 'match' on the command line")
+        }
+        return v
+    }
+    s.match = m.optional("match") { n, p in
+        guard let v = r.string(n, p) else { return nil }
+        if (try? Regex(v)) == nil { r.sink.report(n.location, p, "'\(v)' is not a valid regular expression", hint: "check brackets and escapes"); return nil }
+        return v
+    }
+    s.port = m.optional("port") { r.int($0, $1, in: 1...65535) }
+    s.unit = m.optional("unit") { n, p in
+        guard let v = r.string(n, p) else { return nil }
+        if !v.contains(".") { r.sink.report(n.location, p, "'\(v)' has no unit type suffix", hint: "write the full unit name, e.g. '\(v).service'"); return nil }
+        return v
+    }
+    s.user = m.optional("user", r.bool)
+    m.finish()
+    let set = [m.has("pid"), m.has("pidfile"), m.has("name"), m.has("match"), m.has("port"), m.has("unit")].filter { $0 }.count
+    if set != 1 {
+        r.sink.report(m.location, path, set == 0 ? "names no process" : "gives more than one way to find the process",
+                      hint: "give exactly one of pid, pidfile, name, match, port or unit")
+    }
+    if m.has("user") && !m.has("unit") {
+        r.sink.report(m.location(of: "user"), "\(path).user", "only applies to 'unit'", hint: "remove 'user' or select by 'unit'")
+    }
+    return s
+}
