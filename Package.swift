@@ -29,11 +29,13 @@ let package = Package(
         ),
         // libsystemd (sd-bus, sd-daemon, sd-journal) as a system library.
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Linux declarations Glibc's module map leaves out (fallocate, statfs).
+        .systemLibrary(name: "CLinuxShims"),
         // The only code that makes syscalls or spawns processes.
         .target(
             name: "ChaosLinux",
             dependencies: [
-                "ChaosCore", "CSystemd",
+                "ChaosCore", "CSystemd", "CLinuxShims",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strictSettings

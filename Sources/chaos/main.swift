@@ -1,1 +1,3 @@
-print("chaos")
+import ChaosCLI
+
+await ChaosMain.run()

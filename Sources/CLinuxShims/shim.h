@@ -1,0 +1,9 @@
+// Linux calls that Swift's Glibc module does not expose (they need _GNU_SOURCE or extra headers).
+#include <sys/types.h>
+#include <sys/vfs.h>
+
+// fallocate(2): glibc declares it only under _GNU_SOURCE.
+int fallocate(int fd, int mode, off_t offset, off_t len);
+
+// statfs(2) under a name that does not clash with `struct statfs` in Swift.
+static inline int chaos_statfs(const char *path, struct statfs *buf) { return statfs(path, buf); }

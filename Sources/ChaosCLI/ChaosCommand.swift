@@ -1,0 +1,38 @@
+import ArgumentParser
+import ChaosCore
+
+/// The `chaos` command line.
+public struct ChaosCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "chaos",
+        abstract: "Find and prove single points of failure: inject faults, revert them on time, judge the outcome.",
+        discussion: """
+        Faults act on this host. Every reversible fault is written to a durable ledger before the host \
+        is touched and is reverted at its deadline, even if chaos is killed (a detached guardian does it).
+
+        Examples:
+          chaos kill --name redis-server --count 1
+          chaos pause --port 6379 --for 30s
+          chaos stop --unit nginx.service --for 1m
+          chaos disk fill --path /var/lib/redis --percent 95 --for 2m
+          chaos kill --target db-primary --inventory deploy/inventory.yaml --dry-run
+          chaos validate experiments/*.yaml deploy/inventory.yaml
+        """,
+        version: "0.1.0",
+        subcommands: [
+            ValidateCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self,
+            StatusCommand.self, RevertCommand.self, GuardianCommand.self, StressWorkerCommand.self,
+        ]
+    )
+    public init() {}
+}
+
+/// Ends a command with `status` (ArgumentParser treats 0 as success).
+func finish(_ status: Int32) throws {
+    if status != 0 { throw ExitCode(status) }
+}
+
+/// The executable's entry point.
+public enum ChaosMain {
+    public static func run() async { await ChaosCommand.main() }
+}

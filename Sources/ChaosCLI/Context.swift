@@ -1,0 +1,63 @@
+import ChaosCore
+import ChaosEngine
+import ChaosFaults
+import ChaosLinux
+import Foundation
+
+/// What a host-acting command needs: the host, the ledger and engine, and the inventory.
+struct Context {
+    let global: GlobalOptions
+    let host: LinuxHost
+    let clock = SystemWallClock()
+
+    init(global: GlobalOptions) {
+        self.global = global
+        self.host = LinuxHost()
+    }
+
+    /// The engine over the ledger; created on first use.
+    func engine(create: Bool = true) throws(ChaosError) -> FaultEngine? {
+        let dir = global.resolvedStateDir + "/ledger"
+        if !create && !FileManager.default.fileExists(atPath: dir) { return nil }
+        return FaultEngine(ledger: try FaultLedger(directory: dir, create: create), host: host, clock: clock)
+    }
+
+    /// Reverts leftovers (past deadline, owner gone) before doing anything else, and says so on stderr.
+    @discardableResult
+    func recoverLeftovers() async -> [FaultEngine.Recovery] {
+        guard let engine = try? engine(create: false) else { return [] }
+        let done = await engine.recover()
+        for r in done {
+            if let e = r.error { Console.err("warning: could not revert leftover fault \(r.id) (\(r.kind), \(r.reason)): \(e)") }
+            else { Console.err("Reverted leftover fault \(r.id) (\(r.kind)): \(r.reason).") }
+        }
+        return done
+    }
+
+    /// Loads and validates an inventory file.
+    func loadInventory(_ path: String?) throws(ChaosError) -> Inventory? {
+        guard let path else { return nil }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .usage("inventory.unreadable", "Cannot read the inventory '\(path)'. Check the path (YAML or JSON).")
+        }
+        let loaded = ChaosDocument.load(text, file: path, expecting: "Inventory")
+        guard loaded.isValid, case .inventory(let inv)? = loaded.document else {
+            throw .usage("inventory.invalid", "The inventory is not valid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n") + "\nFix it, then check with 'chaos validate \(path)'.")
+        }
+        return inv
+    }
+
+    /// A resolver for targets on this host.
+    func resolver(inventory: Inventory?) -> TargetResolver {
+        TargetResolver(host: host, inventory: inventory, localNames: LocalIdentity.names(hostname: host.facts.hostname)) { (argv, timeout) throws(ChaosError) -> String in
+            let r = try await CommandRunner.run(argv, timeout: timeout.duration)
+            guard let status = r.status else {
+                throw ChaosError("target.resolverTimeout", "The resolver '\(argv.joined(separator: " "))' did not answer within \(timeout). Check that what it asks is reachable, or raise 'resolve.timeout'.")
+            }
+            guard status == 0 else {
+                throw ChaosError("target.resolverFailed", "The resolver '\(argv.joined(separator: " "))' exited with status \(status): \(r.stderrTail.trimmingWhitespace()). Run it by hand to see why.")
+            }
+            return r.stdout
+        }
+    }
+}

@@ -1,0 +1,71 @@
+/// Which processes and units chaos refuses to touch, and why. Pure.
+///
+/// Always refused: PID 1, the caller itself and its ancestors (your shell, your SSH session), and
+/// kernel threads. Refused unless `allowProtected` (`--force`): the deny list (sshd, the service
+/// manager, the journal, D-Bus, chaos's own agent and guardians).
+public struct ProtectionPolicy: Sendable {
+    public var deniedNames: Set<String>
+    public var deniedUnitPrefixes: [String]
+    public var allowProtected: Bool
+
+    public static let defaultDeniedNames: Set<String> = [
+        "sshd", "systemd", "init", "systemd-journal", "systemd-logind", "dbus-daemon", "dbus-broker", "chaos", "chaos-agent",
+    ]
+    public static let defaultDeniedUnitPrefixes = [
+        "ssh.service", "sshd.service", "dbus.service", "dbus-broker.service", "dbus.socket", "systemd-", "chaos-agent",
+        "init.scope", "-.slice", "user@", "getty@", "serial-getty@",
+    ]
+
+    public init(deniedNames: Set<String> = ProtectionPolicy.defaultDeniedNames,
+                deniedUnitPrefixes: [String] = ProtectionPolicy.defaultDeniedUnitPrefixes, allowProtected: Bool = false) {
+        self.deniedNames = deniedNames
+        self.deniedUnitPrefixes = deniedUnitPrefixes
+        self.allowProtected = allowProtected
+    }
+
+    /// Why one process may not be touched.
+    public struct Refusal: Hashable, Sendable, Codable, CustomStringConvertible {
+        public var pid: Int32
+        public var name: String
+        public var reason: String
+        /// Whether `--force` lifts it.
+        public var overridable: Bool
+        public var description: String { "\(pid) (\(name)): \(reason)" }
+    }
+
+    /// The refusals for `victims`; empty means all may be hit.
+    /// - Parameters:
+    ///   - victims: the processes about to be hit.
+    ///   - table: the process table, for the caller's ancestry.
+    ///   - caller: the pid of the chaos process.
+    public func refusals(for victims: [ProcessEntry], table: ProcessTable, caller: Int32) -> [Refusal] {
+        let ancestors = Set(table.ancestry(of: caller))
+        var out: [Refusal] = []
+        for v in victims {
+            let reason: (String, Bool)?
+            if v.pid == 1 { reason = ("PID 1 is the init process; killing or stopping it takes the host down", false) }
+            else if v.pid == caller { reason = ("this is chaos itself", false) }
+            else if ancestors.contains(v.pid) { reason = ("this is an ancestor of chaos (your shell or session)", false) }
+            else if v.isKernelThread { reason = ("this is a kernel thread", false) }
+            else if deniedNames.contains(v.name) || isChaosProcess(v) { reason = ("'\(v.name)' is on the deny list", true) }
+            else { reason = nil }
+            if let (text, overridable) = reason, !(overridable && allowProtected) {
+                out.append(Refusal(pid: v.pid, name: v.name, reason: text, overridable: overridable))
+            }
+        }
+        return out
+    }
+
+    /// Whether `unit` is on the deny list (and `--force` was not given).
+    public func refuses(unit: String) -> Bool {
+        !allowProtected && deniedUnitPrefixes.contains(where: { unit.hasPrefix($0) })
+    }
+
+    /// chaos's own agent, guardians and stress workers.
+    func isChaosProcess(_ p: ProcessEntry) -> Bool {
+        guard let argv0 = p.cmdline.first else { return false }
+        let base = argv0.split(separator: "/").last.map(String.init) ?? argv0
+        guard base == "chaos" || base == "chaos-agent" else { return false }
+        return p.cmdline.count > 1 && ["agent", "_guardian", "_stress"].contains(p.cmdline[1])
+    }
+}

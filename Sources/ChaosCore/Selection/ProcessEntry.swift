@@ -1,0 +1,69 @@
+/// One process as read from `/proc/PID/stat`, `status` and `cmdline` at one moment.
+public struct ProcessEntry: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var pid: Int32
+    public var ppid: Int32
+    /// The kernel's process name (`comm`), at most 15 bytes.
+    public var name: String
+    /// The arguments; empty for kernel threads and zombies.
+    public var cmdline: [String]
+    /// The state letter: `R`, `S`, `D`, `T` (stopped), `t`, `Z` (zombie), `X` (dead), `I` (idle)...
+    public var state: String
+    /// Start time in clock ticks after boot; with the pid, names the process uniquely (pids are reused).
+    public var startTime: UInt64
+    public var uid: UInt32
+    /// Kernel threads (PF_KTHREAD) are never targets.
+    public var isKernelThread: Bool
+
+    public init(pid: Int32, ppid: Int32, name: String, cmdline: [String], state: String, startTime: UInt64,
+                uid: UInt32 = 0, isKernelThread: Bool = false) {
+        self.pid = pid; self.ppid = ppid; self.name = name; self.cmdline = cmdline; self.state = state
+        self.startTime = startTime; self.uid = uid; self.isKernelThread = isKernelThread
+    }
+
+    /// Gone for every purpose: a zombie (`Z`) or dead (`X`). `kill -0` succeeds on zombies, so it is not used.
+    public var isDead: Bool { state == "Z" || state == "X" }
+    /// Stopped by a signal (`T`) or a tracer (`t`).
+    public var isStopped: Bool { state == "T" || state == "t" }
+    /// The identity that survives pid reuse.
+    public var identity: ProcessIdentity { ProcessIdentity(pid: pid, startTime: startTime) }
+    /// The command line joined by spaces, as `match` sees it.
+    public var commandLine: String { cmdline.joined(separator: " ") }
+
+    public var description: String { "\(pid) (\(name))" }
+}
+
+/// A process named so that a reused pid is not mistaken for it.
+public struct ProcessIdentity: Hashable, Sendable, Codable, CustomStringConvertible {
+    public var pid: Int32
+    public var startTime: UInt64
+    public init(pid: Int32, startTime: UInt64) { self.pid = pid; self.startTime = startTime }
+    public var description: String { "\(pid)@\(startTime)" }
+}
+
+/// A snapshot of the process table.
+public struct ProcessTable: Sendable {
+    public var processes: [ProcessEntry]
+    private var byPID: [Int32: Int]
+
+    public init(_ processes: [ProcessEntry]) {
+        self.processes = processes.sorted { ($0.startTime, $0.pid) < ($1.startTime, $1.pid) }
+        var index: [Int32: Int] = [:]
+        for (i, p) in self.processes.enumerated() { index[p.pid] = i }
+        self.byPID = index
+    }
+
+    public subscript(pid: Int32) -> ProcessEntry? { byPID[pid].map { processes[$0] } }
+
+    /// `pid`, its parent, its grandparent... up to PID 1 (excluded pid 0).
+    public func ancestry(of pid: Int32) -> [Int32] {
+        var out: [Int32] = []
+        var current: Int32? = pid
+        var guardCount = 0
+        while let c = current, c > 0, guardCount < 4096 {
+            out.append(c)
+            current = self[c]?.ppid
+            guardCount += 1
+        }
+        return out
+    }
+}

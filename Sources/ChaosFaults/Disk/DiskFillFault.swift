@@ -1,0 +1,84 @@
+public import ChaosCore
+
+/// `disk.fill`: fills the filesystem holding `path` with one file the fault owns, until it is
+/// `percent` full, has only `free` left, or `size` more is used.
+///
+/// - Commands: `open(O_CREAT|O_EXCL)` + `fallocate(2)` of `DIR/.chaos-fill-FAULTID` (written with zeros
+///   where the filesystem has no fallocate). DIR is `path` if it is a directory, else its parent.
+/// - Receipt: the fill file's path, its size, and the filesystem id.
+/// - Revert: unlink the fill file; already gone counts as reverted.
+/// - Claims: the filesystem, so two fills never stack on one filesystem.
+/// - Sizes follow df: used / (used + available), so `percent: 95` makes `df` show 95 %.
+public struct DiskFillFault: Fault {
+    public let kind = FaultKind.diskFill
+    public init() {}
+
+    public struct Receipt: FaultReceipt {
+        public var file: String
+        public var bytes: Int64
+        public var filesystem: UInt64
+        /// df's Use% before and the one planned.
+        public var percentBefore: Double
+        public var percentPlanned: Double
+        public var actions: [String] {
+            ["fallocate \(ByteSize(bytes: bytes)) at '\(file)' (disk \(Self.pct(percentBefore)) → \(Self.pct(percentPlanned)) used)", "on revert remove '\(file)'"]
+        }
+        public var claims: [ResourceClaim] { [.filesystem(filesystem), .path(file)] }
+        static func pct(_ v: Double) -> String { "\((v * 10).rounded() / 10)%" }
+    }
+
+    public func gather(_ request: FaultRequest, on host: some HostSystem) async throws(ChaosError) -> FilesystemStats {
+        try await host.filesystem(at: try Self.path(request))
+    }
+
+    public func plan(_ request: FaultRequest, facts fs: FilesystemStats) throws(ChaosError) -> Receipt {
+        let path = try Self.path(request)
+        let p = request.spec.with
+        let total = fs.used + fs.available
+        let need: Int64
+        if let percent = p.percent {
+            need = Int64((Double(total) * percent / 100).rounded(.up)) - fs.used
+        } else if let free = p.free {
+            need = fs.available - free.bytes
+        } else if let size = p.size {
+            need = size.bytes
+        } else {
+            throw .usage("fault.badParameters", "disk.fill needs one of '--percent', '--free' or '--size'.")
+        }
+        guard need > 0 else {
+            throw ChaosError("fault.nothingToDo", "The filesystem holding '\(path)' is already \(Receipt.pct(fs.percentUsed)) used with \(ByteSize(bytes: fs.available)) available, so there is nothing to fill. Ask for a higher '--percent' or a smaller '--free'.")
+        }
+        guard need <= fs.available else {
+            throw ChaosError("fault.tooLarge", "Filling \(ByteSize(bytes: need)) does not fit: only \(ByteSize(bytes: fs.available)) is available on the filesystem holding '\(path)'. Use '--percent 100' to fill it completely.")
+        }
+        var dir = path
+        if !fs.isDirectory {
+            dir = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+            if dir.isEmpty { dir = "/" }
+        }
+        while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
+        let file = (dir == "/" ? "" : dir) + "/.chaos-fill-\(request.faultID)"
+        let after = Double(fs.used + need) * 100 / Double(max(total, 1))
+        return Receipt(file: file, bytes: need, filesystem: fs.id, percentBefore: fs.percentUsed, percentPlanned: after)
+    }
+
+    public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
+        try await host.allocateFile(receipt.file, bytes: receipt.bytes)
+    }
+
+    public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {
+        guard let size = await host.fileSize(receipt.file) else { return .absent }
+        return size >= receipt.bytes ? .active : .drifted(reason: "fill file holds \(ByteSize(bytes: size)) of \(ByteSize(bytes: receipt.bytes))")
+    }
+
+    public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
+        try await host.removeFile(receipt.file)
+    }
+
+    static func path(_ request: FaultRequest) throws(ChaosError) -> String {
+        guard let path = request.spec.with.path, path.hasPrefix("/") else {
+            throw .usage("fault.badParameters", "disk.fill needs an absolute '--path', e.g. '--path /var/lib/redis'.")
+        }
+        return path
+    }
+}

@@ -1,0 +1,165 @@
+public import ChaosCore
+public import ChaosFaults
+import Glibc
+import CLinuxShims
+import Synchronization
+
+/// The real host: /proc, kill(2), statvfs, fallocate, posix_spawn and sd-bus.
+public final class LinuxHost: HostSystem {
+    public let facts: HostFacts
+    private let executable: String
+    private let managers = Mutex<[SystemdScope: SystemdManager]>([:])
+    /// How long unit start/stop may take before chaos gives up.
+    public let unitTimeout: Duration = .seconds(90)
+
+    /// - Parameter executable: the chaos binary helpers are started from; defaults to this process's.
+    public init(executable: String? = nil) {
+        let pid = getpid()
+        var name = [CChar](repeating: 0, count: 256)
+        gethostname(&name, 255)
+        let hostname = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        facts = HostFacts(selfPID: pid, cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
+                          memoryAvailable: ProcFS.memoryAvailable(), hostname: hostname)
+        self.executable = executable ?? FileIO.readLink("/proc/self/exe") ?? CommandLine.arguments[0]
+    }
+
+    // MARK: Processes
+
+    public func processTable() async throws(ChaosError) -> ProcessTable { ProcFS.table() }
+
+    public func process(_ pid: Int32) async -> ProcessEntry? { ProcFS.process(pid) }
+
+    public func send(_ signal: SignalName, to pid: Int32) async throws(ChaosError) {
+        guard Glibc.kill(pid, signal.number) == 0 else {
+            let e = errno
+            switch e {
+            case ESRCH: throw ChaosError("host.noSuchProcess", "Process \(pid) does not exist any more.")
+            case EPERM: throw ChaosError("host.permissionDenied", "Not allowed to send \(signal) to process \(pid). Run chaos as root or as the process's user.")
+            default: throw ChaosError("host.signalFailed", "Sending \(signal) to process \(pid) failed: \(FileIO.describe(e)).")
+            }
+        }
+    }
+
+    public func readPIDFile(_ path: String) async throws(ChaosError) -> Int32 {
+        guard let text = FileIO.readText(path) else {
+            throw ChaosError("target.pidfileUnreadable", "Cannot read the pidfile '\(path)': \(FileIO.describe(errno)). Check the path and that the service is running.")
+        }
+        let first = text.split(separator: "\n").first.map { String($0).trimmingWhitespace() } ?? ""
+        guard let pid = Int32(first), pid > 0 else {
+            throw ChaosError("target.pidfileInvalid", "The pidfile '\(path)' does not start with a process id (it reads '\(first.prefix(40))'). Point '--pidfile' at the service's pid file.")
+        }
+        return pid
+    }
+
+    public func listeners(onTCPPort port: Int) async throws(ChaosError) -> [Int32] {
+        ProcFS.owners(of: ProcFS.listeningInodes(port: port))
+    }
+
+    // MARK: systemd
+
+    private func manager(_ scope: SystemdScope) throws(ChaosError) -> SystemdManager {
+        do {
+            return try managers.withLock { cache throws(SystemdError) in
+                if let m = cache[scope] { return m }
+                let m = try SystemdManager(scope: scope)
+                cache[scope] = m
+                return m
+            }
+        } catch { throw Self.map(error) }
+    }
+
+    static func map(_ e: SystemdError) -> ChaosError { ChaosError(e.code, e.message) }
+
+    public func unitStatus(_ unit: String, scope: SystemdScope) async throws(ChaosError) -> UnitState {
+        let m = try manager(scope)
+        do {
+            let s = try m.status(of: unit)
+            return UnitState(name: s.name, loadState: s.loadState, activeState: s.activeState, subState: s.subState, mainPID: s.mainPID)
+        } catch { throw Self.map(error) }
+    }
+
+    public func startUnit(_ unit: String, scope: SystemdScope) async throws(ChaosError) {
+        let m = try manager(scope)
+        do { try m.start(unit, timeout: unitTimeout) } catch { throw Self.map(error) }
+    }
+
+    public func stopUnit(_ unit: String, scope: SystemdScope) async throws(ChaosError) {
+        let m = try manager(scope)
+        do { try m.stop(unit, timeout: unitTimeout) } catch { throw Self.map(error) }
+    }
+
+    public func killUnit(_ unit: String, scope: SystemdScope, who: String, signal: SignalName) async throws(ChaosError) {
+        let m = try manager(scope)
+        do { try m.kill(unit, who: who, signal: signal.number) } catch { throw Self.map(error) }
+    }
+
+    public func unitProcesses(_ unit: String, scope: SystemdScope) async throws(ChaosError) -> [Int32] {
+        let m = try manager(scope)
+        do { return try m.processes(of: unit) } catch { throw Self.map(error) }
+    }
+
+    // MARK: Files
+
+    public func filesystem(at path: String) async throws(ChaosError) -> FilesystemStats {
+        var st = statvfs()
+        guard statvfs(path, &st) == 0 else {
+            let e = errno
+            throw ChaosError(e == ENOENT ? "host.noSuchPath" : "host.statFailed",
+                             "Cannot read the filesystem of '\(path)': \(FileIO.describe(e)). Give an existing directory on the disk to fill.")
+        }
+        var s = stat()
+        let isDir = stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
+        let frsize = Int64(st.f_frsize)
+        return FilesystemStats(size: Int64(st.f_blocks) * frsize, available: Int64(st.f_bavail) * frsize,
+                               free: Int64(st.f_bfree) * frsize, id: UInt64(st.f_fsid), isDirectory: isDir)
+    }
+
+    public func allocateFile(_ path: String, bytes: Int64) async throws(ChaosError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            let e = errno
+            throw ChaosError(e == EEXIST ? "fault.resourceBusy" : "host.createFailed",
+                             "Cannot create the fill file '\(path)': \(FileIO.describe(e)).\(e == EEXIST ? " Another fault owns it; see 'chaos status'." : "")")
+        }
+        defer { close(fd) }
+        if fallocate(fd, 0, 0, off_t(bytes)) == 0 { return }
+        let e = errno
+        if e == EOPNOTSUPP {
+            // Filesystems without fallocate: write zeros.
+            let chunk = [UInt8](repeating: 0, count: 1 << 20)
+            var left = bytes
+            while left > 0 {
+                let n = chunk.withUnsafeBytes { write(fd, $0.baseAddress, Int(min(Int64(chunk.count), left))) }
+                if n < 0 { if errno == EINTR { continue }; break }
+                left -= Int64(n)
+            }
+            if left == 0 { return }
+        }
+        let failure = errno
+        unlink(path)
+        throw ChaosError("host.allocateFailed", "Could not allocate \(ByteSize(bytes: bytes)) in '\(path)': \(FileIO.describe(e == EOPNOTSUPP ? failure : e)). The file was removed; nothing is left behind.")
+    }
+
+    public func fileSize(_ path: String) async -> Int64? {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        return Int64(s.st_blocks) * 512 > Int64(s.st_size) ? Int64(s.st_blocks) * 512 : Int64(s.st_size)
+    }
+
+    @discardableResult
+    public func removeFile(_ path: String) async throws(ChaosError) -> Bool {
+        if unlink(path) == 0 { return true }
+        let e = errno
+        if e == ENOENT { return false }
+        throw ChaosError("host.removeFailed", "Cannot remove '\(path)': \(FileIO.describe(e)). Remove it by hand and run 'chaos status'.")
+    }
+
+    // MARK: Helpers
+
+    public func spawnHelper(_ arguments: [String]) async throws(ChaosError) -> ProcessIdentity {
+        let pid = try Spawner.spawnDetached([executable] + arguments)
+        // The child's start time is readable as soon as it exists.
+        guard let p = ProcFS.process(pid) else { return ProcessIdentity(pid: pid, startTime: 0) }
+        return p.identity
+    }
+}
