@@ -1,0 +1,181 @@
+public import ChaosCore
+public import ChaosFaults
+import Synchronization
+
+/// A simulated host for unit tests: a process table, units, one filesystem and files. Every call is
+/// recorded in `trace`, and state changes follow the kernel's rules closely enough for `verify`.
+public final class FakeHost: HostSystem {
+    public struct State: Sendable {
+        public var processes: [Int32: ProcessEntry] = [:]
+        public var units: [String: UnitState] = [:]
+        public var unitPIDs: [String: [Int32]] = [:]
+        public var files: [String: Int64] = [:]
+        public var pidfiles: [String: String] = [:]
+        public var listeners: [Int: [Int32]] = [:]
+        public var filesystem = FilesystemStats(size: 1000 << 20, available: 900 << 20, free: 950 << 20, id: 0xfeed, isDirectory: true)
+        /// Pids that ignore SIGTERM.
+        public var ignoresTerm: Set<Int32> = []
+        /// Operations that fail, by trace prefix (e.g. "signal STOP 42"), with the error.
+        public var failures: [String: ChaosError] = [:]
+        public var trace: [String] = []
+        var nextPID: Int32 = 5000
+        var clockTicks: UInt64 = 1000
+    }
+
+    private let state: Mutex<State>
+    public let facts: HostFacts
+
+    public init(selfPID: Int32 = 100, cpuCount: Int = 2, memoryAvailable: Int64 = 8 << 30) {
+        facts = HostFacts(selfPID: selfPID, cpuCount: cpuCount, memoryAvailable: memoryAvailable, hostname: "fakehost")
+        var s = State()
+        s.processes[1] = ProcessEntry(pid: 1, ppid: 0, name: "init", cmdline: ["/sbin/init"], state: "S", startTime: 1)
+        s.processes[2] = ProcessEntry(pid: 2, ppid: 0, name: "kthreadd", cmdline: [], state: "S", startTime: 1, isKernelThread: true)
+        s.processes[selfPID] = ProcessEntry(pid: selfPID, ppid: 1, name: "chaos", cmdline: ["/usr/bin/chaos", "kill"], state: "R", startTime: 50)
+        state = Mutex(s)
+    }
+
+    /// Reads or changes the simulated state.
+    public func with<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
+
+    func mutate(_ body: (inout State) -> ChaosError?) throws(ChaosError) {
+        if let e = state.withLock({ body(&$0) }) { throw e }
+    }
+
+    /// The calls made so far.
+    public var trace: [String] { with { $0.trace } }
+
+    /// Adds a running process and returns it.
+    @discardableResult
+    public func spawn(name: String, cmdline: [String]? = nil, ppid: Int32 = 1) -> ProcessEntry {
+        with { s in
+            s.nextPID += 1
+            s.clockTicks += 1
+            let p = ProcessEntry(pid: s.nextPID, ppid: ppid, name: name, cmdline: cmdline ?? ["/usr/bin/\(name)"], state: "S", startTime: s.clockTicks)
+            s.processes[p.pid] = p
+            return p
+        }
+    }
+
+    /// Adds a unit with processes.
+    public func addUnit(_ name: String, active: Bool = true) {
+        with { s in
+            s.units[name] = UnitState(name: name, loadState: "loaded", activeState: active ? "active" : "inactive", subState: active ? "running" : "dead", mainPID: 0)
+        }
+        if active { startUnitProcess(name) }
+    }
+
+    private func startUnitProcess(_ name: String) {
+        let p = spawn(name: String(name.split(separator: ".").first ?? "svc"))
+        with { s in
+            s.unitPIDs[name] = [p.pid]
+            s.units[name]?.mainPID = p.pid
+            s.units[name]?.activeState = "active"
+            s.units[name]?.subState = "running"
+        }
+    }
+
+    private func record(_ op: String) throws(ChaosError) {
+        let failure: ChaosError? = with { s in
+            s.trace.append(op)
+            return s.failures.first(where: { op.hasPrefix($0.key) })?.value
+        }
+        if let failure { throw failure }
+    }
+
+    // MARK: HostSystem
+
+    public func processTable() async throws(ChaosError) -> ProcessTable { with { ProcessTable(Array($0.processes.values)) } }
+
+    public func process(_ pid: Int32) async -> ProcessEntry? { with { $0.processes[pid] } }
+
+    public func send(_ signal: SignalName, to pid: Int32) async throws(ChaosError) {
+        try record("signal \(signal.description.dropFirst(3)) \(pid)")
+        try mutate { s in
+            guard var p = s.processes[pid], !p.isDead else { return ChaosError("host.noSuchProcess", "Process \(pid) does not exist any more.") }
+            switch signal {
+            case .stop: p.state = "T"
+            case .cont: p.state = "S"
+            case .term where s.ignoresTerm.contains(pid): break
+            default: p.state = "Z"
+            }
+            s.processes[pid] = p
+            return nil
+        }
+    }
+
+    public func readPIDFile(_ path: String) async throws(ChaosError) -> Int32 {
+        try record("read \(path)")
+        guard let text = with({ $0.pidfiles[path] }), let pid = Int32(text) else {
+            throw ChaosError("target.pidfileUnreadable", "Cannot read the pidfile '\(path)'.")
+        }
+        return pid
+    }
+
+    public func listeners(onTCPPort port: Int) async throws(ChaosError) -> [Int32] { with { $0.listeners[port] ?? [] } }
+
+    public func unitStatus(_ unit: String, scope: SystemdScope) async throws(ChaosError) -> UnitState {
+        guard let u = with({ $0.units[unit] }) else { throw ChaosError("systemd.noSuchUnit", "Unit '\(unit)' does not exist.") }
+        return u
+    }
+
+    public func startUnit(_ unit: String, scope: SystemdScope) async throws(ChaosError) {
+        try record("start \(unit)")
+        let active = with { $0.units[unit]?.isActive ?? false }
+        if !active { startUnitProcess(unit) }
+    }
+
+    public func stopUnit(_ unit: String, scope: SystemdScope) async throws(ChaosError) {
+        try record("stop \(unit)")
+        with { s in
+            for pid in s.unitPIDs[unit] ?? [] { s.processes[pid] = nil }
+            s.unitPIDs[unit] = []
+            s.units[unit]?.activeState = "inactive"
+            s.units[unit]?.subState = "dead"
+            s.units[unit]?.mainPID = 0
+        }
+    }
+
+    public func killUnit(_ unit: String, scope: SystemdScope, who: String, signal: SignalName) async throws(ChaosError) {
+        try record("killunit \(unit) \(who) \(signal)")
+        with { s in
+            for pid in s.unitPIDs[unit] ?? [] { s.processes[pid]?.state = "Z" }
+        }
+    }
+
+    public func unitProcesses(_ unit: String, scope: SystemdScope) async throws(ChaosError) -> [Int32] { with { $0.unitPIDs[unit] ?? [] } }
+
+    public func filesystem(at path: String) async throws(ChaosError) -> FilesystemStats {
+        var fs = with { $0.filesystem }
+        fs.isDirectory = !with({ $0.files[path] != nil })
+        return fs
+    }
+
+    public func allocateFile(_ path: String, bytes: Int64) async throws(ChaosError) {
+        try record("fallocate \(path) \(bytes)")
+        try mutate { s in
+            guard s.files[path] == nil else { return ChaosError("fault.resourceBusy", "'\(path)' exists.") }
+            guard bytes <= s.filesystem.available else { return ChaosError("host.allocateFailed", "No space left.") }
+            s.files[path] = bytes
+            s.filesystem.available -= bytes
+            s.filesystem.free -= bytes
+            return nil
+        }
+    }
+
+    public func fileSize(_ path: String) async -> Int64? { with { $0.files[path] } }
+
+    public func removeFile(_ path: String) async throws(ChaosError) -> Bool {
+        try record("unlink \(path)")
+        return with { s in
+            guard let size = s.files.removeValue(forKey: path) else { return false }
+            s.filesystem.available += size
+            s.filesystem.free += size
+            return true
+        }
+    }
+
+    public func spawnHelper(_ arguments: [String]) async throws(ChaosError) -> ProcessIdentity {
+        try record("spawn chaos \(arguments.joined(separator: " "))")
+        return spawn(name: "chaos", cmdline: ["/usr/bin/chaos"] + arguments, ppid: facts.selfPID).identity
+    }
+}
