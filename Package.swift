@@ -70,7 +70,8 @@ let package = Package(
         .testTarget(name: "ChaosLinuxTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(
             name: "ChaosCLITests",
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosTesting", "ChaosLinux"],
+            // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "chaos"],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,0 +1,125 @@
+import ChaosCore
+import ChaosLinux
+import Foundation
+import Glibc
+import Testing
+
+/// Runs the real `chaos` binary and real victim processes for integration tests.
+enum Harness {
+    /// Root and `CHAOS_INTEGRATION=1`: tests that signal processes, mount tmpfs or start helpers run.
+    static let integration: Bool = getenv("CHAOS_INTEGRATION").map { String(cString: $0) } == "1" && geteuid() == 0
+
+    /// The `chaos` executable built beside the test bundle.
+    static let chaos: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: exe).deletingLastPathComponent().appendingPathComponent("chaos").path
+    }()
+
+    /// The package root (for examples and fixtures).
+    static let root: String = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    /// A fresh state directory for one test's ledger.
+    static func stateDir() -> String {
+        let dir = NSTemporaryDirectory() + "chaos-it-\(UUID().uuidString.prefix(8))"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    struct Output { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs chaos to completion (bounded by `timeout`).
+    static func run(_ args: [String], state: String, env: [String: String] = [:], timeout: TimeInterval = 60) throws -> Output {
+        let p = try start(args, state: state, env: env)
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.process.isRunning && Date() < deadline { usleep(5_000) }
+        if p.process.isRunning { kill(p.process.processIdentifier, SIGKILL) }
+        p.process.waitUntilExit()
+        let out = String(decoding: p.out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let err = String(decoding: p.err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return Output(status: p.process.terminationStatus, stdout: out, stderr: err)
+    }
+
+    struct Running { var process: Process; var out: Pipe; var err: Pipe }
+
+    /// Starts chaos in the background.
+    static func start(_ args: [String], state: String, env: [String: String] = [:]) throws -> Running {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chaos)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["CHAOS_STATE_DIR"] = state
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return Running(process: p, out: out, err: err)
+    }
+
+    /// Starts a victim process (`/bin/sleep`, or a symlink to it with another name so `--name` can find it).
+    static func victim(named name: String? = nil, seconds: Int = 300) throws -> Process {
+        let p = Process()
+        if let name {
+            let dir = NSTemporaryDirectory() + "chaos-victims"
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let link = dir + "/" + name
+            if !FileManager.default.fileExists(atPath: link) { try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/bin/sleep") }
+            p.executableURL = URL(fileURLWithPath: link)
+        } else {
+            p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        }
+        p.arguments = [String(seconds)]
+        try p.run()
+        // Wait until it really is the program (exec done) so its name is right.
+        _ = waitUntil(timeout: 5) { ProcFS.process(p.processIdentifier)?.cmdline.first?.hasSuffix(name ?? "sleep") == true }
+        return p
+    }
+
+    /// Kills (by pid) and reaps a victim this test started.
+    static func cleanup(_ victims: Process...) {
+        for v in victims where v.isRunning {
+            kill(v.processIdentifier, SIGCONT)
+            kill(v.processIdentifier, SIGKILL)
+        }
+        for v in victims { v.waitUntilExit() }
+    }
+
+    /// The state letter of `pid`, or `nil` when gone.
+    static func state(_ pid: Int32) -> String? { ProcFS.process(pid)?.state }
+
+    /// Dead as chaos means it: gone or zombie.
+    static func isDead(_ pid: Int32) -> Bool { ProcFS.process(pid)?.isDead ?? true }
+
+    /// Polls `condition` every 5 ms until it holds or `timeout` seconds pass; returns whether it held.
+    @discardableResult
+    static func waitUntil(timeout: TimeInterval, _ condition: () -> Bool) -> Bool {
+        let end = Date().addingTimeInterval(timeout)
+        while Date() < end {
+            if condition() { return true }
+            usleep(5_000)
+        }
+        return condition()
+    }
+
+    /// Milliseconds since the epoch.
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The open ledger records, read through `chaos status --output json`.
+    static func openFaults(state: String) throws -> [[String: Any]] {
+        let out = try run(["status", "--output", "json"], state: state)
+        let json = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [String: Any]
+        return json?["faults"] as? [[String: Any]] ?? []
+    }
+
+    /// A small tmpfs mounted on a fresh directory; `body` runs with its path; unmounted after.
+    static func withTmpfs<T>(sizeMiB: Int = 32, _ body: (String) throws -> T) throws -> T {
+        let dir = NSTemporaryDirectory() + "chaos-tmpfs-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard mount("tmpfs", dir, "tmpfs", 0, "size=\(sizeMiB)m") == 0 else {
+            throw ChaosError("test.mount", "mount tmpfs on \(dir) failed: \(String(cString: strerror(errno)))")
+        }
+        defer { umount2(dir, Int32(MNT_DETACH)); rmdir(dir) }
+        return try body(dir)
+    }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests everywhere, plus integration tests with real processes, a tmpfs,
+# and a systemd user manager when run as root (CHAOS_INTEGRATION=1 is set here when root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ]; then export CHAOS_INTEGRATION="${CHAOS_INTEGRATION:-1}"; fi
+# Debian's python3 (not a pyenv shim) checks the JSON Schemas in the schema agreement test.
+export CHAOS_PYTHON="${CHAOS_PYTHON:-/usr/bin/python3}"
+exec swift test "$@"
