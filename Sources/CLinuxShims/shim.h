@@ -7,3 +7,7 @@ int fallocate(int fd, int mode, off_t offset, off_t len);
 
 // statfs(2) under a name that does not clash with `struct statfs` in Swift.
 static inline int chaos_statfs(const char *path, struct statfs *buf) { return statfs(path, buf); }
+
+#include <spawn.h>
+// glibc 2.34+: close every descriptor >= fd in the child (declared only under _GNU_SOURCE).
+int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int fd);

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosCore
+import Glibc
 
 /// The `chaos` command line.
 public struct ChaosCommand: AsyncParsableCommand {
@@ -34,5 +35,14 @@ func finish(_ status: Int32) throws {
 
 /// The executable's entry point.
 public enum ChaosMain {
+    /// Unblocks every signal on the main thread before any other thread exists, so all threads inherit
+    /// an empty mask: a parent may leave signals blocked (Foundation's Process does), and chaos must
+    /// receive SIGINT/SIGTERM to revert, and its helpers must die of SIGKILL/SIGTERM as they should.
+    public static func resetSignalMask() {
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        pthread_sigmask(SIG_SETMASK, &empty, nil)
+    }
+
     public static func run() async { await ChaosCommand.main() }
 }

@@ -1,5 +1,5 @@
 public import ChaosCore
-public import ChaosFaults
+
 import Glibc
 import CLinuxShims
 import Synchronization

@@ -1,4 +1,5 @@
 import ChaosCore
+import CLinuxShims
 import Glibc
 
 /// Starts helper processes that must outlive their parent: own session (setsid), standard streams on
@@ -24,6 +25,9 @@ enum Spawner {
         for fd in Int32(0)...2 {
             posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0)
         }
+        // Inherit nothing else: a helper that outlives us must not hold our caller's pipes or sockets
+        // open (whoever waits for our output to end would wait for the helper too).
+        posix_spawn_file_actions_addclosefrom_np(&actions, 3)
 
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArgs.append(nil)

@@ -1,3 +1,4 @@
 import ChaosCLI
 
+ChaosMain.resetSignalMask()
 await ChaosMain.run()

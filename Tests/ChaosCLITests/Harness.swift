@@ -57,32 +57,68 @@ enum Harness {
         return Running(process: p, out: out, err: err)
     }
 
-    /// Starts a victim process (`/bin/sleep`, or a symlink to it with another name so `--name` can find it).
-    static func victim(named name: String? = nil, seconds: Int = 300) throws -> Process {
-        let p = Process()
+    /// A process a test started, by pid, with a clean signal mask (Foundation's Process leaks the
+    /// test runner's blocked signals into children, which would make SIGTERM look ignored).
+    final class Victim: @unchecked Sendable {
+        let processIdentifier: Int32
+        private var reaped = false
+        init(pid: Int32) { processIdentifier = pid }
+        var isRunning: Bool {
+            if reaped { return false }
+            var status: Int32 = 0
+            if waitpid(processIdentifier, &status, WNOHANG) == processIdentifier { reaped = true }
+            return !reaped
+        }
+        func waitUntilExit() {
+            guard !reaped else { return }
+            var status: Int32 = 0
+            while waitpid(processIdentifier, &status, 0) < 0 && errno == EINTR {}
+            reaped = true
+        }
+    }
+
+    /// Starts a victim (`/bin/sleep`, or a symlink to it with another name so `--name` can find it).
+    static func victim(named name: String? = nil, seconds: Int = 300) throws -> Victim {
+        var path = "/bin/sleep"
         if let name {
             let dir = NSTemporaryDirectory() + "chaos-victims"
             try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let link = dir + "/" + name
-            if !FileManager.default.fileExists(atPath: link) { try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/bin/sleep") }
-            p.executableURL = URL(fileURLWithPath: link)
-        } else {
-            p.executableURL = URL(fileURLWithPath: "/bin/sleep")
+            path = dir + "/" + name
+            if !FileManager.default.fileExists(atPath: path) { try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/bin/sleep") }
         }
-        p.arguments = [String(seconds)]
-        try p.run()
-        // Wait until it really is the program (exec done) so its name is right.
-        _ = waitUntil(timeout: 5) { ProcFS.process(p.processIdentifier)?.cmdline.first?.hasSuffix(name ?? "sleep") == true }
-        return p
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup(String(seconds)), nil]
+        defer { for a in argv { free(a) } }
+        let rc = posix_spawn(&pid, path, nil, &attr, argv, environ)
+        guard rc == 0 else { throw ChaosError("test.spawn", "posix_spawn \(path): \(String(cString: strerror(rc)))") }
+        let v = Victim(pid: pid)
+        _ = waitUntil(timeout: 5) { ProcFS.process(pid)?.cmdline.first == path }
+        return v
     }
 
-    /// Kills (by pid) and reaps a victim this test started.
-    static func cleanup(_ victims: Process...) {
+    /// Kills (by pid) and reaps victims this test started.
+    static func cleanup(_ victims: Victim...) {
         for v in victims where v.isRunning {
             kill(v.processIdentifier, SIGCONT)
             kill(v.processIdentifier, SIGKILL)
         }
         for v in victims { v.waitUntilExit() }
+    }
+
+    /// Kills and reaps a helper process (e.g. a listener) started with Foundation's Process.
+    static func cleanup(_ p: Process) {
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
     }
 
     /// The state letter of `pid`, or `nil` when gone.

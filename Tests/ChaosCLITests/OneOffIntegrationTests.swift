@@ -30,7 +30,9 @@ struct OneOffIntegrationTests {
         let victims = try (0..<3).map { _ in try Harness.victim(named: name) }
         defer { for v in victims { Harness.cleanup(v) } }
         let out = try Harness.run(["kill", "--name", name, "--count", "1", "--signal", "TERM"], state: state)
-        #expect(out.status == 0, "\(out.stderr)")
+        let signals = (try? String(contentsOfFile: "/proc/\(victims[0].processIdentifier)/status", encoding: .utf8))?
+            .split(separator: "\n").filter { $0.hasPrefix("Sig") }.joined(separator: " ") ?? ""
+        #expect(out.status == 0, "\(out.stderr) \(signals)")
         #expect(out.stdout.contains("send SIGTERM to"))
         #expect(victims.filter { Harness.isDead($0.processIdentifier) }.count == 1)
     }
@@ -125,15 +127,13 @@ struct OneOffIntegrationTests {
         try Harness.withTmpfs { dir in
             let state = Harness.stateDir()
             let run = try Harness.start(["disk", "fill", "--path", dir, "--percent", "90", "--for", "3s"], state: state)
-            let filled = Harness.waitUntil(timeout: 10) {
-                (try? FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasPrefix(".chaos-fill-") }) == true
-            }
-            #expect(filled)
+            let injected = Harness.waitUntil(timeout: 10) { (try? Harness.openFaults(state: state).first?["state"] as? String) == "injected" }
+            #expect(injected)
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: dir).contains { $0.hasPrefix(".chaos-fill-") }) == true)
             var fs = statvfs()
             statvfs(dir, &fs)
             let usedPercent = 100 - Double(fs.f_bavail) * 100 / Double(fs.f_blocks)
             #expect(usedPercent >= 89 && usedPercent <= 91, "df shows \(usedPercent)%")
-            _ = Harness.waitUntil(timeout: 5) { (try? Harness.openFaults(state: state).first?["state"] as? String) == "injected" }
             kill(run.process.processIdentifier, SIGKILL)
             run.process.waitUntilExit()
             let fault = try #require(try Harness.openFaults(state: state).first)
@@ -143,8 +143,14 @@ struct OneOffIntegrationTests {
             }
             #expect(gone)
             #expect(Harness.nowMs() <= deadline + 1000)
-            statvfs(dir, &fs)
-            #expect(fs.f_bavail == fs.f_blocks)
+            // The kernel frees a deleted tmpfs file's pages a moment after unlink returns.
+            Harness.waitUntil(timeout: 2) { statvfs(dir, &fs); return fs.f_bavail == fs.f_blocks }
+            let holders = ProcFS.table().processes.filter { p in
+                FileManager.default.subpaths(atPath: "/proc/\(p.pid)/fd").map { fds in
+                    fds.contains { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(p.pid)/fd/\($0)"))?.hasPrefix(dir) == true }
+                } ?? false
+            }
+            #expect(fs.f_bavail == fs.f_blocks, "space not freed; open by: \(holders.map { "\($0.pid) \($0.cmdline)" })")
         }
     }
 

@@ -127,10 +127,12 @@ public final class SystemdManager: @unchecked Sendable {
     /// - Parameters:
     ///   - scope: the system manager (PID 1) or the calling user's manager.
     ///   - address: a D-Bus address such as `unix:path=/run/user/0/bus` or
-    ///     `unix:path=/run/user/0/systemd/private`; `nil` for the scope's default bus.
+    ///     `unix:path=/run/user/0/systemd/private`; `nil` (or empty) for the scope's default bus.
     /// - Throws: `systemd.busUnavailable` when there is no connection or nobody answers as
     ///   org.freedesktop.systemd1; `systemd.accessDenied`; `systemd.timeout`.
     public init(scope: SystemdScope, address: String? = nil) throws(SystemdError) {
+        // An empty address (an empty environment variable, say) means "the default", like nil.
+        let address = address.flatMap { $0.isEmpty ? nil : $0 }
         self.scope = scope
         self.address = address
         let opened = Self.open(scope: scope, address: address)
@@ -319,7 +321,8 @@ public final class SystemdManager: @unchecked Sendable {
             // idle units): tell that apart from a unit that does not exist at all.
             let status = try status(of: name)
             throw SystemdError(code: SystemdError.Code.noSuchProcess, message: """
-                Unit '\(status.name)' has no process to signal in \(managerName): it is                 '\(status.activeState)' ('\(status.subState)'). Start it first with '\(systemctl) start \(status.name)'.
+                Unit '\(status.name)' has no process to signal in \(managerName): it is \
+                '\(status.activeState)' ('\(status.subState)'). Start it first with '\(systemctl) start \(status.name)'.
                 """)
         }
     }
@@ -525,7 +528,11 @@ public final class SystemdManager: @unchecked Sendable {
 
     private static func unavailable(scope: SystemdScope, address: String?, errno: Int32, detail: String? = nil) -> SystemdError {
         let target = address.map { "at '\($0)'" } ?? (scope == .user ? "on the session bus" : "on the system bus")
-        let why = detail ?? describeErrno(errno)
+        var why = detail ?? describeErrno(errno)
+        if errno == ENOMEDIUM && address == nil && scope == .user {
+            // sd_bus_open_user's answer when it has no address to try.
+            why = "neither 'DBUS_SESSION_BUS_ADDRESS' nor 'XDG_RUNTIME_DIR' is set"
+        }
         let hint: String
         switch (scope, address) {
         case (.user, nil):

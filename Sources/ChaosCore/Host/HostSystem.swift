@@ -1,4 +1,3 @@
-public import ChaosCore
 
 /// Everything a fault may do to a host. `LinuxHost` (ChaosLinux) does it for real; `FakeHost`
 /// (ChaosTesting) simulates it for unit tests. Faults never touch the system any other way.
