@@ -71,7 +71,8 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "chaos"],
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "chaos",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
     ]

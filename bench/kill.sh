@@ -24,8 +24,9 @@
 # script started (pid + start time checked) are SIGKILLed and reaped.
 #
 # Environment (all optional):
-#   CHAOS_BIN        chaos executable to test; default: `swift build -c release --product chaos`
-#                    in the repo root, then .build/release/chaos
+#   CHAOS_BIN        chaos executable to test; default: `swift build -c release --product chaos
+#                    --static-swift-stdlib --scratch-path .build-static` (how chaos is shipped: a static
+#                    Swift runtime halves start-up), then .build-static/release/chaos
 #   CHAOS_KILL_ARGS  arguments after the binary, {pid} is replaced (default: kill --pid {pid} --signal KILL)
 #   CHAOS_NOTE       free text shown in the table and summary (e.g. "stand-in, not the real chaos")
 #   RUNS=30 WARMUP=3         hyperfine runs for /bin/kill, chaos, wrapper and chaos start-up rows
@@ -328,14 +329,14 @@ if [[ -n ${CHAOS_BIN:-} ]]; then
   [[ -n $CHAOS && -x $CHAOS ]] || fail "CHAOS_BIN=$CHAOS_BIN is not an executable"
   CHAOS_SOURCE="CHAOS_BIN"
 else
-  say "building chaos: swift build -c release --product chaos (a clean release build can take ~7 min)"
-  if ! (cd "$REPO_DIR" && swift build -c release --product chaos) >"$WORK/build.log" 2>&1; then
+  say "building chaos: swift build -c release --product chaos --static-swift-stdlib (a clean release build can take ~7 min)"
+  if ! (cd "$REPO_DIR" && swift build -c release --product chaos --static-swift-stdlib --scratch-path .build-static) >"$WORK/build.log" 2>&1; then
     tail -n 30 "$WORK/build.log" >&2
-    fail "swift build -c release --product chaos failed (other engineers may be mid-edit). Retry later, or set CHAOS_BIN=/path/to/chaos."
+    fail "swift build -c release --product chaos --static-swift-stdlib failed (other engineers may be mid-edit). Retry later, or set CHAOS_BIN=/path/to/chaos."
   fi
-  CHAOS="$REPO_DIR/.build/release/chaos"
+  CHAOS="$REPO_DIR/.build-static/release/chaos"
   [[ -x $CHAOS ]] || fail "build succeeded but $CHAOS is missing"
-  CHAOS_SOURCE="swift build -c release"
+  CHAOS_SOURCE="swift build -c release --static-swift-stdlib"
 fi
 CHAOS=$(readlink -f "$CHAOS")
 read -r -a CHAOS_ARGV <<<"$CHAOS_KILL_ARGS"

@@ -14,8 +14,8 @@ done
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi
 command -v swift >/dev/null || { echo "Swift 6.2 or later is needed on PATH (https://swift.org/install)." >&2; exit 1; }
 
-swift build -c release --product chaos
-chaos=.build/release/chaos
+swift build -c release --product chaos --static-swift-stdlib --scratch-path .build-static
+chaos=.build-static/release/chaos
 state=$(mktemp -d /tmp/chaos-quickstart.XXXXXX)
 export CHAOS_STATE_DIR=$state
 disk=$state/disk

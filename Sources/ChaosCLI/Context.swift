@@ -49,7 +49,8 @@ struct Context {
 
     /// A resolver for targets on this host.
     func resolver(inventory: Inventory?) -> TargetResolver {
-        TargetResolver(host: host, inventory: inventory, localNames: LocalIdentity.names(hostname: host.facts.hostname)) { (argv, timeout) throws(ChaosError) -> String in
+        let hostname = host.facts.hostname
+        return TargetResolver(host: host, inventory: inventory, localNames: { LocalIdentity.names(hostname: hostname) }) { (argv, timeout) throws(ChaosError) -> String in
             let r = try await CommandRunner.run(argv, timeout: timeout.duration)
             guard let status = r.status else {
                 throw ChaosError("target.resolverTimeout", "The resolver '\(argv.joined(separator: " "))' did not answer within \(timeout). Check that what it asks is reachable, or raise 'resolve.timeout'.")

@@ -80,14 +80,18 @@ struct OneOff {
             try? await Task.sleep(for: .milliseconds(state == .active ? 0 : 1))
             state = try await plan.fault.verify(plan.planned.receipt, on: engine.host)
         }
-        report.verified = state.description
         let signalName = (spec.with.signal ?? .kill).description
         if case .drifted(let reason) = state {
             report.state = "incomplete"
+            report.verified = reason
             render(report, heading: "Sent \(signalName), but not every victim is gone after \(grace / 1000)s (\(reason)). It may handle or ignore \(signalName); try '--signal KILL'. Actions:")
             return 1
         }
-        render(report, heading: "Done (\(report.victims.isEmpty ? "unit \(report.unit ?? "")" : "\(report.victims.count) gone, confirmed from /proc")):")
+        report.verified = "gone"
+        let what = report.victims.isEmpty
+            ? "Killed unit '\(report.unit ?? "")' with \(signalName) through the service manager; its main process is gone"
+            : "Killed \(report.victims.count) process\(report.victims.count == 1 ? "" : "es") with \(signalName), confirmed gone from /proc"
+        render(report, heading: "\(what):")
         return 0
     }
 
@@ -163,7 +167,7 @@ struct OneOff {
         if !report.victims.isEmpty && report.actions.count < report.victims.count {
             lines += report.victims.map { "  - victim \($0)" }
         }
-        if let v = report.verified, report.state != "planned" { lines.append("  verified: \(v)") }
+        if let v = report.verified, report.id != nil { lines.append("  verified: \(v)") }
         Console.out(lines.joined(separator: "\n"))
     }
 }

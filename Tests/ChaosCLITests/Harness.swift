@@ -28,8 +28,8 @@ enum Harness {
     struct Output { var status: Int32; var stdout: String; var stderr: String }
 
     /// Runs chaos to completion (bounded by `timeout`).
-    static func run(_ args: [String], state: String, env: [String: String] = [:], timeout: TimeInterval = 60) throws -> Output {
-        let p = try start(args, state: state, env: env)
+    static func run(_ args: [String], state: String, env: [String: String] = [:], cwd: String? = nil, timeout: TimeInterval = 60) throws -> Output {
+        let p = try start(args, state: state, env: env, cwd: cwd)
         let deadline = Date().addingTimeInterval(timeout)
         while p.process.isRunning && Date() < deadline { usleep(5_000) }
         if p.process.isRunning { kill(p.process.processIdentifier, SIGKILL) }
@@ -42,8 +42,9 @@ enum Harness {
     struct Running { var process: Process; var out: Pipe; var err: Pipe }
 
     /// Starts chaos in the background.
-    static func start(_ args: [String], state: String, env: [String: String] = [:]) throws -> Running {
+    static func start(_ args: [String], state: String, env: [String: String] = [:], cwd: String? = nil) throws -> Running {
         let p = Process()
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         p.executableURL = URL(fileURLWithPath: chaos)
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
