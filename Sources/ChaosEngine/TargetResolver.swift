@@ -6,12 +6,13 @@ public import ChaosFaults
 public struct TargetResolver: Sendable {
     public let host: any HostSystem
     public let inventory: Inventory?
-    /// Names and addresses that mean "this host" (hostname, CHAOS_HOST, local addresses).
-    public let localNames: Set<String>
+    /// Names and addresses that mean "this host" (hostname, CHAOS_HOST, local addresses); computed
+    /// only when an inventory host has to be matched.
+    public let localNames: @Sendable () -> Set<String>
     /// Runs a resolver command (argv, timeout) and returns its standard output.
     public let runCommand: @Sendable ([String], ChaosDuration) async throws(ChaosError) -> String
 
-    public init(host: any HostSystem, inventory: Inventory?, localNames: Set<String>,
+    public init(host: any HostSystem, inventory: Inventory?, localNames: @escaping @Sendable () -> Set<String>,
                 runCommand: @escaping @Sendable ([String], ChaosDuration) async throws(ChaosError) -> String) {
         self.host = host; self.inventory = inventory; self.localNames = localNames; self.runCommand = runCommand
     }
@@ -71,21 +72,25 @@ public struct TargetResolver: Sendable {
             guard let selector else {
                 throw .usage("target.none", "\(kind) needs a target. Give one of '--pid', '--pidfile', '--name', '--match', '--port', '--unit' or '--target NAME --inventory FILE'.")
             }
-            let table = try await host.processTable()
             let me = host.facts.selfPID
-            let excluded = Set(table.ancestry(of: me))
             var pids: [Int32] = []
             if let pid = selector.pid {
-                guard let p = table[pid], !p.isDead else {
-                    throw ChaosError("target.noMatch", "Process \(pid) does not exist (or is already a zombie). Check the pid with 'ps -p \(pid)'.")
-                }
-                pids = [p.pid]
+                pids = [pid]
             } else if let file = selector.pidfile {
                 pids = [try await host.readPIDFile(file)]
             } else if let port = selector.port {
                 pids = try await host.listeners(onTCPPort: port)
             } else if let unit = selector.unit {
                 pids = try await host.unitProcesses(unit, scope: selector.scope)
+            }
+            // Selectors that name pids need only those processes and our own ancestry, not a scan of
+            // all of /proc (that scan is most of the cost of a one-off kill).
+            let table = selector.name == nil && selector.match == nil
+                ? await partialTable(pids: pids, selfPID: me)
+                : try await host.processTable()
+            let excluded = Set(table.ancestry(of: me))
+            if let pid = selector.pid, table[pid].map({ !$0.isDead }) != true {
+                throw ChaosError("target.noMatch", "Process \(pid) does not exist (or is already a zombie). Check the pid with 'ps -p \(pid)'.")
             }
             let matched = try ProcessMatcher.match(selector, in: table, resolvedPIDs: pids, excluding: excluded)
             guard !matched.isEmpty else { throw noMatch(selector, table: table) }
@@ -100,6 +105,19 @@ public struct TargetResolver: Sendable {
             return Resolved(hostName: hostName, victims: victims, matched: matched, unit: nil, scope: selector.scope,
                             description: label.isEmpty ? what : "\(label): \(what)")
         }
+    }
+
+    /// The given processes plus the caller's ancestry (for the protection policy).
+    func partialTable(pids: [Int32], selfPID: Int32) async -> ProcessTable {
+        var entries: [Int32: ProcessEntry] = [:]
+        for pid in pids { if let p = await host.process(pid) { entries[pid] = p } }
+        var current: Int32? = selfPID
+        while let pid = current, pid > 0, entries.count < pids.count + 4096 {
+            guard let p = await host.process(pid) else { break }
+            entries[pid] = p
+            current = p.ppid
+        }
+        return ProcessTable(Array(entries.values))
     }
 
     /// Finds an inventory target and the host it is on now, running its resolver command if it has one.
@@ -128,16 +146,19 @@ public struct TargetResolver: Sendable {
         }
         if let local = candidates.first(where: isLocal) { return (target, local) }
         let names = candidates.map { "\($0.name) (\($0.address))" }.joined(separator: ", ")
-        throw ChaosError("target.remote", "Target '\(ref)' is on \(names), not on this host (\(localNames.sorted().prefix(3).joined(separator: ", "))). Run the command on that host; if this host is in the inventory under another name, set CHAOS_HOST to its inventory name.")
+        throw ChaosError("target.remote", "Target '\(ref)' is on \(names), not on this host (\(localNames().sorted().prefix(3).joined(separator: ", "))). Run the command on that host; if this host is in the inventory under another name, set CHAOS_HOST to its inventory name.")
     }
 
     func checkLocal(_ host: Inventory.Host, what: String) throws(ChaosError) {
         guard isLocal(host) else {
-            throw ChaosError("target.remote", "\(what) is \(host.address), not this host (\(localNames.sorted().prefix(3).joined(separator: ", "))). Run the command on that host, or set CHAOS_HOST to this host's inventory name.")
+            throw ChaosError("target.remote", "\(what) is \(host.address), not this host (\(localNames().sorted().prefix(3).joined(separator: ", "))). Run the command on that host, or set CHAOS_HOST to this host's inventory name.")
         }
     }
 
-    func isLocal(_ host: Inventory.Host) -> Bool { localNames.contains(host.name) || localNames.contains(host.address) }
+    func isLocal(_ host: Inventory.Host) -> Bool {
+        let names = localNames()
+        return names.contains(host.name) || names.contains(host.address)
+    }
 
     func noMatch(_ selector: ProcessSelector, table: ProcessTable) -> ChaosError {
         if let name = selector.name {
