@@ -189,6 +189,12 @@ def explain(error, validator):
     kind = error.validator
     schema = error.schema if isinstance(error.schema, dict) else {}
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(error.instance, dict):
+        # With a 'type' that is not one of the allowed ones, nobody can tell which fields belong: the type
+        # is reported on its own (as chaos validate does).
+        # (Probes; a fault's own fields do not depend on its type.)
+        type_schema = (schema.get("properties") or {}).get("type") or {}
+        if kind == "unevaluatedProperties" and "enum" in type_schema and error.instance.get("type") not in type_schema["enum"]:
+            return
         known = allowed_properties(validator, schema, error.instance)
         # Fields of a branch that failed for another reason are reported by that reason, not as unknown.
         for key in [k for k in error.instance if k not in known]:

@@ -10,7 +10,8 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
     public let months: Set<Int>
     /// 0 = Sunday ... 6 = Saturday.
     public let daysOfWeek: Set<Int>
-    /// Whether day-of-month / day-of-week were restricted (cron ORs them when both are).
+    /// Whether day-of-month / day-of-week were restricted (cron ORs them when both are). A field that
+    /// starts with `*` (`*`, `*/2`) is unrestricted, as in Vixie cron and cronie.
     public let domRestricted: Bool
     public let dowRestricted: Bool
 
@@ -36,8 +37,9 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
         months = try CronExpression.field(fields[3], "month", 1...12, names: CronExpression.monthNames, nameBase: 1)
         let dow = try CronExpression.field(fields[4], "day-of-week", 0...7, names: CronExpression.dayNames)
         daysOfWeek = Set(dow.map { $0 == 7 ? 0 : $0 })
-        domRestricted = fields[2] != "*"
-        dowRestricted = fields[4] != "*"
+        // As in Vixie cron and cronie: a day field starting with '*' ('*', '*/2') leaves the days unrestricted.
+        domRestricted = !fields[2].hasPrefix("*")
+        dowRestricted = !fields[4].hasPrefix("*")
     }
 
     static func field(_ text: String, _ what: String, _ range: ClosedRange<Int>, names: [String], nameBase: Int = 0) throws(ParseError) -> Set<Int> {
@@ -47,7 +49,7 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
             guard (1...2).contains(stepSplit.count) else { throw ParseError(description: "\(what) '\(part)' is malformed") }
             var step = 1
             if stepSplit.count == 2 {
-                guard let s = Int(stepSplit[1]), s > 0 else { throw ParseError(description: "\(what) step '\(stepSplit[1])' must be a positive number") }
+                guard let s = plainInteger(stepSplit[1]), s > 0 else { throw ParseError(description: "\(what) step '\(stepSplit[1])' must be a positive number") }
                 step = s
             }
             let base = stepSplit[0]
@@ -58,7 +60,7 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
                 let bounds = base.split(separator: "-", omittingEmptySubsequences: false)
                 guard (1...2).contains(bounds.count) else { throw ParseError(description: "\(what) '\(part)' is malformed") }
                 func value(_ s: Substring) throws(ParseError) -> Int {
-                    if let n = Int(s) {
+                    if let n = plainInteger(s) {
                         guard range.contains(n) else { throw ParseError(description: "\(what) \(n) is outside \(range.lowerBound)-\(range.upperBound)") }
                         return n
                     }
@@ -82,35 +84,4 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
         do { try self.init(t) } catch { throw DecodingError.dataCorruptedError(in: c, debugDescription: error.description) }
     }
     public func encode(to encoder: any Encoder) throws { var c = encoder.singleValueContainer(); try c.encode(text) }
-}
-
-/// Checks of calendar text without Foundation: `YYYY-MM-DD` and ISO 8601 date-times.
-public enum CalendarText {
-    /// Whether `s` is a real date `YYYY-MM-DD`.
-    public static func isDate(_ s: String) -> Bool {
-        let p = s.split(separator: "-", omittingEmptySubsequences: false)
-        guard p.count == 3, p[0].count == 4, p[1].count == 2, p[2].count == 2,
-              let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]), (1...12).contains(m) else { return false }
-        let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
-        let days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]
-        return (1...days).contains(d)
-    }
-
-    /// Whether `s` is a date, or a date-time `YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM]`.
-    public static func isDateOrDateTime(_ s: String) -> Bool {
-        let parts = s.split(separator: "T", maxSplits: 1)
-        guard let datePart = parts.first, isDate(String(datePart)) else { return false }
-        guard parts.count == 2 else { return true }
-        var time = String(parts[1])
-        if time.hasSuffix("Z") { time.removeLast() }
-        else if let sign = time.lastIndex(where: { $0 == "+" || $0 == "-" }) {
-            let zone = time[time.index(after: sign)...].split(separator: ":")
-            guard zone.count == 2, let zh = Int(zone[0]), let zm = Int(zone[1]), (0...14).contains(zh), (0...59).contains(zm) else { return false }
-            time = String(time[..<sign])
-        }
-        let hms = time.split(separator: ":")
-        guard (2...3).contains(hms.count), let h = Int(hms[0]), let m = Int(hms[1]), (0...23).contains(h), (0...59).contains(m) else { return false }
-        if hms.count == 3 { guard let sec = Double(hms[2]), (0..<61).contains(sec) else { return false } }
-        return true
-    }
 }

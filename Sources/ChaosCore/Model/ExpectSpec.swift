@@ -55,3 +55,67 @@ public struct SafetySpec: Hashable, Sendable, Codable {
         self.maxCount = maxCount; self.maxPercent = maxPercent; self.dryRun = dryRun; self.allowProtected = allowProtected
     }
 }
+
+// MARK: File format coding
+
+/// Encoded as in files: `availability: {before, during, after}` and `latency: {p50, p95, p99}`.
+extension ExpectSpec {
+    enum CodingKeys: String, CodingKey { case availability, maxOutage, recoverWithin, latency }
+    enum AvailabilityKeys: String, CodingKey { case before, during, after }
+    enum LatencyKeys: String, CodingKey { case p50, p95, p99 }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        if c.contains(.availability) {
+            let a = try c.nestedContainer(keyedBy: AvailabilityKeys.self, forKey: .availability)
+            availabilityBefore = try a.decodeIfPresent(Double.self, forKey: .before) ?? availabilityBefore
+            availabilityDuring = try a.decodeIfPresent(Double.self, forKey: .during) ?? availabilityDuring
+            availabilityAfter = try a.decodeIfPresent(Double.self, forKey: .after) ?? availabilityAfter
+        }
+        maxOutage = try c.decodeIfPresent(ChaosDuration.self, forKey: .maxOutage) ?? maxOutage
+        recoverWithin = try c.decodeIfPresent(ChaosDuration.self, forKey: .recoverWithin) ?? recoverWithin
+        if c.contains(.latency) {
+            let l = try c.nestedContainer(keyedBy: LatencyKeys.self, forKey: .latency)
+            latencyP50 = try l.decodeIfPresent(ChaosDuration.self, forKey: .p50)
+            latencyP95 = try l.decodeIfPresent(ChaosDuration.self, forKey: .p95)
+            latencyP99 = try l.decodeIfPresent(ChaosDuration.self, forKey: .p99)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        var a = c.nestedContainer(keyedBy: AvailabilityKeys.self, forKey: .availability)
+        try a.encode(availabilityBefore, forKey: .before)
+        try a.encode(availabilityDuring, forKey: .during)
+        try a.encode(availabilityAfter, forKey: .after)
+        try c.encode(maxOutage, forKey: .maxOutage)
+        try c.encode(recoverWithin, forKey: .recoverWithin)
+        if latencyP50 != nil || latencyP95 != nil || latencyP99 != nil {
+            var l = c.nestedContainer(keyedBy: LatencyKeys.self, forKey: .latency)
+            try l.encodeIfPresent(latencyP50, forKey: .p50)
+            try l.encodeIfPresent(latencyP95, forKey: .p95)
+            try l.encodeIfPresent(latencyP99, forKey: .p99)
+        }
+    }
+}
+
+/// Encoded as in files: the window is `for`.
+extension StopCondition {
+    enum CodingKeys: String, CodingKey {
+        case probe, availabilityBelow
+        case window = "for"
+    }
+}
+
+/// Decoding applies the file's defaults (`false`) to the flags.
+extension SafetySpec {
+    enum CodingKeys: String, CodingKey { case maxCount, maxPercent, dryRun, allowProtected }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(maxCount: try c.decodeIfPresent(Int.self, forKey: .maxCount),
+                  maxPercent: try c.decodeIfPresent(Double.self, forKey: .maxPercent),
+                  dryRun: try c.decodeIfPresent(Bool.self, forKey: .dryRun) ?? false,
+                  allowProtected: try c.decodeIfPresent(Bool.self, forKey: .allowProtected) ?? false)
+    }
+}

@@ -19,6 +19,15 @@ public struct FaultSpec: Hashable, Sendable, Codable {
         self.duration = duration
         self.with = parameters
     }
+
+    enum CodingKeys: String, CodingKey { case type, duration, with }
+
+    /// Decodes the file's shape; `with` may be absent (no parameters).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(type: try c.decode(FaultKind.self, forKey: .type), duration: try c.decodeIfPresent(ChaosDuration.self, forKey: .duration),
+                  with: try c.decodeIfPresent(FaultParameters.self, forKey: .with) ?? FaultParameters())
+    }
 }
 
 /// The parameters of every fault kind, one optional field each; the validator allows only the fields

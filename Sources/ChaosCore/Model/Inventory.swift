@@ -80,3 +80,58 @@ public struct Inventory: Hashable, Sendable, Codable {
     /// The target named `name`.
     public func target(named name: String) -> Target? { targets.first(where: { $0.name == name }) }
 }
+
+// MARK: File format coding
+
+/// Inventories encode as the file format, `apiVersion` and `kind` included, so JSON written by chaos can
+/// be read again as an inventory file; decoding takes the same shape, with the file's defaults.
+extension Inventory {
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, hosts, targets, groups, dependencies }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        try checkHeader(c, apiVersion: .apiVersion, kind: .kind, expected: "Inventory")
+        self.init(hosts: try c.decode([Host].self, forKey: .hosts),
+                  targets: try c.decodeIfPresent([Target].self, forKey: .targets) ?? [],
+                  groups: try c.decodeIfPresent([Group].self, forKey: .groups) ?? [],
+                  dependencies: try c.decodeIfPresent([Dependency].self, forKey: .dependencies) ?? [])
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(chaosAPIVersion, forKey: .apiVersion)
+        try c.encode("Inventory", forKey: .kind)
+        try c.encode(hosts, forKey: .hosts)
+        try c.encode(targets, forKey: .targets)
+        try c.encode(groups, forKey: .groups)
+        try c.encode(dependencies, forKey: .dependencies)
+    }
+}
+
+extension Inventory.Host {
+    enum CodingKeys: String, CodingKey { case name, address, agent, tags }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), address: try c.decode(String.self, forKey: .address),
+                  agent: try c.decodeIfPresent(String.self, forKey: .agent), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [])
+    }
+}
+
+extension Inventory.Resolver {
+    enum CodingKeys: String, CodingKey { case command, timeout }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(command: try c.decode([String].self, forKey: .command),
+                  timeout: try c.decodeIfPresent(ChaosDuration.self, forKey: .timeout) ?? .seconds(5))
+    }
+}
+
+extension Inventory.Dependency {
+    enum CodingKeys: String, CodingKey { case from, to, kind }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(from: try c.decode(String.self, forKey: .from), to: try c.decode(String.self, forKey: .to),
+                  kind: try c.decodeIfPresent(Strength.self, forKey: .kind) ?? .hard)
+    }
+}
+

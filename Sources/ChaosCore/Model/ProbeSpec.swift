@@ -57,6 +57,101 @@ public struct Tolerance: Hashable, Sendable, Codable {
     public init() {}
 }
 
+// MARK: File format coding
+
+/// Encoded as in files: only the fields set, and for a command probe the body pattern as
+/// `tolerance.stdoutMatches`.
+extension ProbeSpec {
+    enum CodingKeys: String, CodingKey {
+        case name, type, interval, timeout, url, method, headers, body, insecure, caFile, address, command, query
+        case tolerance, successThreshold, failureThreshold
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try c.decode(Kind.self, forKey: .type)
+        let interval = try c.decodeIfPresent(ChaosDuration.self, forKey: .interval) ?? .seconds(1)
+        self.init(name: try c.decodeIfPresent(String.self, forKey: .name) ?? "health", type: type, interval: interval,
+                  timeout: try c.decodeIfPresent(ChaosDuration.self, forKey: .timeout) ?? min(.seconds(1), interval),
+                  tolerance: try c.decodeIfPresent(Tolerance.self, forKey: .tolerance) ?? Tolerance(),
+                  successThreshold: try c.decodeIfPresent(Int.self, forKey: .successThreshold) ?? 1,
+                  failureThreshold: try c.decodeIfPresent(Int.self, forKey: .failureThreshold) ?? 1)
+        url = try c.decodeIfPresent(String.self, forKey: .url)
+        method = try c.decodeIfPresent(String.self, forKey: .method)
+        headers = try c.decodeIfPresent([String: String].self, forKey: .headers)
+        body = try c.decodeIfPresent(String.self, forKey: .body)
+        insecure = try c.decodeIfPresent(Bool.self, forKey: .insecure)
+        caFile = try c.decodeIfPresent(String.self, forKey: .caFile)
+        address = try c.decodeIfPresent(String.self, forKey: .address)
+        command = try c.decodeIfPresent([String].self, forKey: .command)
+        query = try c.decodeIfPresent(String.self, forKey: .query)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(type, forKey: .type)
+        try c.encode(interval, forKey: .interval)
+        try c.encode(timeout, forKey: .timeout)
+        try c.encodeIfPresent(url, forKey: .url)
+        try c.encodeIfPresent(method, forKey: .method)
+        try c.encodeIfPresent(headers, forKey: .headers)
+        try c.encodeIfPresent(body, forKey: .body)
+        try c.encodeIfPresent(insecure, forKey: .insecure)
+        try c.encodeIfPresent(caFile, forKey: .caFile)
+        try c.encodeIfPresent(address, forKey: .address)
+        try c.encodeIfPresent(command, forKey: .command)
+        try c.encodeIfPresent(query, forKey: .query)
+        try c.encode(Tolerance.Written(tolerance: tolerance, matchesKey: type == .command ? .stdoutMatches : .bodyMatches), forKey: .tolerance)
+        try c.encode(successThreshold, forKey: .successThreshold)
+        try c.encode(failureThreshold, forKey: .failureThreshold)
+    }
+}
+
+/// Decodes the body pattern from `bodyMatches` or (command probes) `stdoutMatches`.
+extension Tolerance {
+    enum CodingKeys: String, CodingKey {
+        case status, bodyMatches, stdoutMatches, jsonPath, equals, latencyBelow, exitCode, valueBelow, valueAbove, valueEquals
+    }
+
+    /// A tolerance encoded with its body pattern under the key its probe kind uses.
+    struct Written: Encodable {
+        var tolerance: Tolerance
+        var matchesKey: CodingKeys
+        func encode(to encoder: any Encoder) throws {
+            let t = tolerance
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encodeIfPresent(t.status, forKey: .status)
+            try c.encodeIfPresent(t.bodyMatches, forKey: matchesKey)
+            try c.encodeIfPresent(t.jsonPath, forKey: .jsonPath)
+            try c.encodeIfPresent(t.equals, forKey: .equals)
+            try c.encodeIfPresent(t.latencyBelow, forKey: .latencyBelow)
+            try c.encodeIfPresent(t.exitCode, forKey: .exitCode)
+            try c.encodeIfPresent(t.valueBelow, forKey: .valueBelow)
+            try c.encodeIfPresent(t.valueAbove, forKey: .valueAbove)
+            try c.encodeIfPresent(t.valueEquals, forKey: .valueEquals)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init()
+        status = try c.decodeIfPresent([StatusRange].self, forKey: .status)
+        bodyMatches = try c.decodeIfPresent(String.self, forKey: .bodyMatches) ?? c.decodeIfPresent(String.self, forKey: .stdoutMatches)
+        jsonPath = try c.decodeIfPresent(String.self, forKey: .jsonPath)
+        equals = try c.decodeIfPresent(String.self, forKey: .equals)
+        latencyBelow = try c.decodeIfPresent(ChaosDuration.self, forKey: .latencyBelow)
+        exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode)
+        valueBelow = try c.decodeIfPresent(Double.self, forKey: .valueBelow)
+        valueAbove = try c.decodeIfPresent(Double.self, forKey: .valueAbove)
+        valueEquals = try c.decodeIfPresent(Double.self, forKey: .valueEquals)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        try Written(tolerance: self, matchesKey: .bodyMatches).encode(to: encoder)
+    }
+}
+
 /// An inclusive range of HTTP status codes.
 public struct StatusRange: Hashable, Sendable, Codable, CustomStringConvertible {
     public var lower: Int
@@ -65,7 +160,7 @@ public struct StatusRange: Hashable, Sendable, Codable, CustomStringConvertible 
     /// Parses `200` or `200-299`.
     public init?(_ text: String) {
         let parts = text.trimmingWhitespace().split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let lo = Int(parts[0]), let hi = Int(parts.last ?? ""),
+        guard (1...2).contains(parts.count), let lo = plainInteger(parts[0]), let hi = plainInteger(parts.last ?? ""),
               (100...599).contains(lo), (100...599).contains(hi), lo <= hi else { return nil }
         self.init(lo, hi)
     }

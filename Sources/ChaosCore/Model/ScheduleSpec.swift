@@ -5,7 +5,8 @@ public struct ScheduleSpec: Hashable, Sendable, Codable {
     public var cron: CronExpression?
     /// Random fires like Netflix's Chaos Monkey.
     public var monkey: MonkeySchedule?
-    /// IANA time zone of the cron, window and work hours (default `UTC`).
+    /// IANA time zone of the cron, the work hours and days, and the blackouts written without an offset
+    /// (default `UTC`).
     public var timezone: String
     /// Days on which experiments may run (default Monday–Friday).
     public var workdays: [Weekday]
@@ -47,16 +48,18 @@ public struct TimeWindow: Hashable, Sendable, Codable, CustomStringConvertible {
     public var startMinute: Int
     public var endMinute: Int
     public init(startMinute: Int, endMinute: Int) { self.startMinute = startMinute; self.endMinute = endMinute }
-    /// Parses `HH:MM-HH:MM`.
+    /// Parses `HH:MM-HH:MM` (hours and minutes of one or two digits, spaces around `-` allowed); `24:00`
+    /// may end a window but not start one.
     public init?(_ text: String) {
-        let parts = text.trimmingWhitespace().split(separator: "-")
-        guard parts.count == 2, let a = TimeWindow.minutes(parts[0]), let b = TimeWindow.minutes(parts[1]), a < b else { return nil }
+        let parts = text.trimmingWhitespace().split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let a = TimeWindow.minutes(parts[0]), let b = TimeWindow.minutes(parts[1], isEnd: true), a < b else { return nil }
         self.init(startMinute: a, endMinute: b)
     }
-    static func minutes(_ s: Substring) -> Int? {
-        let hm = s.trimmingWhitespace().split(separator: ":")
-        guard hm.count == 2, let h = Int(hm[0]), let m = Int(hm[1]), (0...24).contains(h), (0...59).contains(m), h * 60 + m <= 1440 else { return nil }
-        return h * 60 + m
+    static func minutes(_ s: Substring, isEnd: Bool = false) -> Int? {
+        let hm = s.trimmingWhitespace().split(separator: ":", omittingEmptySubsequences: false)
+        guard hm.count == 2, let h = plainInteger(hm[0], maxDigits: 2), let m = plainInteger(hm[1], maxDigits: 2), (0...59).contains(m) else { return nil }
+        if h == 24 { return isEnd && m == 0 ? 1_440 : nil }
+        return h < 24 ? h * 60 + m : nil
     }
     public var description: String {
         func f(_ m: Int) -> String { let h = m / 60, mm = m % 60; return (h < 10 ? "0" : "") + "\(h):" + (mm < 10 ? "0" : "") + "\(mm)" }
@@ -73,9 +76,56 @@ public struct TimeWindow: Hashable, Sendable, Codable, CustomStringConvertible {
 }
 
 /// A period with no experiments: ISO 8601 date-times (`2026-12-20T00:00:00Z`) or dates.
+///
+/// A date alone is the start (00:00) of that day, and a date-time without an offset a wall-clock time,
+/// both in the schedule's `timezone`; see ``CalendarText/instant(_:timeZone:)``.
 public struct Blackout: Hashable, Sendable, Codable {
     public var from: String
     public var to: String
     public var reason: String?
     public init(from: String, to: String, reason: String? = nil) { self.from = from; self.to = to; self.reason = reason }
+}
+
+// MARK: File format coding
+
+/// Encoded as in files: `minSpacing: {target, group}`; decoding applies the file's defaults.
+extension ScheduleSpec {
+    enum CodingKeys: String, CodingKey {
+        case cron, monkey, timezone, workdays, hours, holidays, holidayCalendar, blackouts, minSpacing
+    }
+    enum SpacingKeys: String, CodingKey { case target, group }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(cron: try c.decodeIfPresent(CronExpression.self, forKey: .cron),
+                  monkey: try c.decodeIfPresent(MonkeySchedule.self, forKey: .monkey))
+        timezone = try c.decodeIfPresent(String.self, forKey: .timezone) ?? timezone
+        workdays = try c.decodeIfPresent([Weekday].self, forKey: .workdays) ?? workdays
+        hours = try c.decodeIfPresent(TimeWindow.self, forKey: .hours) ?? hours
+        holidays = try c.decodeIfPresent([String].self, forKey: .holidays) ?? []
+        holidayCalendar = try c.decodeIfPresent(String.self, forKey: .holidayCalendar)
+        blackouts = try c.decodeIfPresent([Blackout].self, forKey: .blackouts) ?? []
+        if c.contains(.minSpacing) {
+            let s = try c.nestedContainer(keyedBy: SpacingKeys.self, forKey: .minSpacing)
+            minSpacingTarget = try s.decodeIfPresent(ChaosDuration.self, forKey: .target)
+            minSpacingGroup = try s.decodeIfPresent(ChaosDuration.self, forKey: .group)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(cron, forKey: .cron)
+        try c.encodeIfPresent(monkey, forKey: .monkey)
+        try c.encode(timezone, forKey: .timezone)
+        try c.encode(workdays, forKey: .workdays)
+        try c.encode(hours, forKey: .hours)
+        try c.encode(holidays, forKey: .holidays)
+        try c.encodeIfPresent(holidayCalendar, forKey: .holidayCalendar)
+        try c.encode(blackouts, forKey: .blackouts)
+        if minSpacingTarget != nil || minSpacingGroup != nil {
+            var s = c.nestedContainer(keyedBy: SpacingKeys.self, forKey: .minSpacing)
+            try s.encodeIfPresent(minSpacingTarget, forKey: .target)
+            try s.encodeIfPresent(minSpacingGroup, forKey: .group)
+        }
+    }
 }

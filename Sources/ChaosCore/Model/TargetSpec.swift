@@ -17,3 +17,30 @@ public struct TargetSpec: Hashable, Sendable, Codable {
         self.ref = ref; self.host = host; self.process = process; self.selection = selection
     }
 }
+
+// MARK: File format coding
+
+/// Encoded as in files: `count`, `percent` and `random` sit next to `ref`, `host` and `process`.
+extension TargetSpec {
+    enum CodingKeys: String, CodingKey { case ref, host, process, count, percent, random }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(ref: try c.decodeIfPresent(String.self, forKey: .ref),
+                  host: try c.decodeIfPresent(String.self, forKey: .host),
+                  process: try c.decodeIfPresent(ProcessSelector.self, forKey: .process),
+                  selection: Selection(count: try c.decodeIfPresent(Int.self, forKey: .count),
+                                       percent: try c.decodeIfPresent(Double.self, forKey: .percent),
+                                       random: try c.decodeIfPresent(Bool.self, forKey: .random)))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(ref, forKey: .ref)
+        try c.encodeIfPresent(host, forKey: .host)
+        try c.encodeIfPresent(process, forKey: .process)
+        try c.encodeIfPresent(selection.count, forKey: .count)
+        try c.encodeIfPresent(selection.percent, forKey: .percent)
+        try c.encodeIfPresent(selection.random, forKey: .random)
+    }
+}

@@ -8,11 +8,18 @@ public struct ProtectionPolicy: Sendable {
     public var deniedUnitPrefixes: [String]
     public var allowProtected: Bool
 
+    /// Process names (`/proc/PID/comm`, cut at 15 bytes by the kernel) refused unless `--force`: remote
+    /// access, the service manager, logging, D-Bus, the network and clock daemons (the processes of the
+    /// `systemd-` units below, whose names are cut: `systemd-network` is systemd-networkd), and chaos.
     public static let defaultDeniedNames: Set<String> = [
-        "sshd", "systemd", "init", "systemd-journal", "systemd-logind", "dbus-daemon", "dbus-broker", "chaos", "chaos-agent",
+        "sshd", "systemd", "init", "systemd-journal", "systemd-logind", "dbus-daemon", "dbus-broker",
+        "systemd-network", "systemd-resolve", "systemd-timesyn", "NetworkManager", "wpa_supplicant",
+        "chaos", "chaos-agent",
     ]
+    /// Unit name prefixes refused unless `--force`.
     public static let defaultDeniedUnitPrefixes = [
-        "ssh.service", "sshd.service", "dbus.service", "dbus-broker.service", "dbus.socket", "systemd-", "chaos-agent",
+        "ssh.service", "sshd.service", "ssh.socket", "dbus.service", "dbus-broker.service", "dbus.socket", "systemd-",
+        "NetworkManager.service", "wpa_supplicant.service", "chaos-agent",
         "init.scope", "-.slice", "user@", "getty@", "serial-getty@",
     ]
 
@@ -47,7 +54,8 @@ public struct ProtectionPolicy: Sendable {
             else if v.pid == caller { reason = ("this is chaos itself", false) }
             else if ancestors.contains(v.pid) { reason = ("this is an ancestor of chaos (your shell or session)", false) }
             else if v.isKernelThread { reason = ("this is a kernel thread", false) }
-            else if deniedNames.contains(v.name) || isChaosProcess(v) { reason = ("'\(v.name)' is on the deny list", true) }
+            else if let role = chaosRole(v) { reason = ("this is chaos's own \(role) process", true) }
+            else if deniedNames.contains(v.name) { reason = ("'\(v.name)' is on the deny list", true) }
             else { reason = nil }
             if let (text, overridable) = reason, !(overridable && allowProtected) {
                 out.append(Refusal(pid: v.pid, name: v.name, reason: text, overridable: overridable))
@@ -62,10 +70,19 @@ public struct ProtectionPolicy: Sendable {
     }
 
     /// chaos's own agent, guardians and stress workers.
-    func isChaosProcess(_ p: ProcessEntry) -> Bool {
-        guard let argv0 = p.cmdline.first else { return false }
+    func isChaosProcess(_ p: ProcessEntry) -> Bool { chaosRole(p) != nil }
+
+    /// What a chaos process is (`agent`, `guardian`, `stress helper`), recognised by its argv whatever its
+    /// name; `nil` for every other process.
+    func chaosRole(_ p: ProcessEntry) -> String? {
+        guard let argv0 = p.cmdline.first, p.cmdline.count > 1 else { return nil }
         let base = argv0.split(separator: "/").last.map(String.init) ?? argv0
-        guard base == "chaos" || base == "chaos-agent" else { return false }
-        return p.cmdline.count > 1 && ["agent", "_guardian", "_stress"].contains(p.cmdline[1])
+        guard base == "chaos" || base == "chaos-agent" else { return nil }
+        switch p.cmdline[1] {
+        case "agent": return "agent"
+        case "_guardian": return "guardian"
+        case "_stress": return "stress helper"
+        default: return nil
+        }
     }
 }

@@ -18,36 +18,43 @@ public enum ChaosDocument: Sendable {
     ///   - text: YAML or JSON.
     ///   - file: the name used in diagnostics.
     ///   - expecting: the kind required here (e.g. `--inventory` takes only an inventory), or `nil` for any.
+    /// - Returns: the document when valid, and every problem found, in file order (by line, then column;
+    ///   problems at the same position in the order they were found).
     public static func load(_ text: String, file: String, expecting: String? = nil) -> Loaded {
         let sink = DiagnosticSink(file: file)
+        let document = read(text, sink: sink, expecting: expecting)
+        let sorted = sink.diagnostics.enumerated()
+            .sorted { ($0.element.line, $0.element.column, $0.offset) < ($1.element.line, $1.element.column, $1.offset) }
+            .map(\.element)
+        return Loaded(document: sorted.isEmpty ? document : nil, diagnostics: sorted)
+    }
+
+    static func read(_ text: String, sink: DiagnosticSink, expecting: String?) -> ChaosDocument? {
         let root: DocumentNode?
         do { root = try DocumentNode.parse(text) } catch {
-            sink.report(error.location, "", error.message, hint: "fix the syntax first; JSON and YAML are both accepted")
-            return Loaded(document: nil, diagnostics: sink.diagnostics)
+            sink.report(error.location, "", error.message, hint: error.hint ?? "fix the syntax first; JSON and YAML are both accepted")
+            return nil
         }
-        guard let root else {
+        // Nothing, only comments, or only '---' (a null document).
+        guard let root, !root.isNull else {
             sink.report(.start, "", "the file is empty", hint: "start with 'apiVersion: \(chaosAPIVersion)' and 'kind: Experiment' or 'kind: Inventory'")
-            return Loaded(document: nil, diagnostics: sink.diagnostics)
+            return nil
         }
         let reader = FieldReader(sink: sink)
-        guard let top = reader.mapping(root, "") else { return Loaded(document: nil, diagnostics: sink.diagnostics) }
-        if let version = top.required("apiVersion", hint: "add 'apiVersion: \(chaosAPIVersion)'") { reader.string($0, $1) }, version != chaosAPIVersion {
-            sink.report(top.location(of: "apiVersion"), "apiVersion", "'\(version)' is not supported", hint: "use '\(chaosAPIVersion)'")
+        guard let top = reader.mapping(root, "") else { return nil }
+        if let version = top.required("apiVersion", hint: "add 'apiVersion: \(chaosAPIVersion)'", { reader.string($0, $1) }), version != chaosAPIVersion {
+            sink.report(top.valueLocation(of: "apiVersion"), "apiVersion", "'\(version)' is not supported", hint: "use '\(chaosAPIVersion)'")
         }
         let kindHint = "add 'kind: Experiment' or 'kind: Inventory'"
-        guard let kind = top.required("kind", hint: kindHint, { reader.oneOf($0, $1, kinds) }) else {
-            return Loaded(document: nil, diagnostics: sink.diagnostics)
-        }
+        guard let kind = top.required("kind", hint: kindHint, { reader.oneOf($0, $1, kinds) }) else { return nil }
         if let expecting, kind != expecting {
             sink.report(top.location(of: "kind"), "kind", "this is an \(kind) file, but an \(expecting) is needed here", hint: "pass the \(expecting.lowercased()) file")
-            return Loaded(document: nil, diagnostics: sink.diagnostics)
+            return nil
         }
-        let document: ChaosDocument?
         switch kind {
-        case "Experiment": document = ExperimentReader(reader).read(top).map(ChaosDocument.experiment)
-        default: document = InventoryReader(reader).read(top).map(ChaosDocument.inventory)
+        case "Experiment": return ExperimentReader(reader).read(top).map(ChaosDocument.experiment)
+        default: return InventoryReader(reader).read(top).map(ChaosDocument.inventory)
         }
-        return Loaded(document: sink.isEmpty ? document : nil, diagnostics: sink.diagnostics)
     }
 }
 

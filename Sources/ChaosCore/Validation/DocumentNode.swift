@@ -19,6 +19,24 @@ public indirect enum DocumentNode: Sendable {
         }
     }
 
+    /// Whether this is a null scalar (`~`, `null`, or nothing at all).
+    public var isNull: Bool {
+        if case .scalar(_, .null, _) = self { return true }
+        return false
+    }
+
+    /// Whether this is a mapping.
+    public var isMapping: Bool {
+        if case .mapping = self { return true }
+        return false
+    }
+
+    /// The non-null value of `key` when this is a mapping that has it.
+    public func value(_ key: String) -> DocumentNode? {
+        guard case .mapping(let entries, _) = self, let v = entries.first(where: { $0.key == key })?.value, !v.isNull else { return nil }
+        return v
+    }
+
     /// A word for the node's shape, for messages: "a mapping", "a list", "a string"...
     public var shapeName: String {
         switch self {
@@ -36,8 +54,11 @@ public indirect enum DocumentNode: Sendable {
 
     /// A problem with the text itself: it is not YAML or JSON at all.
     public struct SyntaxError: Error, Sendable {
+        /// Where, never past the last line of the text.
         public var location: SourceLocation
         public var message: String
+        /// What to do, when something better than the general advice is known (e.g. "add the missing '}'").
+        public var hint: String?
     }
 
     /// Parses `text`; an empty document is `nil`.
@@ -47,7 +68,7 @@ public indirect enum DocumentNode: Sendable {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw SyntaxError.from(error)
+            throw SyntaxError.from(error, text: text)
         } catch {
             throw SyntaxError(location: .start, message: "\(error)")
         }
@@ -85,19 +106,45 @@ public indirect enum DocumentNode: Sendable {
 }
 
 extension DocumentNode.SyntaxError {
-    static func from(_ error: YamlError) -> Self {
+    init(location: SourceLocation, message: String) { self.init(location: location, message: message, hint: nil) }
+
+    static func from(_ error: YamlError, text: String) -> Self {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+        // The last line with text, and the column just after its end.
+        let lastIndex = lines.lastIndex(where: { !$0.allSatisfy(\.isWhitespace) }) ?? 0
+        let end = SourceLocation(line: lastIndex + 1, column: (lines.isEmpty ? 0 : lines[lastIndex].unicodeScalars.count) + 1)
+        func clamped(_ mark: Mark) -> SourceLocation {
+            let l = SourceLocation(line: mark.line, column: mark.column)
+            return (l.line, l.column) > (end.line, end.column) ? end : l
+        }
+        func describe(_ context: YamlError.Context?, _ problem: String, _ mark: Mark) -> Self {
+            let at = clamped(mark)
+            // libyaml's contexts read "while parsing a flow mapping"; name the bracket or quote instead.
+            let opened: (what: String, closer: String)?
+            switch context?.text {
+            case "while parsing a flow mapping"?: opened = ("'{'", "}")
+            case "while parsing a flow sequence"?: opened = ("'['", "]")
+            case "while scanning a quoted scalar"?: opened = ("quote", "closing quote")
+            default: opened = nil
+            }
+            if let context, let opened {
+                let start = "\(opened.what) at line \(context.mark.line), column \(context.mark.column)"
+                if at == end || mark.line > end.line {
+                    return .init(location: at, message: "not valid YAML or JSON: the \(start) is never closed",
+                                 hint: "add the missing \(opened.closer == "closing quote" ? opened.closer : "'\(opened.closer)'")")
+                }
+                return .init(location: at, message: "not valid YAML or JSON: \(problem) (in the \(start))")
+            }
+            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ", ")
+            return .init(location: at, message: "not valid YAML or JSON: \(what)")
+        }
         switch error {
-        case .scanner(let context, let problem, let mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return .init(location: .init(line: mark.line, column: mark.column), message: "not valid YAML or JSON: \(what)")
-        case .parser(let context, let problem, let mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return .init(location: .init(line: mark.line, column: mark.column), message: "not valid YAML or JSON: \(what)")
-        case .composer(let context, let problem, let mark, _):
-            let what = [context?.text, problem].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " ")
-            return .init(location: .init(line: mark.line, column: mark.column), message: "not valid YAML or JSON: \(what)")
+        case .scanner(let context, let problem, let mark, _),
+             .parser(let context, let problem, let mark, _),
+             .composer(let context, let problem, let mark, _):
+            return describe(context, problem, mark)
         case .duplicatedKeysInMapping(let duplicates, let context):
-            return .init(location: .init(line: context.mark.line, column: context.mark.column),
+            return .init(location: clamped(context.mark),
                          message: "key '\(duplicates.joined(separator: "', '"))' appears twice in the same mapping")
         default:
             return .init(location: .start, message: "not valid YAML or JSON: \(error)")

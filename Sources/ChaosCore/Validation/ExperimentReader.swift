@@ -12,14 +12,11 @@ struct ExperimentReader {
             readTarget($0, $1, fault: fault)
         }
         let probes = top.optional("probes") { r.list($0, $1, readProbe) } ?? []
-        var seen = Set<String>()
-        if let node = top.node("probes"), case .sequence(let items, _) = node {
-            for (i, p) in probes.enumerated() where !seen.insert(p.name).inserted {
-                r.sink.report(items[min(i, items.count - 1)].location, "probes[\(i)].name", "'\(p.name)' is used by another probe", hint: "give each probe its own name")
-            }
-        }
+        // Probe names as written: stopWhen refers to them even when a probe has other problems.
+        let probeNames = WrittenNames(top.node("probes"), list: "probes")
+        probeNames.reportDuplicates(r.sink, message: { "'\($0)' is used by another probe" }, hint: "give each probe its own name")
         let expect = top.optional("expect", readExpect) ?? ExpectSpec()
-        let stopWhen = top.optional("stopWhen") { r.list($0, $1) { readStop($0, $1, probes: probes) } } ?? []
+        let stopWhen = top.optional("stopWhen") { r.list($0, $1) { readStop($0, $1, probes: probeNames.texts) } } ?? []
         let schedule = top.optional("schedule", readSchedule)
         let safety = top.optional("safety", readSafety) ?? SafetySpec()
         top.finish()
@@ -41,19 +38,22 @@ struct ExperimentReader {
         let process = m.optional("process") { readProcessSelector(r, $0, $1) }
         let selection = readSelection(m)
         m.finish()
-        if ref != nil && (host != nil || process != nil) {
+        if m.has("ref") && (m.has("host") || m.has("process")) {
             r.sink.report(m.location, path, "'ref' names an inventory target, so 'host' and 'process' cannot be given too",
                           hint: "either refer to the inventory target or describe the target inline")
         }
-        if let fault, ref == nil {
+        // What the fault needs from an inline target, judged by the keys written: a value that is wrong
+        // (e.g. 'process: redis-server', or a unit without its suffix) is reported once, where it is.
+        if let fault, !m.has("ref") {
+            let processNode = m.node("process")
             switch fault.type.subject {
-            case .processes where process == nil:
+            case .processes where processNode == nil:
                 r.sink.report(m.location, "\(path).process", "\(fault.type) needs processes to act on",
                               hint: "add e.g. 'process: {name: redis-server}' (pid, pidfile, name, match, port or unit)")
-            case .unit where process?.unit == nil:
+            case .unit where processNode == nil || (processNode?.isMapping == true && processNode?.value("unit") == nil):
                 r.sink.report(m.location(of: "process"), "\(path).process.unit", "\(fault.type) needs a systemd unit",
                               hint: "add e.g. 'process: {unit: redis-server.service}'")
-            case .host where process != nil:
+            case .host where processNode != nil:
                 r.sink.report(m.location(of: "process"), "\(path).process", "\(fault.type) acts on the whole host, not on processes",
                               hint: "remove 'process' and keep only 'host'")
             default: break
@@ -79,7 +79,12 @@ struct ExperimentReader {
         var params = FaultParameters()
         if let type, let withNode = m.node("with") {
             params = readParameters(withNode, m.child("with"), kind: type) ?? params
-        } else { _ = m.node("with") }
+        } else if let type {
+            // No 'with' at all: the kind's required parameters are still missing.
+            checkParameters(params, kind: type, path: m.child("with"), has: { _ in false }, at: m.location, locationOf: { _ in m.location })
+        } else {
+            m.allow("with")  // with no valid type, its parameters cannot be judged
+        }
         m.finish()
         guard let type else { return nil }
         if type.isReversible && duration == nil && !m.has("duration") {
@@ -147,34 +152,46 @@ struct ExperimentReader {
         }
         p.mode = field("mode") { r.oneOf($0, $1, ["both", "oneway"]) }
         p.includeControlPort = field("includeControlPort", r.bool)
-        m.finish()
+        m.finish(nothingKnownHint: "\(kind) takes no parameters under 'with'; remove it")
+        checkParameters(p, kind: kind, path: path, has: { allowed.contains($0) && m.has($0) }, at: m.location, locationOf: m.location(of:))
+        return p
+    }
 
-        // Cross-field rules.
+    /// The rules between a kind's parameters. A field counts as given when its key is written with a
+    /// value (`has`), even a wrong one: that value is reported where it is, and not again as missing.
+    /// - Parameters:
+    ///   - p: the parameters that read cleanly.
+    ///   - path: the path of `with`.
+    ///   - at: where `with` is, or the fault when there is no `with`.
+    func checkParameters(_ p: FaultParameters, kind: FaultKind, path: String, has: (String) -> Bool,
+                         at location: SourceLocation, locationOf: (String) -> SourceLocation) {
+        func require(_ key: String, _ what: String = "", hint: String) {
+            if !has(key) { r.sink.report(location, "\(path).\(key)", "is required" + what, hint: hint) }
+        }
         switch kind {
         case .diskFill:
-            if p.path == nil { r.sink.report(m.location, "\(path).path", "is required", hint: "add e.g. 'path: /var/lib/redis'") }
-            let amounts = [p.percent != nil, p.free != nil, p.size != nil].filter { $0 }.count
+            require("path", hint: "add e.g. 'path: /var/lib/redis'")
+            let amounts = ["percent", "free", "size"].filter(has).count
             if amounts != 1 {
-                r.sink.report(m.location, path, amounts == 0 ? "says nothing about how much to fill" : "gives more than one of 'percent', 'free' and 'size'",
+                r.sink.report(location, path, amounts == 0 ? "says nothing about how much to fill" : "gives more than one of 'percent', 'free' and 'size'",
                               hint: "give exactly one: 'percent: 95', 'free: 100MiB' or 'size: 1GiB'")
             }
         case .stressMemory:
-            if p.size == nil { r.sink.report(m.location, "\(path).size", "is required", hint: "add e.g. 'size: 1GiB'") }
+            require("size", hint: "add e.g. 'size: 1GiB'")
         case .networkLoss:
-            if p.lossPercent == nil { r.sink.report(m.location, "\(path).lossPercent", "is required", hint: "add e.g. 'lossPercent: 30'") }
+            require("lossPercent", hint: "add e.g. 'lossPercent: 30'")
         case .networkDelay:
-            if p.delay == nil { r.sink.report(m.location, "\(path).delay", "is required", hint: "add e.g. 'delay: 200ms'") }
+            require("delay", hint: "add e.g. 'delay: 200ms'")
             if let d = p.delay, let j = p.jitter, j > d {
-                r.sink.report(m.location(of: "jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
+                r.sink.report(locationOf("jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
             }
         case .networkBandwidth:
-            if p.rate == nil { r.sink.report(m.location, "\(path).rate", "is required", hint: "add e.g. 'rate: 1mbit'") }
+            require("rate", hint: "add e.g. 'rate: 1mbit'")
         case .networkPartition:
-            if p.to == nil { r.sink.report(m.location, "\(path).to", "is required: one side of the partition", hint: "add e.g. 'to: [db1]'") }
-            if p.and == nil { r.sink.report(m.location, "\(path).and", "is required: the other side of the partition", hint: "add e.g. 'and: [db2, db3]'") }
+            require("to", ": one side of the partition", hint: "add e.g. 'to: [db1]'")
+            require("and", ": the other side of the partition", hint: "add e.g. 'and: [db2, db3]'")
         default: break
         }
-        return p
     }
 
     // MARK: probes
@@ -212,14 +229,14 @@ struct ExperimentReader {
         return e
     }
 
-    func readStop(_ node: DocumentNode, _ path: String, probes: [ProbeSpec]) -> StopCondition? {
+    /// - Parameter probes: the probe names written in the file.
+    func readStop(_ node: DocumentNode, _ path: String, probes names: [String]) -> StopCondition? {
         guard let m = r.mapping(node, path) else { return nil }
         let probe = m.optional("probe") { r.string($0, $1) }
-        if let probe, !probes.contains(where: { $0.name == probe }) {
-            let names = probes.map(\.name)
+        if let probe, !names.contains(probe) {
             let hint = Spelling.closest(to: probe, in: names).map { "did you mean '\($0)'?" }
-                ?? (names.isEmpty ? "define the probe under 'probes'" : "probes here: \(names.joined(separator: ", "))")
-            r.sink.report(m.location(of: "probe"), "\(path).probe", "no probe is named '\(probe)'", hint: hint)
+                ?? (names.isEmpty ? "define the probe under 'probes'" : "probes here: \(names.map { "'\($0)'" }.joined(separator: ", "))")
+            r.sink.report(m.valueLocation(of: "probe"), "\(path).probe", "no probe is named '\(probe)'", hint: hint)
         }
         let below = m.required("availabilityBelow", hint: "add e.g. 'availabilityBelow: 50%'") { r.percent($0, $1, in: 0.1...100) }
         let window = m.required("for", hint: "add e.g. 'for: 10s'") { r.duration($0, $1, atLeast: .milliseconds(100)) }
@@ -247,7 +264,7 @@ struct ExperimentReader {
         s.cron = m.optional("cron") { (n: DocumentNode, p: String) -> CronExpression? in
             guard let text = r.string(n, p) else { return nil }
             do throws(CronExpression.ParseError) { return try CronExpression(text) } catch {
-                r.sink.report(n.location, p, error.description, hint: "write 'minute hour day-of-month month day-of-week', e.g. '0 10 * * mon-fri'")
+                r.sink.report(n.location, p, error.description, hint: "e.g. '0 10 * * mon-fri' (10:00 on weekdays)")
                 return nil
             }
         }
@@ -267,18 +284,24 @@ struct ExperimentReader {
         s.timezone = m.optional("timezone") { (n: DocumentNode, p: String) -> String? in
             guard let tz = r.string(n, p) else { return nil }
             guard TimeZoneNames.isKnown(tz) else {
-                r.sink.report(n.location, p, "'\(tz)' is not an IANA time zone", hint: "use a name such as 'UTC', 'Europe/Paris' or 'America/New_York'")
+                let hint = TimeZoneNames.closest(to: tz).map { "did you mean '\($0)'?" } ?? "use a name such as 'UTC', 'Europe/Paris' or 'America/New_York'"
+                r.sink.report(n.location, p, "'\(tz)' is not an IANA time zone", hint: hint)
                 return nil
             }
             return tz
         } ?? s.timezone
         s.workdays = m.optional("workdays") { n, p in
-            r.list(n, p) { item, ip in r.oneOf(item, ip, Weekday.allCases.map(\.rawValue)).flatMap(Weekday.init(rawValue:)) }
+            let days = r.list(n, p) { item, ip in r.oneOf(item, ip, Weekday.allCases.map(\.rawValue)).flatMap(Weekday.init(rawValue:)) }
+            if days?.isEmpty == true {
+                r.sink.report(n.location, p, "must not be empty", hint: "list the days runs may happen on, e.g. '[mon, tue, wed, thu, fri]'")
+                return nil
+            }
+            return days
         } ?? s.workdays
         s.hours = m.optional("hours") { (n: DocumentNode, p: String) -> TimeWindow? in
             guard let text = r.string(n, p) else { return nil }
             guard let w = TimeWindow(text) else {
-                r.sink.report(n.location, p, "'\(text)' is not a time window", hint: "write 'HH:MM-HH:MM' with the end after the start, e.g. '09:00-17:00'")
+                r.sink.report(n.location, p, "'\(text)' is not a time window", hint: "write 'HH:MM-HH:MM' with the end after the start (24:00 at the latest), e.g. '09:00-17:00'")
                 return nil
             }
             return w
@@ -307,7 +330,10 @@ struct ExperimentReader {
                 let reason = bm.optional("reason") { r.string($0, $1) }
                 bm.finish()
                 guard let from, let to else { return nil }
-                if to < from, from.count == to.count { r.sink.report(bm.location, "\(ip).to", "ends before it starts", hint: "swap 'from' and 'to'") }
+                // Instants, not texts: offsets and dates against date-times compare correctly.
+                if let start = CalendarText.instant(from, timeZone: s.timezone), let end = CalendarText.instant(to, timeZone: s.timezone), end < start {
+                    r.sink.report(bm.valueLocation(of: "to"), "\(ip).to", "ends before it starts", hint: "swap 'from' and 'to'")
+                }
                 return Blackout(from: from, to: to, reason: reason)
             }
         } ?? []

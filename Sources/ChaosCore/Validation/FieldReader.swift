@@ -80,10 +80,11 @@ public struct FieldReader {
             sink.report(node.location, path, "expected a percentage such as '95%', found \(node.shapeName)")
             return nil
         }
+        let written = text
         text = text.trimmingWhitespace()
         if text.hasSuffix("%") { text.removeLast() }
         guard let n = Double(text.trimmingWhitespace()), n.isFinite else {
-            sink.report(loc, path, "'\(text)' is not a percentage", hint: "write e.g. '95%' or '99.9%'")
+            sink.report(loc, path, "'\(written)' is not a percentage", hint: "write e.g. '95%' or '99.9%'")
             return nil
         }
         guard range.contains(n) else {
@@ -116,7 +117,7 @@ public struct FieldReader {
             }
             return d
         } catch {
-            sink.report(loc, path, "duration \(error)", hint: error.hint)
+            sink.report(loc, path, error == .empty ? "must not be empty" : error.description, hint: error.hint)
             return nil
         }
     }
@@ -128,7 +129,7 @@ public struct FieldReader {
             return nil
         }
         do { return try ByteSize.parse(text) } catch {
-            sink.report(loc, path, "size \(error)", hint: error.hint)
+            sink.report(loc, path, error.description, hint: error.hint)
             return nil
         }
     }
@@ -184,7 +185,8 @@ public final class MappingReader {
     /// The path of a child field.
     public func child(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-    /// The raw node of `key`, marking the key as known. A present `null` value counts as absent.
+    /// The raw node of `key`, marking the key as known. A present `null` value (or no value) counts as
+    /// absent here; ``required(_:hint:_:)`` tells the two apart in its message.
     public func node(_ key: String) -> DocumentNode? {
         known.append(key)
         guard let entry = entries.first(where: { $0.key == key }) else { return nil }
@@ -203,10 +205,15 @@ public final class MappingReader {
         return parse(n, child(key))
     }
 
-    /// Reads a required field with `parse`, reporting it missing with `hint`.
+    /// Reads a required field with `parse`. A missing key is reported at the mapping ("is required"),
+    /// a key written with no value (`name:` or `name: null`) at the key ("is empty"); both with `hint`.
     public func required<T>(_ key: String, hint: String = "", _ parse: (DocumentNode, String) -> T?) -> T? {
         guard let n = node(key) else {
-            sink.report(location, child(key), "is required", hint: hint)
+            if let entry = entries.first(where: { $0.key == key }) {
+                sink.report(entry.keyLocation, child(key), "is empty", hint: hint)
+            } else {
+                sink.report(location, child(key), "is required", hint: hint)
+            }
             return nil
         }
         return parse(n, child(key))
@@ -223,11 +230,26 @@ public final class MappingReader {
         entries.first(where: { $0.key == key })?.keyLocation ?? location
     }
 
-    /// Reports every key that no read asked for, suggesting the closest known one.
-    public func finish() {
-        for entry in entries where !known.contains(entry.key) {
-            let hint = Spelling.closest(to: entry.key, in: known).map { "did you mean '\($0)'?" }
-                ?? "known fields here: \(Array(Set(known)).sorted().joined(separator: ", "))"
+    /// Where the value of `key` starts, or the mapping's own position.
+    public func valueLocation(of key: String) -> SourceLocation {
+        entries.first(where: { $0.key == key })?.value.location ?? location
+    }
+
+    /// Reports every key that no read asked for, suggesting the closest known one, or listing the known
+    /// ones.
+    /// - Parameter nothingKnownHint: the hint when this mapping takes no fields at all (by default
+    ///   "nothing belongs here; remove it").
+    public func finish(nothingKnownHint: String? = nil) {
+        let names = Set(known)
+        for entry in entries where !names.contains(entry.key) {
+            let hint: String
+            if let close = Spelling.closest(to: entry.key, in: known) {
+                hint = "did you mean '\(close)'?"
+            } else if names.isEmpty {
+                hint = nothingKnownHint ?? "nothing belongs here; remove it"
+            } else {
+                hint = "known fields here: \(names.sorted().joined(separator: ", "))"
+            }
             sink.report(entry.keyLocation, child(entry.key), "unknown field", hint: hint)
         }
     }

@@ -4,27 +4,43 @@ struct InventoryReader {
     let r: FieldReader
     init(_ r: FieldReader) { self.r = r }
 
+    /// A host as written, for references: its name and tags, even when the host has other problems.
+    struct WrittenHost {
+        var name: String
+        var tags: [String]
+    }
+
     func read(_ top: MappingReader) -> Inventory? {
         top.allow("apiVersion", "kind")
-        let hostsNode = top.node("hosts")
-        let hosts = hostsNode.flatMap { r.list($0, "hosts", readHost) } ?? []
-        if hostsNode == nil { r.sink.report(top.location, "hosts", "is required", hint: "list the hosts, e.g. 'hosts: [{name: db1, address: 10.0.0.11}]'") }
-        let hostNames = hosts.map(\.name)
-        let targets = top.optional("targets") { r.list($0, $1) { readTarget($0, $1, hosts: hosts) } } ?? []
-        let groups = top.optional("groups") { r.list($0, $1) { readGroup($0, $1, names: hostNames + targets.map(\.name)) } } ?? []
-        let known = hostNames + targets.map(\.name) + groups.map(\.name)
+        let hosts = top.required("hosts", hint: "list the hosts, e.g. 'hosts: [{name: db1, address: 10.0.0.11}]'") { r.list($0, $1, readHost) } ?? []
+        // Names as written, valid or not, so one broken entry does not make references to it fail.
+        let hostNames = WrittenNames(top.node("hosts"), list: "hosts")
+        let writtenHosts = writtenHosts(top.node("hosts"))
+        let targetNames = WrittenNames(top.node("targets"), list: "targets")
+        let groupNames = WrittenNames(top.node("groups"), list: "groups")
+        let targets = top.optional("targets") { r.list($0, $1) { readTarget($0, $1, hosts: writtenHosts) } } ?? []
+        let groups = top.optional("groups") { r.list($0, $1) { readGroup($0, $1, names: hostNames.texts + targetNames.texts) } } ?? []
+        let known = hostNames.texts + targetNames.texts + groupNames.texts
         let deps = top.optional("dependencies") { r.list($0, $1) { readDependency($0, $1, known: known) } } ?? []
         top.finish()
-        checkUnique(hosts.map(\.name), top, "hosts", "host name")
-        checkUnique(hosts.map(\.address), top, "hosts", "host address")
-        checkUnique(targets.map(\.name) + groups.map(\.name), top, "targets", "target or group name")
+        hostNames.reportDuplicates(r.sink, message: { "host name '\($0)' is defined twice" }, hint: "give each host its own name")
+        WrittenNames(top.node("hosts"), list: "hosts", key: "address", isValid: { !$0.trimmingWhitespace().isEmpty })
+            .reportDuplicates(r.sink, message: { "host address '\($0)' is defined twice" }, hint: "give each host its own address")
+        (targetNames + groupNames).reportDuplicates(r.sink, message: { "target or group name '\($0)' is defined twice" },
+                                                    hint: "targets and groups share one namespace; give each its own name")
         return Inventory(hosts: hosts, targets: targets, groups: groups, dependencies: deps)
     }
 
-    func checkUnique(_ names: [String], _ top: MappingReader, _ key: String, _ what: String) {
-        var seen = Set<String>()
-        for n in names where !seen.insert(n).inserted {
-            r.sink.report(top.location(of: key), key, "\(what) '\(n)' is defined twice", hint: "give each its own \(what)")
+    /// Every host's valid name and its tags, read straight from the document.
+    func writtenHosts(_ node: DocumentNode?) -> [WrittenHost] {
+        guard case .sequence(let items, _)? = node else { return [] }
+        return items.compactMap { item in
+            guard case .scalar(let name, let kind, _)? = item.value("name"), kind != .null, NameRule.isValid(name) else { return nil }
+            var tags: [String] = []
+            if case .sequence(let t, _)? = item.value("tags") {
+                tags = t.compactMap { if case .scalar(let text, let k, _) = $0, k != .null { return text } else { return nil } }
+            }
+            return WrittenHost(name: name, tags: tags)
         }
     }
 
@@ -46,7 +62,7 @@ struct InventoryReader {
         return Inventory.Host(name: name, address: address, agent: agent, tags: tags)
     }
 
-    func readTarget(_ node: DocumentNode, _ path: String, hosts: [Inventory.Host]) -> Inventory.Target? {
+    func readTarget(_ node: DocumentNode, _ path: String, hosts: [WrittenHost]) -> Inventory.Target? {
         guard let m = r.mapping(node, path) else { return nil }
         let name = m.required("name", hint: "add e.g. 'name: db-primary'") { NameRule.read(r, $0, $1) }
         let description = m.optional("description") { r.string($0, $1, allowEmpty: true) }
@@ -61,7 +77,9 @@ struct InventoryReader {
         let tags = m.optional("tags") { (n: DocumentNode, p: String) -> [String]? in
             guard let t = r.stringList(n, p) else { return nil }
             if !hosts.contains(where: { h in t.allSatisfy(h.tags.contains) }) {
-                r.sink.report(n.location, p, "no host carries all of the tags \(t.joined(separator: ", "))", hint: "check the hosts' 'tags'")
+                let quoted = t.map { "'\($0)'" }.joined(separator: ", ")
+                r.sink.report(n.location, p, t.count == 1 ? "no host carries the tag \(quoted)" : "no host carries all of the tags \(quoted)",
+                              hint: "check the hosts' 'tags'")
             }
             return t
         }
@@ -102,7 +120,8 @@ struct InventoryReader {
         let health = m.optional("health") { ProbeReader(r).read($0, $1, requireName: false) }
         m.finish()
         if let members, let minHealthy, minHealthy > members.count {
-            r.sink.report(m.location(of: "minHealthy"), "\(path).minHealthy", "\(minHealthy) is more than the \(members.count) members",
+            let count = "\(members.count) member" + (members.count == 1 ? "" : "s")
+            r.sink.report(m.location(of: "minHealthy"), "\(path).minHealthy", "\(minHealthy) is more than the \(count)",
                           hint: "use at most \(members.count)")
         }
         guard let name, let members, let minHealthy else { return nil }

@@ -9,24 +9,28 @@ struct ProbeReader {
         let type = m.required("type", hint: "add 'type: http', 'tcp', 'command' or 'prometheus'") {
             r.oneOf($0, $1, ProbeSpec.Kind.allCases.map(\.rawValue))
         }.flatMap(ProbeSpec.Kind.init(rawValue:))
-        let interval = m.optional("interval") { r.duration($0, $1, atLeast: .milliseconds(50)) } ?? .seconds(1)
-        let timeout = m.optional("timeout") { r.duration($0, $1, atLeast: .milliseconds(10)) } ?? min(.seconds(1), interval)
-        if timeout > interval {
+        let readInterval = m.optional("interval") { r.duration($0, $1, atLeast: .milliseconds(50)) }
+        let interval = readInterval ?? .seconds(1)
+        let readTimeout = m.optional("timeout") { r.duration($0, $1, atLeast: .milliseconds(10)) }
+        let timeout = readTimeout ?? min(.seconds(1), interval)
+        // Compared only when both read cleanly: a bad interval is reported once, as itself.
+        if let readTimeout, readInterval != nil || !m.has("interval"), readTimeout > interval {
             r.sink.report(m.location(of: "timeout"), m.child("timeout"), "timeout \(timeout) is longer than the interval \(interval)",
                           hint: "keep the timeout at most the interval, or observations overlap")
         }
         var spec = ProbeSpec(name: name ?? "probe", type: type ?? .http, interval: interval, timeout: timeout)
+        func httpURL(_ n: DocumentNode, _ p: String) -> String? {
+            guard let u = r.string(n, p) else { return nil }
+            guard u.hasPrefix("http://") || u.hasPrefix("https://") else {
+                r.sink.report(n.location, p, "'\(u)' is not an http or https URL", hint: "start it with 'http://' or 'https://'")
+                return nil
+            }
+            return u
+        }
         // Fields by kind; the rest stay unknown and are reported.
         switch type {
         case .http:
-            spec.url = m.required("url", hint: "add e.g. 'url: http://10.0.0.10/health'") { n, p in
-                guard let u = r.string(n, p) else { return nil }
-                guard u.hasPrefix("http://") || u.hasPrefix("https://") else {
-                    r.sink.report(n.location, p, "'\(u)' is not an http or https URL", hint: "start it with 'http://' or 'https://'")
-                    return nil
-                }
-                return u
-            }
+            spec.url = m.required("url", hint: "add e.g. 'url: http://10.0.0.10/health'", httpURL)
             spec.method = m.optional("method") { r.oneOf($0, $1, ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]) }
             spec.headers = m.optional("headers") { n, p in
                 guard let hm = r.mapping(n, p) else { return nil }
@@ -41,7 +45,8 @@ struct ProbeReader {
         case .tcp:
             spec.address = m.required("address", hint: "add e.g. 'address: 10.0.0.21:6379'") { n, p in
                 guard let a = r.string(n, p) else { return nil }
-                guard let colon = a.lastIndex(of: ":"), let port = Int(a[a.index(after: colon)...]), (1...65535).contains(port), colon != a.startIndex else {
+                guard let colon = a.lastIndex(of: ":"), let port = plainInteger(a[a.index(after: colon)...]),
+                      (1...65535).contains(port), colon != a.startIndex else {
                     r.sink.report(n.location, p, "'\(a)' is not host:port", hint: "write e.g. '10.0.0.21:6379' or '[::1]:6379'")
                     return nil
                 }
@@ -50,14 +55,15 @@ struct ProbeReader {
         case .command:
             spec.command = m.required("command", hint: "add the argv, e.g. 'command: [redis-cli, ping]'") { r.stringList($0, $1) }
         case .prometheus:
-            spec.url = m.required("url", hint: "add the Prometheus base URL, e.g. 'url: http://10.0.0.5:9090'") { r.string($0, $1) }
+            spec.url = m.required("url", hint: "add the Prometheus base URL, e.g. 'url: http://10.0.0.5:9090'", httpURL)
             spec.query = m.required("query", hint: "add an instant query, e.g. 'query: up{job=\"redis\"}'") { r.string($0, $1) }
         case nil: break
         }
         if let type { spec.tolerance = m.optional("tolerance") { readTolerance($0, $1, kind: type) } ?? Tolerance() }
         spec.successThreshold = m.optional("successThreshold") { r.int($0, $1, in: 1...100) } ?? 1
         spec.failureThreshold = m.optional("failureThreshold") { r.int($0, $1, in: 1...100) } ?? 1
-        m.finish()
+        // With no valid type, nobody knows which fields belong: report the type alone.
+        if type != nil { m.finish() }
         guard name != nil || !requireName, type != nil else { return nil }
         return spec
     }
@@ -74,8 +80,9 @@ struct ProbeReader {
         case .http:
             t.status = m.optional("status") { n, p in
                 if case .scalar = n {
-                    guard let s = r.string(n, p), let range = StatusRange(s) else {
-                        r.sink.report(n.location, p, "is not a status or range", hint: "use e.g. 200, '200-299' or [200, 204]"); return nil
+                    guard let s = r.string(n, p) else { return nil }
+                    guard let range = StatusRange(s) else {
+                        r.sink.report(n.location, p, "'\(s)' is not an HTTP status or range", hint: "use e.g. 200, '200-299' or [200, 204] (100-599)"); return nil
                     }
                     return [range]
                 }

@@ -35,11 +35,17 @@ public struct ChaosDuration: Hashable, Comparable, Sendable, Codable, CustomStri
             case .tooLarge(let t): return "'\(t)' is too large"
             }
         }
-        /// What to write instead.
-        public var hint: String { "use a number with a unit: ms, s, m, h or d, e.g. '500ms', '30s', '2m' or '1h30m'" }
+        /// What to write instead; for units in the wrong case, the corrected text (`30S` → `30s`).
+        public var hint: String {
+            if case .unknownUnit(let t, _) = self, t.lowercased() != t, (try? ChaosDuration.parse(t.lowercased())) != nil {
+                return "did you mean '\(t.lowercased())'? Units are lowercase: ms, s, m, h or d"
+            }
+            return "use a number with a unit: ms, s, m, h or d, e.g. '500ms', '30s', '2m' or '1h30m'"
+        }
     }
 
-    /// Parses `text` such as `1m30s`.
+    /// Parses `text` such as `1m30s`. Units are lowercase and exact; one space may separate a number from
+    /// its unit (`30 s`), none may separate the parts (`1m 30s` is malformed).
     /// - Throws: ``ParseError`` naming what is wrong.
     public static func parse(_ text: String) throws(ParseError) -> ChaosDuration {
         let t = text.trimmingWhitespace()
@@ -47,22 +53,27 @@ public struct ChaosDuration: Hashable, Comparable, Sendable, Codable, CustomStri
         var total: Int64 = 0
         var rest = Substring(t)
         var sawUnit = false
+        let isUnitCharacter: (Character) -> Bool = { $0.isLetter || $0 == "µ" }
         while !rest.isEmpty {
             let digits = rest.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
             guard !digits.isEmpty, let value = Double(digits), value.isFinite else { throw .malformed(t) }
             rest = rest.dropFirst(digits.count)
-            let unitText = rest.prefix(while: { $0.isLetter || $0 == "µ" })
+            if rest.first == " ", let next = rest.dropFirst().first, isUnitCharacter(next) { rest = rest.dropFirst() }
+            let unitText = rest.prefix(while: isUnitCharacter)
             if unitText.isEmpty {
-                if sawUnit { throw .malformed(t) }
+                // '30' has no unit; '1m30' and '30  s' are malformed.
+                if sawUnit || !rest.isEmpty { throw .malformed(t) }
                 throw .missingUnit(t)
             }
-            guard let unit = units.first(where: { $0.suffix == unitText.lowercased() }) else {
+            guard let unit = units.first(where: { $0.suffix == unitText }) else {
                 throw .unknownUnit(t, unit: String(unitText))
             }
             rest = rest.dropFirst(unitText.count)
             let ms = value * Double(unit.ms)
             guard ms < 9.0e15 else { throw .tooLarge(t) }
-            total += Int64(ms.rounded())
+            let (sum, overflow) = total.addingReportingOverflow(Int64(ms.rounded()))
+            guard !overflow else { throw .tooLarge(t) }
+            total = sum
             sawUnit = true
         }
         return ChaosDuration(milliseconds: total)
@@ -101,10 +112,17 @@ public struct ChaosDuration: Hashable, Comparable, Sendable, Codable, CustomStri
 }
 
 extension StringProtocol {
-    /// This string without leading and trailing spaces, tabs and newlines (no Foundation needed).
+    /// This string without leading and trailing whitespace and line endings, `\r\n` included
+    /// (no Foundation needed).
     public func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else { return "" }
+        guard let start = firstIndex(where: { !$0.isWhitespace }), let end = lastIndex(where: { !$0.isWhitespace }) else { return "" }
         return String(self[start...end])
     }
+}
+
+/// A whole number written with ASCII digits only: no sign, no spaces, no decimal point, at most
+/// `maxDigits` digits. For fields where `+80` or ` 80` is a typo rather than a number.
+func plainInteger<S: StringProtocol>(_ text: S, maxDigits: Int = 9) -> Int? {
+    guard !text.isEmpty, text.count <= maxDigits, text.allSatisfy({ ("0"..."9").contains($0) }) else { return nil }
+    return Int(text)
 }

@@ -6,7 +6,7 @@ public struct PortRange: Hashable, Sendable, Codable, CustomStringConvertible {
     public var upper: Int
     public init?(_ text: String) {
         let parts = text.trimmingWhitespace().split(separator: "-", omittingEmptySubsequences: false)
-        guard (1...2).contains(parts.count), let lo = Int(parts[0]), let hi = Int(parts.last ?? ""),
+        guard (1...2).contains(parts.count), let lo = plainInteger(parts[0]), let hi = plainInteger(parts.last ?? ""),
               (1...65535).contains(lo), (1...65535).contains(hi), lo <= hi else { return nil }
         lower = lo; upper = hi
     }
@@ -29,5 +29,17 @@ public struct BandwidthRate: Hashable, Sendable, Codable {
 
 /// IANA time-zone names, checked against the system's tz database through Foundation.
 public enum TimeZoneNames {
-    public static func isKnown(_ name: String) -> Bool { TimeZone(identifier: name) != nil }
+    /// The IANA names the system lists, plus `UTC`, for "did you mean" hints.
+    public static let known: [String] = TimeZone.knownTimeZoneIdentifiers + ["UTC"]
+    static let knownSet = Set(known)
+
+    /// Whether `name` is an IANA time-zone name: one the system lists, `UTC`, or another name of the tz
+    /// database (a link such as `Asia/Kolkata` or `Etc/UTC`) that the system resolves to itself.
+    /// Offsets and abbreviations Foundation also understands (`GMT+1`, `UTC+01:00`) are not names.
+    public static func isKnown(_ name: String) -> Bool {
+        knownSet.contains(name) || TimeZone(identifier: name)?.identifier == name
+    }
+
+    /// The known name closest to `name`, for a hint.
+    public static func closest(to name: String) -> String? { Spelling.closest(to: name, in: known) }
 }

@@ -19,16 +19,17 @@ public struct SignalName: Hashable, Sendable, Codable, CustomStringConvertible {
 
     init(unchecked number: Int32) { self.number = number }
 
-    /// Parses a signal name or number.
+    /// Parses a signal name or number: `KILL`, `SIGKILL`, `kill`, `9`, `SIG9`, `RTMIN+3`.
     /// - Returns: `nil` when `text` names no signal.
     public init?(_ text: String) {
         let t = text.trimmingWhitespace().uppercased()
-        if let n = Int32(t) {
+        let bare = t.hasPrefix("SIG") ? String(t.dropFirst(3)) : t
+        // '15', and 'SIG34' as `description` writes unnamed real-time signals.
+        if let n = plainInteger(bare, maxDigits: 2) {
             guard (1...64).contains(n) else { return nil }
-            self.number = n
+            self.number = Int32(n)
             return
         }
-        let bare = t.hasPrefix("SIG") ? String(t.dropFirst(3)) : t
         if let hit = SignalName.table.first(where: { $0.name == bare }) { self.number = hit.number; return }
         if bare.hasPrefix("RTMIN+"), let k = Int32(bare.dropFirst(6)), (0...30).contains(k) { self.number = 34 + k; return }
         return nil

@@ -92,6 +92,77 @@ struct CodableRoundTripTests {
         #expect(try Self.roundTrip(ValidDocumentTests.expectedInventory()) == ValidDocumentTests.expectedInventory())
     }
 
+    /// Encodes `document` to JSON and reads that JSON back as a file.
+    static func reloaded(_ document: ChaosDocument, outputFormatting: JSONEncoder.OutputFormatting = [.prettyPrinted, .sortedKeys]) throws -> ChaosDocument.Loaded {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = outputFormatting
+        let data: Data
+        switch document {
+        case .experiment(let e): data = try encoder.encode(e)
+        case .inventory(let i): data = try encoder.encode(i)
+        }
+        return ChaosDocument.load(String(decoding: data, as: UTF8.self), file: "encoded.json")
+    }
+
+    @Test("an experiment or inventory encoded to JSON is a valid file again, with the same model", arguments: [
+        ("experiment", ValidDocumentTests.experimentYAML), ("inventory", ValidDocumentTests.inventoryYAML),
+        ("minimal experiment", "apiVersion: chaos/v1\nkind: Experiment\nname: m\ntarget: db-primary\nfault: {type: process.kill}\n"),
+        ("fault parameters", """
+            apiVersion: chaos/v1
+            kind: Experiment
+            name: fill
+            target: {host: db1, count: 2, percent: 33.3%, random: false}
+            fault: {type: disk.fill, duration: 90500ms, with: {path: /srv, size: 1536KiB}}
+            probes:
+              - {name: ping, type: command, command: [redis-cli, ping], tolerance: {exitCode: 1, stdoutMatches: PONG, latencyBelow: 2s}}
+              - {name: p, type: prometheus, url: "https://p:9090", query: up, tolerance: {valueBelow: 2, valueAbove: -1.5}}
+            expect: {availability: {during: 90%}, latency: {p50: 20ms, p95: 80ms}}
+            stopWhen: [{availabilityBelow: 10%, for: 1s}]
+            schedule:
+              monkey: {meanWorkdays: 5, minWorkdays: 1.5}
+              timezone: America/New_York
+              workdays: [mon, fri]
+              hours: "10:00-24:00"
+              holidayCalendar: holidays.ics
+              blackouts: [{from: "2026-12-20T18:00:00Z", to: 2027-01-03, reason: freeze}, {from: 2027-02-01, to: 2027-02-02}]
+              minSpacing: {group: 2h}
+            safety: {maxCount: 3, maxPercent: 25, dryRun: true, allowProtected: true}
+            """),
+    ])
+    func encodedIsAFile(what: String, text: String) throws {
+        let original = try #require(Doc.load(text).document, "\(what) does not load")
+        for formatting: JSONEncoder.OutputFormatting in [[.prettyPrinted, .sortedKeys], []] {
+            let back = try Self.reloaded(original, outputFormatting: formatting)
+            #expect(back.diagnostics.map(\.description) == [], "\(what)")
+            switch (original, back.document) {
+            case (.experiment(let a), .experiment(let b)?): #expect(a == b, "\(what)")
+            case (.inventory(let a), .inventory(let b)?): #expect(a == b, "\(what)")
+            default: Issue.record("\(what) came back as \(String(describing: back.document))")
+            }
+        }
+    }
+
+    @Test("the encoded shape is the file's: flat selection, 'for', nested availability, latency and minSpacing")
+    func encodedShape() throws {
+        var e = Experiment(name: "m", target: TargetSpec(ref: "db", selection: Selection(count: 1)), fault: FaultSpec(type: .processKill, with: FaultParameters()),
+                           stopWhen: [StopCondition(availabilityBelow: 50, window: .seconds(10))])
+        e.expect.latencyP99 = .milliseconds(800)
+        e.schedule = ScheduleSpec(monkey: MonkeySchedule(meanWorkdays: 5, minWorkdays: 1), minSpacingTarget: .seconds(60))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        func json(_ v: some Encodable) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
+        #expect(try json(e).hasPrefix(#"{"apiVersion":"chaos/v1","#))
+        #expect(try json(e).contains(#""kind":"Experiment""#))
+        #expect(try json(e.target) == #"{"count":1,"ref":"db"}"#)
+        #expect(try json(e.stopWhen) == #"[{"availabilityBelow":50,"for":"10s"}]"#)
+        #expect(try json(e.expect) == #"{"availability":{"after":100,"before":100,"during":95},"latency":{"p99":"800ms"},"maxOutage":"10s","recoverWithin":"30s"}"#)
+        #expect(try json(e.schedule) == #"{"blackouts":[],"holidays":[],"hours":"09:00-17:00","minSpacing":{"target":"1m"},"monkey":{"meanWorkdays":5,"minWorkdays":1},"timezone":"UTC","workdays":["mon","tue","wed","thu","fri"]}"#)
+        #expect(try json(Inventory()) == #"{"apiVersion":"chaos/v1","dependencies":[],"groups":[],"hosts":[],"kind":"Inventory","targets":[]}"#)
+        var ping = ProbeSpec(name: "ping", type: .command)
+        ping.tolerance.bodyMatches = "PONG"
+        #expect(try json(ping).contains(#""tolerance":{"stdoutMatches":"PONG"}"#))
+    }
+
     @Test("a minimal experiment round-trips with its optionals absent")
     func minimalExperimentRoundTrip() throws {
         let e = Experiment(name: "m", target: TargetSpec(ref: "db-primary"), fault: FaultSpec(type: .processKill, with: FaultParameters()))

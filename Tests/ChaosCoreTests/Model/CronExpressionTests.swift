@@ -65,16 +65,20 @@ struct CronExpressionTests {
         #expect(try CronExpression("0 0 * * \(field)").daysOfWeek == days)
     }
 
-    @Test(
-        "a day field that starts with '*' is unrestricted, as in Vixie cron and cronie",
-        .bug(id: "cron-star-step", "CronExpression.init (CronExpression.swift:39-40) marks day-of-month/day-of-week as restricted unless the field is exactly '*'. Vixie cron and cronie set DOM_STAR/DOW_STAR when the field *starts* with '*', so '0 0 */1 * mon' runs on Mondays only there; with domRestricted == true the documented OR rule makes it run every day (and '*/2' in day-of-month ORed with 'mon' adds every odd day). Fix: domRestricted = !fields[2].hasPrefix(\"*\"), same for day-of-week.")
-    )
+    @Test("a day field that starts with '*' is unrestricted, as in Vixie cron and cronie")
     func starStepIsUnrestricted() throws {
         let c = try CronExpression("0 0 */1 * mon")
         #expect(c.dowRestricted)
-        withKnownIssue("only a bare '*' counts as unrestricted") {
-            #expect(!c.domRestricted)
-        }
+        #expect(!c.domRestricted)
+        let d = try CronExpression("0 0 1-15 * */2")
+        #expect(d.domRestricted)
+        #expect(!d.dowRestricted)
+        #expect(try CronExpression("0 0 1,*/2 * *").domRestricted)
+    }
+
+    @Test("signs are not numbers in cron fields", arguments: ["+5 * * * *", "0 +1 * * *", "*/+2 * * * *", "0 0 * * -1"])
+    func signsRejected(text: String) {
+        #expect(throws: CronExpression.ParseError.self) { try CronExpression(text) }
     }
 
     @Test("tabs and repeated spaces separate fields")
@@ -169,15 +173,26 @@ struct CalendarTextTests {
         #expect(!CalendarText.isDateOrDateTime(text))
     }
 
-    @Test(
-        "signs and a dangling T are not part of a date",
-        .bug(id: "calendar-text-signs", "CalendarText.isDate (CronExpression.swift:92-93) parses each part with Int(), which accepts a leading '+', so '2026-+1-+1' and '+026-01-01' count as dates; isDateOrDateTime (CronExpression.swift:101) splits on 'T' with empty parts omitted, so '2026-12-20T' counts as a date. Fix: require every character of the parts to be an ASCII digit, and split with omittingEmptySubsequences: false.")
-    )
-    func signsAndDanglingT() {
-        withKnownIssue("Int() accepts '+', split drops the empty time") {
-            #expect(!CalendarText.isDate("2026-+1-+1"))
-            #expect(!CalendarText.isDate("+026-01-01"))
-            #expect(!CalendarText.isDateOrDateTime("2026-12-20T"))
-        }
+    @Test("signs, short parts and a dangling T are not part of a date", arguments: [
+        "2026-+1-+1", "+026-01-01", "2026-1-01", "2026-01-1", "26-01-01", "02026-01-01", "2026-01-01T",
+        "2026-12-20T+1:00", "2026-12-20T8:00", "2026-12-20T18:0", "2026-12-20T18:00:0", "2026-12-20T18:00:00.",
+        "2026-12-20T18:00:00+1:00", "2026-12-20T18:00:00+01:0", "2026-12-20T18:00+-1:00", " 2026-01-01",
+    ])
+    func signsAndDanglingT(text: String) {
+        #expect(!CalendarText.isDateOrDateTime(text))
+        #expect(!CalendarText.isDate(text))
+    }
+
+    @Test("instants: dates at midnight, offsets applied, local times in the given zone", arguments: [
+        ("1970-01-01", "UTC", 0),
+        ("2026-12-20", "UTC", 1_797_724_800),
+        ("2026-12-20T10:00:00+05:00", "UTC", 1_797_724_800 + 5 * 3_600),
+        ("2026-12-20T09:00Z", "Europe/Paris", 1_797_724_800 + 9 * 3_600),
+        ("2026-12-20", "Europe/Paris", 1_797_724_800 - 3_600),
+        ("2026-07-01T12:00", "Europe/Paris", 1_782_907_200 - 2 * 3_600),
+        ("2024-02-29T23:59:59.5-00:30", "UTC", 1_709_251_199.5 + 1_800),
+    ] as [(String, String, Double)])
+    func instants(text: String, zone: String, seconds: Double) {
+        #expect(CalendarText.instant(text, timeZone: zone) == seconds)
     }
 }

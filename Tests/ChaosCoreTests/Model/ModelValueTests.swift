@@ -49,7 +49,7 @@ struct ModelValueTests {
         #expect(r.description == description)
     }
 
-    @Test("PortRange rejects the rest", arguments: ["0", "65536", "100-80", "a", "", "1-2-3", "-5", "80-", "1.5"])
+    @Test("PortRange rejects the rest", arguments: ["0", "65536", "100-80", "a", "", "1-2-3", "-5", "80-", "1.5", "+80", "80-+90", "8 0"])
     func badPortRanges(text: String) {
         #expect(PortRange(text) == nil)
     }
@@ -76,7 +76,7 @@ struct ModelValueTests {
         #expect(r.contains(lower) && r.contains(upper) && !r.contains(lower - 1) && !r.contains(upper + 1))
     }
 
-    @Test("StatusRange rejects the rest", arguments: ["99", "600", "299-200", "abc", "", "2xx"])
+    @Test("StatusRange rejects the rest", arguments: ["99", "600", "299-200", "abc", "", "2xx", "+200", "200-+299"])
     func badStatusRanges(text: String) {
         #expect(StatusRange(text) == nil)
     }
@@ -92,6 +92,7 @@ struct ModelValueTests {
 
     @Test("TimeWindow rejects backwards, empty and out-of-range windows", arguments: [
         "17:00-09:00", "09:00-09:00", "24:01-24:30", "25:00-26:00", "09:60-10:00", "9-17", "", "09:00", "09:00-17:00-18:00",
+        "-09:00-17:00", "09:00--17:00", "09:00-17:00-", "+9:00-17:00", "09:+5-17:00", "24:00-24:00", "009:00-17:00",
     ])
     func badWindows(text: String) {
         #expect(TimeWindow(text) == nil)
@@ -99,6 +100,10 @@ struct ModelValueTests {
 
     @Test("time zone names are checked against the system database", arguments: [
         ("UTC", true), ("Europe/Paris", true), ("America/New_York", true), ("Mars/Olympus", false), ("", false),
+        // IANA links the system resolves to themselves are names too...
+        ("Asia/Kolkata", true), ("Etc/UTC", true), ("GMT", true),
+        // ...but offsets and spellings Foundation also understands are not.
+        ("GMT+1", false), ("UTC+01:00", false), ("utc", false), ("europe/paris", false),
     ])
     func timeZones(name: String, known: Bool) {
         #expect(TimeZoneNames.isKnown(name) == known)

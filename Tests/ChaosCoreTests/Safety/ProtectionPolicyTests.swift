@@ -33,9 +33,24 @@ struct ProtectionPolicyTests {
     func denyListOverridable() {
         let got = refusals([51, 250, 260])
         #expect(got.map(\.pid) == [51, 250, 260])
-        #expect(got.map(\.reason) == ["'sshd' is on the deny list", "'chaos' is on the deny list", "'worker' is on the deny list"])
+        #expect(got.map(\.reason) == ["'sshd' is on the deny list", "this is chaos's own agent process", "this is chaos's own stress helper process"])
         #expect(got.allSatisfy { $0.overridable })
         #expect(refusals([51, 250, 260], ProtectionPolicy(allowProtected: true)).isEmpty)
+    }
+
+    @Test("the network, name-resolution and clock daemons are refused by their kernel names", arguments: [
+        "systemd-network", "systemd-resolve", "systemd-timesyn", "NetworkManager", "wpa_supplicant",
+    ])
+    func networkDaemons(name: String) {
+        let p = ProcessEntry(pid: 950, ppid: 1, name: name, cmdline: ["/usr/lib/x/\(name)"], state: "S", startTime: 9)
+        #expect(ProtectionPolicy().refusals(for: [p], table: table, caller: caller).map(\.reason) == ["'\(name)' is on the deny list"])
+        #expect(ProtectionPolicy(allowProtected: true).refusals(for: [p], table: table, caller: caller).isEmpty)
+    }
+
+    @Test("chaos's guardian is named as such")
+    func guardianReason() {
+        let p = ProcessEntry(pid: 951, ppid: 1, name: "chaos", cmdline: ["chaos", "_guardian", "--run", "r-1"], state: "S", startTime: 9)
+        #expect(ProtectionPolicy().refusals(for: [p], table: table, caller: caller).map(\.reason) == ["this is chaos's own guardian process"])
     }
 
     @Test("ordinary processes may be hit")
@@ -82,7 +97,8 @@ struct ProtectionPolicyTests {
         ("ssh.service", true), ("sshd.service", true), ("systemd-journald.service", true), ("systemd-logind.service", true),
         ("dbus.service", true), ("dbus-broker.service", true), ("dbus.socket", true), ("chaos-agent.service", true),
         ("init.scope", true), ("-.slice", true), ("user@1000.service", true), ("getty@tty1.service", true),
-        ("serial-getty@ttyS0.service", true),
+        ("serial-getty@ttyS0.service", true), ("ssh.socket", true), ("systemd-networkd.service", true),
+        ("NetworkManager.service", true),
         ("redis-server.service", false), ("nginx.service", false), ("sshguard.service", false),
         ("my-systemd-thing.service", false), ("postgresql@16-main.service", false),
     ])

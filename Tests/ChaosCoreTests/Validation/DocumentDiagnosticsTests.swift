@@ -41,7 +41,26 @@ struct DocumentDiagnosticsTests {
             name: x
             target: {process: {name: web}}
             fault: {type: process.kill}
-            """, diagnostics: ["t.yaml:1:1: apiVersion: 'chaos/v2' is not supported; use 'chaos/v1'"]),
+            """, diagnostics: ["t.yaml:1:13: apiVersion: 'chaos/v2' is not supported; use 'chaos/v1'"]),
+
+        InvalidCase(title: "a file of only '---' is empty", text: "---\n", diagnostics: ["t.yaml:1:1: (document): the file is empty; \(emptyHint)"]),
+        InvalidCase(title: "a file of '---' and comments is empty", text: "# experiments come later\n---\n# nothing here\n", diagnostics: ["t.yaml:1:1: (document): the file is empty; \(emptyHint)"]),
+        InvalidCase(title: "a file of '--- ~' is empty", text: "--- ~\n", diagnostics: ["t.yaml:1:1: (document): the file is empty; \(emptyHint)"]),
+
+        InvalidCase(title: "an apiVersion written with no value", text: "apiVersion:\nkind: Experiment\nname: x\ntarget: {process: {name: web}}\nfault: {type: process.kill}\n",
+                    diagnostics: ["t.yaml:1:1: apiVersion: is empty; add 'apiVersion: chaos/v1'"]),
+
+        InvalidCase(title: "an unclosed flow mapping in a multi-line file", text: "apiVersion: chaos/v1\nkind: Experiment\ntarget: {process: {name: web}\n\n", diagnostics: [
+            "t.yaml:3:30: (document): not valid YAML or JSON: the '{' at line 3, column 9 is never closed; add the missing '}'",
+        ]),
+
+        InvalidCase(title: "an unclosed quote", text: "apiVersion: chaos/v1\nkind: \"Experiment\n", diagnostics: [
+            "t.yaml:2:18: (document): not valid YAML or JSON: the quote at line 2, column 7 is never closed; add the missing closing quote",
+        ]),
+
+        InvalidCase(title: "a missing comma inside a flow mapping names where it opened", text: "apiVersion: chaos/v1\nkind: Experiment\ntarget: {process: web host: db1}\n", diagnostics: [
+            "t.yaml:3:27: (document): not valid YAML or JSON: did not find expected ',' or '}' (in the '{' at line 3, column 9); fix the syntax first; JSON and YAML are both accepted",
+        ]),
 
         InvalidCase(title: "no apiVersion and no kind", text: "name: x\n", diagnostics: [
             "t.yaml:1:1: apiVersion: is required; add 'apiVersion: chaos/v1'",
@@ -73,42 +92,32 @@ struct DocumentDiagnosticsTests {
         #expect(loaded.document == nil)
     }
 
-    @Test("an unclosed JSON object is a syntax error of the whole document")
+    @Test("an unclosed JSON object is a syntax error of the whole document, and says what to add")
     func jsonSyntax() throws {
         let loaded = Doc.load(#"{"apiVersion": "chaos/v1", "kind": "Experiment""#)
         let d = try #require(loaded.diagnostics.first)
         #expect(loaded.diagnostics.count == 1)
         #expect(loaded.document == nil)
         #expect(d.path == "(document)")
-        #expect(d.message.hasPrefix("not valid YAML or JSON: "))
-        #expect(d.message.contains("did not find expected ',' or '}'"))
-        #expect(d.hint == Self.syntaxHint)
+        #expect(d.message == "not valid YAML or JSON: the '{' at line 1, column 1 is never closed")
+        #expect(d.hint == "add the missing '}'")
     }
 
-    @Test(
-        "an unclosed bracket is reported at a position inside the file",
-        .bug(id: "syntax-eof-position", "DocumentNode.SyntaxError.from (DocumentNode.swift:93-95) uses libyaml's problem mark, which for an unclosed '{' or '[' is the stream end, one line past the last line: a one-line file gets 't.yaml:2:1', a file ending in a newline gets the line after the last. The context mark (where the '{' was opened) is dropped, and context and problem are joined with a bare space ('while parsing a flow mapping did not find expected...'). Fix: when the problem mark is past the end, report the context mark (or the last character), and join as 'did not find expected ',' or '}' (the '{' at 1:1 is never closed)'.")
-    )
+    @Test("an unclosed bracket is reported at the end of the last line, not past the end of the file")
     func unclosedBracketPosition() throws {
         let oneLine = Doc.load(#"{"apiVersion": "chaos/v1", "kind": "Experiment""#)
         let twoLines = Doc.load("apiVersion: chaos/v1\nkind: [Experiment\n")
         let a = try #require(oneLine.diagnostics.first)
         let b = try #require(twoLines.diagnostics.first)
-        withKnownIssue("libyaml's end-of-stream mark is past the last line") {
-            #expect(a.line == 1)
-            #expect(b.line <= 2)
-        }
+        #expect((a.line, a.column) == (1, 48))
+        #expect((b.line, b.column) == (2, 18))
+        #expect(b.message == "not valid YAML or JSON: the '[' at line 2, column 7 is never closed")
+        #expect(b.hint == "add the missing ']'")
     }
 
-    @Test(
-        "a document that is only '---' is empty, not a null",
-        .bug(id: "explicit-empty-document", "ChaosDocument.load (ChaosDocument.swift:28) treats only a nil root as empty; '---' (or '--- ~') composes to a null scalar, which is then reported as 't.yaml:2:1: (document): expected a mapping (key: value pairs), found null'. Fix: treat a null scalar root like a nil one.")
-    )
+    @Test("a document that is only '---' is empty, not a null")
     func explicitEmptyDocument() {
-        let got = Doc.diagnostics("---\n")
-        withKnownIssue("a null root is not treated as empty") {
-            #expect(got == ["t.yaml:1:1: (document): the file is empty; \(Self.emptyHint)"])
-        }
+        #expect(Doc.diagnostics("---\n") == ["t.yaml:1:1: (document): the file is empty; \(Self.emptyHint)"])
     }
 
     @Test("the kind the caller expects is accepted")

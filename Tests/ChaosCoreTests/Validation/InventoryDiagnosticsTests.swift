@@ -24,7 +24,7 @@ struct InventoryDiagnosticsTests {
             targets:
               - name: caches
                 tags: [cache]
-            """), diagnostics: ["t.yaml:7:11: targets[0].tags: no host carries all of the tags cache; check the hosts' 'tags'"]),
+            """), diagnostics: ["t.yaml:7:11: targets[0].tags: no host carries the tag 'cache'; check the hosts' 'tags'"]),
 
         InvalidCase(title: "a target with two ways to find its host", text: inventory("""
             targets:
@@ -60,7 +60,7 @@ struct InventoryDiagnosticsTests {
               - name: redis
                 members: [db1]
                 minHealthy: 2
-            """), diagnostics: ["t.yaml:8:5: groups[0].minHealthy: 2 is more than the 1 members; use at most 1"]),
+            """), diagnostics: ["t.yaml:8:5: groups[0].minHealthy: 2 is more than the 1 member; use at most 1"]),
 
         InvalidCase(title: "a group member that does not exist", text: inventory("""
             groups:
@@ -83,7 +83,7 @@ struct InventoryDiagnosticsTests {
             hosts:
               - {name: db1, address: 10.0.0.1}
               - {name: db1, address: 10.0.0.2}
-            """, diagnostics: ["t.yaml:3:1: hosts: host name 'db1' is defined twice; give each its own host name"]),
+            """, diagnostics: ["t.yaml:5:12: hosts[1].name: host name 'db1' is defined twice; give each host its own name"]),
 
         InvalidCase(title: "two hosts with the same address", text: """
             apiVersion: chaos/v1
@@ -91,14 +91,68 @@ struct InventoryDiagnosticsTests {
             hosts:
               - {name: db1, address: 10.0.0.1}
               - {name: db2, address: 10.0.0.1}
-            """, diagnostics: ["t.yaml:3:1: hosts: host address '10.0.0.1' is defined twice; give each its own host address"]),
+            """, diagnostics: ["t.yaml:5:26: hosts[1].address: host address '10.0.0.1' is defined twice; give each host its own address"]),
 
         InvalidCase(title: "a group named like a target", text: inventory("""
             targets:
               - {name: redis, host: db1}
             groups:
               - {name: redis, members: [db1], minHealthy: 1}
-            """), diagnostics: ["t.yaml:5:1: targets: target or group name 'redis' is defined twice; give each its own target or group name"]),
+            """), diagnostics: ["t.yaml:8:12: groups[0].name: target or group name 'redis' is defined twice; targets and groups share one namespace; give each its own name"]),
+
+        InvalidCase(title: "a target with tags nobody carries all of", text: inventory("""
+            targets:
+              - name: caches
+                tags: [db, cache]
+            """), diagnostics: ["t.yaml:7:11: targets[0].tags: no host carries all of the tags 'db', 'cache'; check the hosts' 'tags'"]),
+
+        InvalidCase(title: "minHealthy larger than a group of two", text: inventory("""
+              - {name: db2, address: 10.0.0.2}
+            groups:
+              - {name: redis, members: [db1, db2], minHealthy: 3}
+            """), diagnostics: ["t.yaml:7:40: groups[0].minHealthy: 3 is more than the 2 members; use at most 2"]),
+
+        InvalidCase(title: "hosts written with no value", text: """
+            apiVersion: chaos/v1
+            kind: Inventory
+            hosts:
+            """, diagnostics: ["t.yaml:3:1: hosts: is empty; list the hosts, e.g. 'hosts: [{name: db1, address: 10.0.0.11}]'"]),
+
+        InvalidCase(title: "a host with a bad address is still a host that targets can name", text: inventory("""
+              - {name: db2, address: ""}
+            targets:
+              - {name: t, host: db2}
+            groups:
+              - {name: g, members: [db2, t], minHealthy: 1}
+            dependencies:
+              - {from: g, to: db2}
+            """), diagnostics: ["t.yaml:5:26: hosts[1].address: must not be empty"]),
+
+        InvalidCase(title: "a broken target or group can still be referred to", text: inventory("""
+            targets:
+              - {name: t, host: db1, tags: [db]}
+            groups:
+              - {name: g, members: [t]}
+            dependencies:
+              - {from: g, to: t}
+            """), diagnostics: [
+                "t.yaml:6:5: targets[0]: gives more than one way to find the host; give exactly one of 'host: db1', 'tags: [db]' or 'resolve: {command: [...]}'",
+                "t.yaml:8:5: groups[0].minHealthy: is required; add e.g. 'minHealthy: 2'",
+            ]),
+
+        InvalidCase(title: "a target's tags count for a host that has other problems", text: inventory("""
+              - {name: db2, tags: [cache]}
+            targets:
+              - {name: caches, tags: [cache]}
+            """), diagnostics: ["t.yaml:5:5: hosts[1].address: is required; add the IP address or DNS name"]),
+
+        InvalidCase(title: "a duplicate name is reported at each later entry", text: inventory("""
+              - {name: db1, address: 10.0.0.2}
+              - {name: db1, address: 10.0.0.3}
+            """), diagnostics: [
+                "t.yaml:5:12: hosts[1].name: host name 'db1' is defined twice; give each host its own name",
+                "t.yaml:6:12: hosts[2].name: host name 'db1' is defined twice; give each host its own name",
+            ]),
 
         InvalidCase(title: "a host without an address and with a bad agent URL", text: """
             apiVersion: chaos/v1
@@ -137,28 +191,17 @@ struct InventoryDiagnosticsTests {
         #expect(loaded.document == nil)
     }
 
-    @Test(
-        "a duplicate group name is reported on the groups, not on 'targets'",
-        .bug(id: "duplicate-group-path", "InventoryReader.read (InventoryReader.swift:20) checks target and group names together and always reports at top.location(of: \"targets\") with the path 'targets'. With no 'targets' key at all, two groups named 'g' give 't.yaml:1:1: targets: target or group name 'g' is defined twice', pointing at the top of the file and at a field that does not exist. Fix: report each duplicate at its own entry, e.g. 'groups[1].name' at that name's position.")
-    )
+    @Test("a duplicate group name is reported on the groups, not on 'targets'")
     func duplicateGroupPath() throws {
         let got = Doc.diagnostics(Self.inventory("""
             groups:
               - {name: g, members: [db1], minHealthy: 1}
               - {name: g, members: [db1], minHealthy: 1}
             """), expecting: "Inventory")
-        let only = try #require(got.first)
-        #expect(got.count == 1)
-        #expect(only.contains("target or group name 'g' is defined twice"))
-        withKnownIssue("reported at 'targets', which is not in the file") {
-            #expect(only.hasPrefix("t.yaml:7:12: groups[1].name: "))
-        }
+        #expect(got == ["t.yaml:7:12: groups[1].name: target or group name 'g' is defined twice; targets and groups share one namespace; give each its own name"])
     }
 
-    @Test(
-        "one broken host does not make valid references to other hosts fail",
-        .bug(id: "inventory-cascade", "InventoryReader.read (InventoryReader.swift:10) keeps 'hosts' only when every host reads cleanly (FieldReader.list returns nil on any bad item), so one host missing its address empties the host list and every target naming a good host gets a false 'no host is named' diagnostic. Fix: have list() return the items that did read (and report the rest), or check references against the names written in the file.")
-    )
+    @Test("one broken host does not make valid references to other hosts fail")
     func noCascadeFromOneBadHost() {
         let text = """
             apiVersion: chaos/v1
@@ -170,11 +213,7 @@ struct InventoryDiagnosticsTests {
               - {name: db-primary, host: db1}
             """
         let got = Doc.diagnostics(text, expecting: "Inventory")
-        // The real problem is always reported...
-        #expect(got.first == "t.yaml:5:5: hosts[1].address: is required; add the IP address or DNS name")
-        // ...but 'db1' exists, so nothing else should be.
-        withKnownIssue("false 'no host is named' after one bad host") {
-            #expect(got == ["t.yaml:5:5: hosts[1].address: is required; add the IP address or DNS name"])
-        }
+        // The real problem is reported; 'db1' exists, so nothing else is.
+        #expect(got == ["t.yaml:5:5: hosts[1].address: is required; add the IP address or DNS name"])
     }
 }

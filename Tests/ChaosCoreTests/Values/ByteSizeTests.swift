@@ -78,15 +78,26 @@ struct ByteSizeTests {
         }
     }
 
-    @Test(
-        "description never shows 1024 of a unit when the next unit exists",
-        .bug(id: "bytesize-1024", "ByteSize.description (ByteSize.swift:50-53) picks the unit before rounding to one decimal, so 1_048_575 bytes prints '1024 KiB' instead of '1 MiB' (and 1_073_741_823 prints '1024 MiB'). Fix: pick the unit after rounding, or compare against factor * 1023.95.")
-    )
+    @Test("description never shows 1024 of a unit when the next unit exists")
     func noRolloverAt1024() {
-        withKnownIssue("unit chosen before rounding") {
-            #expect(ByteSize(bytes: 1_048_575).description == "1 MiB")
-            #expect(ByteSize(bytes: 1_073_741_823).description == "1 GiB")
-        }
+        #expect(ByteSize(bytes: 1_048_575).description == "1 MiB")
+        #expect(ByteSize(bytes: 1_073_741_823).description == "1 GiB")
+        #expect(ByteSize(bytes: (1 << 40) - 1).description == "1 TiB")
+        // Just below the rounding point the smaller unit stays.
+        #expect(ByteSize(bytes: 1_048_524).description == "1023.9 KiB")
+        #expect(ByteSize(bytes: 1_023).description == "1023 B")
+    }
+
+    @Test("a whole number of bytes parses exactly, past Double's 53 bits")
+    func exactWholeNumbers() throws {
+        #expect(try ByteSize.parse("9007199254740993B").bytes == 9_007_199_254_740_993)
+        #expect(try ByteSize.parse("8191TiB").bytes == 8_191 << 40)
+    }
+
+    @Test("a size of 9e18 bytes or more is too large, and says so", arguments: ["10000000TiB", "9000000000000000000B", "99999999999999999999B", "8388608TiB"])
+    func tooLarge(text: String) {
+        #expect(throws: ByteSize.ParseError.tooLarge(text)) { try ByteSize.parse(text) }
+        #expect(ByteSize.ParseError.tooLarge(text).description == "'\(text)' is too large")
     }
 
     @Test("negative byte counts are clamped to zero; sizes order by bytes")
@@ -96,11 +107,13 @@ struct ByteSizeTests {
         #expect(!(ByteSize(bytes: 2) < ByteSize(bytes: 2)))
     }
 
-    @Test("encodes as a number of bytes; decodes from a number or a text with a unit")
+    @Test("encodes as exact text with a unit, as files write it; decodes from that, a number or another text")
     func codable() throws {
-        let data = try JSONEncoder().encode([ByteSize(bytes: 1_536)])
-        #expect(String(decoding: data, as: UTF8.self) == "[1536]")
-        #expect(try JSONDecoder().decode([ByteSize].self, from: data) == [ByteSize(bytes: 1_536)])
+        let sizes = [ByteSize(bytes: 1_536), ByteSize(bytes: 100 << 20), ByteSize(bytes: 3 << 40), ByteSize(bytes: 0), ByteSize(bytes: (1 << 30) + 1)]
+        let data = try JSONEncoder().encode(sizes)
+        #expect(String(decoding: data, as: UTF8.self) == #"["1536B","100MiB","3TiB","0B","1073741825B"]"#)
+        #expect(try JSONDecoder().decode([ByteSize].self, from: data) == sizes)
+        #expect(try JSONDecoder().decode([ByteSize].self, from: Data("[1536]".utf8)) == [ByteSize(bytes: 1_536)])
         #expect(try JSONDecoder().decode([ByteSize].self, from: Data(#"["1KiB", "2kB"]"#.utf8)) == [ByteSize(bytes: 1_024), ByteSize(bytes: 2_000)])
         #expect(throws: DecodingError.self) { try JSONDecoder().decode([ByteSize].self, from: Data(#"["100"]"#.utf8)) }
     }
