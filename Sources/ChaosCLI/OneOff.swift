@@ -15,6 +15,8 @@ struct OneOff {
     let spec: FaultSpec
     /// Return right after injecting and leave the revert to the guardian.
     var detach = false
+    /// For network faults: resolved addresses and control ports.
+    var network = FaultRequest.Network()
 
     /// What the command prints as JSON.
     struct Report: Encodable {
@@ -48,7 +50,8 @@ struct OneOff {
         let id = FaultEngine.newFaultID()
         let now = ctx.clock.now()
         let deadline = spec.duration.map { now + $0.milliseconds }
-        let request = FaultRequest(faultID: id, spec: spec, victims: resolved.victims, unit: resolved.unit, scope: resolved.scope, deadline: deadline)
+        let request = FaultRequest(faultID: id, spec: spec, victims: resolved.victims, unit: resolved.unit, scope: resolved.scope,
+                                   deadline: deadline, network: network)
         // Planning reads the host but never changes it; it needs no ledger.
         let planner = FaultEngine(ledger: try FaultLedger(directory: global.resolvedStateDir + "/ledger", create: false), host: ctx.host, clock: ctx.clock)
         let plan = try await planner.plan(request, target: resolved.description)
@@ -167,7 +170,7 @@ struct OneOff {
         if !report.victims.isEmpty && report.actions.count < report.victims.count {
             lines += report.victims.map { "  - victim \($0)" }
         }
-        if let v = report.verified, report.id != nil { lines.append("  verified: \(v)") }
+        if let v = report.verified, report.id != nil { lines.append("  verified after inject: \(v)") }
         Console.out(lines.joined(separator: "\n"))
     }
 }

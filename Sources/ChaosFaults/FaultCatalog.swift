@@ -12,7 +12,14 @@ public enum FaultCatalog {
         AnyFault(DiskFillFault()),
         AnyFault(StressFault(.stressCPU)),
         AnyFault(StressFault(.stressMemory)),
-    ]
+        AnyFault(NetworkFilterFault(.networkBlackhole)),
+        AnyFault(NetworkFilterFault(.networkReject)),
+        AnyFault(NetworkFilterFault(.networkLoss)),
+        AnyFault(NetworkFilterFault(.networkDNS)),
+        AnyFault(NetworkFilterFault(.networkPartition)),
+        AnyFault(NetworkDelayFault()),
+        AnyFault(NetworkBandwidthFault()),
+    ] + FaultKind.allCases.filter { ["network.corrupt", "network.duplicate", "network.reorder"].contains($0.rawValue) }.map { AnyFault(NetemFault($0)) }
 
     /// The fault implementing `kind`.
     /// - Throws: `fault.unsupported` naming the kinds that are implemented.

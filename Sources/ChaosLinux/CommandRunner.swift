@@ -6,23 +6,12 @@ import System
 import SystemPackage
 #endif
 
-/// The result of an external command. A non-zero exit is a result, not an error: callers decide.
-public struct CommandResult: Hashable, Sendable, Codable {
-    public var argv: [String]
-    /// The exit status, or 128 + signal when killed by a signal; `nil` when it timed out.
-    public var status: Int32?
-    public var stdout: String
-    /// The last part of standard error, for messages.
-    public var stderrTail: String
-    public var timedOut: Bool { status == nil }
-}
-
 /// Runs argv arrays (never a shell line) with a timeout, in their own session so that a timeout ends
 /// the command and every process it started (SIGTERM to the group, SIGKILL 500 ms later).
 public enum CommandRunner {
     /// Runs `argv` for at most `timeout`.
     /// - Throws: `command.notFound` when the executable cannot be started.
-    public static func run(_ argv: [String], timeout: Duration) async throws(ChaosError) -> CommandResult {
+    public static func run(_ argv: [String], input: String? = nil, timeout: Duration) async throws(ChaosError) -> CommandResult {
         guard let program = argv.first, !program.isEmpty else {
             throw .usage("command.empty", "The command is empty. Give the program and its arguments as a list, e.g. ['redis-cli', 'ping'].")
         }
@@ -34,7 +23,7 @@ public enum CommandRunner {
                     options.teardownSequence = [.send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
                     let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
                     let r = try await Subprocess.run(executable, arguments: Arguments(Array(argv.dropFirst())), platformOptions: options,
-                                                     output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
+                                                     input: .string(input ?? ""), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
                     let status: Int32
                     switch r.terminationStatus {
                     case .exited(let code): status = Int32(code)

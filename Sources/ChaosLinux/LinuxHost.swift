@@ -9,6 +9,7 @@ public final class LinuxHost: HostSystem {
     public let facts: HostFacts
     private let executable: String
     private let managers = Mutex<[SystemdScope: SystemdManager]>([:])
+    private let probed = Mutex<HostCapabilities?>(nil)
     /// How long unit start/stop may take before chaos gives up.
     public let unitTimeout: Duration = .seconds(90)
 
@@ -152,6 +153,21 @@ public final class LinuxHost: HostSystem {
         let e = errno
         if e == ENOENT { return false }
         throw ChaosError("host.removeFailed", "Cannot remove '\(path)': \(FileIO.describe(e)). Remove it by hand and run 'chaos status'.")
+    }
+
+    // MARK: Commands
+
+    public func run(_ argv: [String], input: String?, timeout: Duration) async throws(ChaosError) -> CommandResult {
+        try await CommandRunner.run(argv, input: input, timeout: timeout)
+    }
+
+    public func readFile(_ path: String) async -> String? { FileIO.readText(path) }
+
+    public func capabilities() async -> HostCapabilities {
+        if let cached = probed.withLock({ $0 }) { return cached }
+        let caps = await CapabilityProbe.probe()
+        probed.withLock { $0 = caps }
+        return caps
     }
 
     // MARK: Helpers

@@ -13,6 +13,15 @@ public final class FakeHost: HostSystem {
         public var pidfiles: [String: String] = [:]
         public var listeners: [Int: [Int32]] = [:]
         public var filesystem = FilesystemStats(size: 1000 << 20, available: 900 << 20, free: 950 << 20, id: 0xfeed, isDirectory: true)
+        /// nft tables by name, with their programs.
+        public var nftTables: [String: String] = [:]
+        /// Root qdisc per interface: (kind, handle). Interfaces not listed have `noqueue 0:`.
+        public var rootQdiscs: [String: (kind: String, handle: String)] = [:]
+        public var interfaces: Set<String> = ["lo", "eth0"]
+        public var fileContents: [String: String] = [:]
+        public var capabilities = HostCapabilities(root: true, nft: "nftables v1.0.6", nftRedirect: true, tc: true,
+                                                   qdiscs: ["tbf": true, "htb": true, "prio": true, "netem": false], cgroups: "v2",
+                                                   networkNamespaces: true)
         /// Pids that ignore SIGTERM.
         public var ignoresTerm: Set<Int32> = []
         /// Operations that fail, by trace prefix (e.g. "signal STOP 42"), with the error.
@@ -111,7 +120,9 @@ public final class FakeHost: HostSystem {
         return pid
     }
 
-    public func listeners(onTCPPort port: Int) async throws(ChaosError) -> [Int32] { with { $0.listeners[port] ?? [] } }
+    public func listeners(onTCPPort port: Int) async throws(ChaosError) -> [Int32] {
+        with { s in (s.listeners[port] ?? []).filter { s.processes[$0].map { !$0.isDead } ?? false } }
+    }
 
     public func unitStatus(_ unit: String, scope: SystemdScope) async throws(ChaosError) -> UnitState {
         guard let u = with({ $0.units[unit] }) else { throw ChaosError("systemd.noSuchUnit", "Unit '\(unit)' does not exist.") }
@@ -174,8 +185,52 @@ public final class FakeHost: HostSystem {
         }
     }
 
+    public func run(_ argv: [String], input: String?, timeout: Duration) async throws(ChaosError) -> CommandResult {
+        try record(argv.joined(separator: " "))
+        func ok(_ out: String = "") -> CommandResult { CommandResult(argv: argv, status: 0, stdout: out, stderrTail: "") }
+        func fail(_ err: String) -> CommandResult { CommandResult(argv: argv, status: 1, stdout: "", stderrTail: err) }
+        return with { s in
+            switch Array(argv.prefix(4)) {
+            case ["nft", "-f", "-"]:
+                guard let input, let name = input.split(separator: "\n").first?.split(separator: " ").dropFirst(2).first else { return fail("syntax error") }
+                if s.nftTables[String(name)] != nil { return fail("File exists") }
+                s.nftTables[String(name)] = input
+                return ok()
+            case ["nft", "list", "table", "inet"]:
+                return s.nftTables[argv[4]].map { ok($0) } ?? fail("Error: No such file or directory")
+            case ["nft", "delete", "table", "inet"]:
+                return s.nftTables.removeValue(forKey: argv[4]) != nil ? ok() : fail("Error: Could not process rule: No such file or directory")
+            case ["tc", "-j", "qdisc", "show"]:
+                let iface = argv[5]
+                guard s.interfaces.contains(iface) else { return fail("Cannot find device \"\(iface)\"") }
+                let q = s.rootQdiscs[iface] ?? (kind: "noqueue", handle: "0:")
+                return ok("[{\"kind\":\"\(q.kind)\",\"handle\":\"\(q.handle)\",\"root\":true}]")
+            case ["tc", "qdisc", "add", "dev"]:
+                let iface = argv[4]
+                guard argv.count > 8, argv[5] == "root", argv[6] == "handle" else { return fail("unsupported") }
+                if let q = s.rootQdiscs[iface], q.handle != "0:" { return fail("Exclusivity flag on, cannot modify.") }
+                if argv[8] == "netem" && s.capabilities.qdiscs["netem"] != true { return fail("Error: Specified qdisc kind is unknown.") }
+                s.rootQdiscs[iface] = (kind: argv[8], handle: argv[7])
+                return ok()
+            case ["tc", "qdisc", "del", "dev"]:
+                return s.rootQdiscs.removeValue(forKey: argv[4]) != nil ? ok() : fail("Error: Cannot delete qdisc with handle of zero.")
+            default:
+                return fail("FakeHost does not simulate '\(argv.joined(separator: " "))'")
+            }
+        }
+    }
+
+    public func readFile(_ path: String) async -> String? { with { $0.fileContents[path] } }
+
+    public func capabilities() async -> HostCapabilities { with { $0.capabilities } }
+
     public func spawnHelper(_ arguments: [String]) async throws(ChaosError) -> ProcessIdentity {
         try record("spawn chaos \(arguments.joined(separator: " "))")
-        return spawn(name: "chaos", cmdline: ["/usr/bin/chaos"] + arguments, ppid: facts.selfPID).identity
+        let helper = spawn(name: "chaos", cmdline: ["/usr/bin/chaos"] + arguments, ppid: facts.selfPID)
+        // A relay listens on its port as soon as it runs.
+        if arguments.first == "_relay", let i = arguments.firstIndex(of: "--listen-port"), i + 1 < arguments.count, let port = Int(arguments[i + 1]) {
+            with { $0.listeners[port] = [helper.pid] }
+        }
+        return helper.identity
     }
 }

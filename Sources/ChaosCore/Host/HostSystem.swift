@@ -39,6 +39,16 @@ public protocol HostSystem: Sendable {
     /// Removes `path`; `false` when it was already gone.
     @discardableResult func removeFile(_ path: String) async throws(ChaosError) -> Bool
 
+    // MARK: Commands
+    /// Runs an external program (an argv array, never a shell line) with optional standard input, for
+    /// at most `timeout`. A non-zero exit is a result, not an error.
+    /// - Throws: `command.failed` when the program cannot be started.
+    func run(_ argv: [String], input: String?, timeout: Duration) async throws(ChaosError) -> CommandResult
+    /// The content of a small text file (`/etc/resolv.conf`), or `nil`.
+    func readFile(_ path: String) async -> String?
+    /// What this host's kernel and tools can do (probed once, then cached).
+    func capabilities() async -> HostCapabilities
+
     // MARK: Helper processes
     /// Starts this executable with `arguments` in its own session, detached, and returns its identity.
     func spawnHelper(_ arguments: [String]) async throws(ChaosError) -> ProcessIdentity
@@ -92,4 +102,50 @@ public struct FilesystemStats: Hashable, Sendable, Codable {
     public var used: Int64 { size - free }
     /// Percent used as df shows it: used / (used + available).
     public var percentUsed: Double { used + available == 0 ? 0 : Double(used) * 100 / Double(used + available) }
+}
+
+/// The result of an external command. A non-zero exit is a result, not an error: callers decide.
+public struct CommandResult: Hashable, Sendable, Codable {
+    public var argv: [String]
+    /// The exit status, or 128 + signal when killed by a signal; `nil` when it timed out.
+    public var status: Int32?
+    public var stdout: String
+    /// The last part of standard error, for messages.
+    public var stderrTail: String
+    public init(argv: [String], status: Int32?, stdout: String, stderrTail: String) {
+        self.argv = argv; self.status = status; self.stdout = stdout; self.stderrTail = stderrTail
+    }
+    public var timedOut: Bool { status == nil }
+    public var succeeded: Bool { status == 0 }
+}
+
+/// What a host can do, as `chaos capabilities` reports it and faults check before planning.
+public struct HostCapabilities: Hashable, Sendable, Codable {
+    /// Running as root (uid 0).
+    public var root: Bool
+    /// `nft --version`, when nftables' command is installed.
+    public var nft: String?
+    /// nftables NAT `redirect` works (needed by the userspace delay relay).
+    public var nftRedirect: Bool
+    /// `iptables --version` (with its backend), when installed.
+    public var iptables: String?
+    /// `tc` is installed.
+    public var tc: Bool
+    /// Queueing disciplines the kernel accepts, probed in a throwaway network namespace.
+    public var qdiscs: [String: Bool]
+    /// `v2`, `hybrid`, `v1` or `none`.
+    public var cgroups: String
+    /// A systemd system manager is running (sd_booted).
+    public var systemdSystem: Bool
+    /// Network namespaces can be created.
+    public var networkNamespaces: Bool
+
+    public init(root: Bool = false, nft: String? = nil, nftRedirect: Bool = false, iptables: String? = nil, tc: Bool = false,
+                qdiscs: [String: Bool] = [:], cgroups: String = "none", systemdSystem: Bool = false, networkNamespaces: Bool = false) {
+        self.root = root; self.nft = nft; self.nftRedirect = nftRedirect; self.iptables = iptables; self.tc = tc
+        self.qdiscs = qdiscs; self.cgroups = cgroups; self.systemdSystem = systemdSystem; self.networkNamespaces = networkNamespaces
+    }
+
+    /// Whether tc netem is available.
+    public var netem: Bool { qdiscs["netem"] == true }
 }

@@ -82,10 +82,32 @@ public struct FaultRequest: Sendable {
     public var scope: SystemdScope
     /// When a reversible fault must be reverted, in milliseconds since the epoch.
     public var deadline: Int64?
+    /// For network faults: names already resolved to addresses, and the ports never to cut.
+    public var network: Network
+
+    /// Network facts resolved by the caller (inventory names become addresses there).
+    public struct Network: Sendable {
+        /// Addresses or CIDRs of `to`.
+        public var remotes: [String]
+        /// network.partition: the two sides, as addresses or CIDRs.
+        public var sideA: [String]
+        public var sideB: [String]
+        public var oneWay: Bool
+        /// This host's own addresses (to find its side of a partition).
+        public var localAddresses: [String]
+        /// Ports exempt from every network fault (the agent's control port), unless `includeControlPort`.
+        public var controlPorts: [Int]
+        public init(remotes: [String] = [], sideA: [String] = [], sideB: [String] = [], oneWay: Bool = false,
+                    localAddresses: [String] = [], controlPorts: [Int] = [7433]) {
+            self.remotes = remotes; self.sideA = sideA; self.sideB = sideB; self.oneWay = oneWay
+            self.localAddresses = localAddresses; self.controlPorts = controlPorts
+        }
+    }
 
     public init(faultID: String, spec: FaultSpec, victims: [ProcessEntry] = [], unit: String? = nil,
-                scope: SystemdScope = .system, deadline: Int64? = nil) {
-        self.faultID = faultID; self.spec = spec; self.victims = victims; self.unit = unit; self.scope = scope; self.deadline = deadline
+                scope: SystemdScope = .system, deadline: Int64? = nil, network: Network = Network()) {
+        self.faultID = faultID; self.spec = spec; self.victims = victims; self.unit = unit; self.scope = scope
+        self.deadline = deadline; self.network = network
     }
 }
 

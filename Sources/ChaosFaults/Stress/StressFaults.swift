@@ -66,9 +66,6 @@ public struct StressFault: Fault {
 
     /// Live helper processes of fault `id`: `… _stress … --fault-id ID …`.
     static func helpers(_ id: String, on host: some HostSystem) async throws(ChaosError) -> [ProcessEntry] {
-        try await host.processTable().processes.filter { p in
-            guard !p.isDead, p.cmdline.count > 1, p.cmdline[1] == "_stress", let i = p.cmdline.firstIndex(of: "--fault-id") else { return false }
-            return i + 1 < p.cmdline.count && p.cmdline[i + 1] == id
-        }
+        try await Helpers.find("_stress", id, on: host)
     }
 }

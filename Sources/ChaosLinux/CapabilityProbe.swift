@@ -1,0 +1,55 @@
+import ChaosCore
+import Foundation
+import CLinuxShims
+import Glibc
+
+/// Finds out what this host can do for network and other faults, by trying for real in a throwaway
+/// network namespace (`unshare --net`), so nothing on the host is touched: a qdisc kind is available
+/// when `tc qdisc add` of it succeeds there, NAT redirect when an nft program using it loads there.
+public enum CapabilityProbe {
+    public static func probe() async -> HostCapabilities {
+        var caps = HostCapabilities()
+        caps.root = geteuid() == 0
+        caps.nft = await version(["nft", "--version"])
+        caps.iptables = await version(["iptables", "--version"])
+        caps.tc = await version(["tc", "-V"]) != nil
+        let canUnshare = await succeeds(["unshare", "--net", "--", "true"])
+        caps.networkNamespaces = caps.root && canUnshare
+        if caps.tc && caps.networkNamespaces {
+            let kinds: [(String, [String])] = [
+                ("tbf", ["tbf", "rate", "1mbit", "burst", "32kbit", "latency", "400ms"]),
+                ("htb", ["htb", "default", "1"]),
+                ("prio", ["prio"]),
+                ("netem", ["netem", "delay", "1ms"]),
+            ]
+            for (name, args) in kinds {
+                caps.qdiscs[name] = await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:"] + args)
+            }
+            caps.qdiscs["clsact"] = await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "clsact"])
+        }
+        if caps.nft != nil && caps.networkNamespaces {
+            let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"
+            caps.nftRedirect = (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded ?? false
+        }
+        caps.cgroups = cgroupMode()
+        caps.systemdSystem = access("/run/systemd/system", F_OK) == 0
+        return caps
+    }
+
+    static func version(_ argv: [String]) async -> String? {
+        guard let r = try? await CommandRunner.run(argv, timeout: .seconds(5)), r.succeeded else { return nil }
+        return (r.stdout.isEmpty ? r.stderrTail : r.stdout).split(separator: "\n").first.map { String($0).trimmingWhitespace() }
+    }
+
+    static func succeeds(_ argv: [String]) async -> Bool {
+        (try? await CommandRunner.run(argv, timeout: .seconds(5)))?.succeeded ?? false
+    }
+
+    static func cgroupMode() -> String {
+        var st = statfs()
+        if chaos_statfs("/sys/fs/cgroup", &st) == 0, st.f_type == 0x6367_7270 { return "v2" }
+        if chaos_statfs("/sys/fs/cgroup/unified", &st) == 0, st.f_type == 0x6367_7270 { return "hybrid" }
+        if access("/sys/fs/cgroup/systemd", F_OK) == 0 || access("/sys/fs/cgroup/cpu", F_OK) == 0 { return "v1" }
+        return "none"
+    }
+}
