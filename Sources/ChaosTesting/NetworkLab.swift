@@ -119,7 +119,10 @@ public final class NetworkLab: @unchecked Sendable {
         guard r.status == 0 else { throw LabError(description: "ip \(args.joined(separator: " ")): \(r.stderr)") }
     }
 
-    public struct LabError: Error, CustomStringConvertible { public var description: String }
+    public struct LabError: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
 
     /// Runs argv (no shell) and collects its output.
     public static func exec(_ argv: [String], env: [String: String] = [:], timeout: TimeInterval) throws -> Result {

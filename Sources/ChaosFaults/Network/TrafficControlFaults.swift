@@ -129,6 +129,7 @@ public enum TC {
     public struct RootQdisc: Hashable, Sendable {
         public var kind: String
         public var handle: String
+        public init(kind: String, handle: String) { self.kind = kind; self.handle = handle }
     }
 
     /// The kernel's own root qdiscs, which a fault may replace (deleting ours brings them back).

@@ -1,0 +1,208 @@
+import ChaosCore
+import ChaosFaults
+import ChaosTesting
+import Testing
+
+@Suite("Network faults plan exact programs and pass the contract on a simulated host")
+struct NetworkFaultTests {
+    static let deadline: Int64 = 4_000_000_000_000
+
+    func request(_ kind: FaultKind, _ p: FaultParameters, remotes: [String] = [], network: FaultRequest.Network? = nil) -> FaultRequest {
+        var n = network ?? FaultRequest.Network(controlPorts: [7433])
+        if network == nil { n.remotes = remotes }
+        return FaultRequest(faultID: "f-net00001", spec: FaultSpec(type: kind, duration: .seconds(30), with: p), deadline: Self.deadline, network: n)
+    }
+
+    func params(_ build: (inout FaultParameters) -> Void) -> FaultParameters {
+        var p = FaultParameters()
+        build(&p)
+        return p
+    }
+
+    @Test("a blackhole of one host and port: both directions, both port ends, control port first")
+    func blackholeGolden() throws {
+        let p = params { $0.ports = ["6379"] }
+        let scope = try NetworkScope.from(p, remotes: ["10.0.0.21"], controlPorts: [7433])
+        let program = NftProgram.filter(table: "chaos_f_x", scope: scope, action: .drop)
+        #expect(program == """
+        table inet chaos_f_x {
+          chain egress {
+            type filter hook output priority -10; policy accept;
+            tcp dport 7433 accept
+            tcp sport 7433 accept
+            oifname != "lo" ip daddr { 10.0.0.21 } meta l4proto tcp th dport { 6379 } drop
+            oifname != "lo" ip daddr { 10.0.0.21 } meta l4proto tcp th sport { 6379 } drop
+          }
+
+          chain ingress {
+            type filter hook input priority -10; policy accept;
+            tcp dport 7433 accept
+            tcp sport 7433 accept
+            iifname != "lo" ip saddr { 10.0.0.21 } meta l4proto tcp th dport { 6379 } drop
+            iifname != "lo" ip saddr { 10.0.0.21 } meta l4proto tcp th sport { 6379 } drop
+          }
+        }
+
+        """)
+    }
+
+    @Test("reject of everything on one interface, egress only, control port included on request")
+    func rejectAll() throws {
+        let p = params { $0.direction = "egress"; $0.interface = "eth0"; $0.includeControlPort = true }
+        let scope = try NetworkScope.from(p, remotes: ["10.0.1.0/24", "fd00::/64"], controlPorts: [7433])
+        let program = NftProgram.filter(table: "t", scope: scope, action: .reject)
+        #expect(program == """
+        table inet t {
+          chain egress {
+            type filter hook output priority -10; policy accept;
+            oifname "eth0" ip daddr { 10.0.1.0/24 } meta l4proto tcp reject with tcp reset
+            oifname "eth0" ip6 daddr { fd00::/64 } meta l4proto tcp reject with tcp reset
+            oifname "eth0" ip daddr { 10.0.1.0/24 } reject with icmpx type port-unreachable
+            oifname "eth0" ip6 daddr { fd00::/64 } reject with icmpx type port-unreachable
+          }
+        }
+
+        """)
+    }
+
+    @Test("loss of 30 % draws a random number per packet", arguments: [(30.0, 300), (0.5, 5), (100.0, 1000)])
+    func loss(percent: Double, perMille: Int) async throws {
+        let host = FakeHost()
+        let fault = try FaultCatalog.fault(.networkLoss)
+        let planned = try await fault.plan(request(.networkLoss, params { $0.lossPercent = percent; $0.ports = ["8080"] }), on: host)
+        #expect(planned.actions[0].contains("numgen random mod 1000 < \(perMille) drop"))
+    }
+
+    @Test("user text never reaches nft unchecked", arguments: ["10.0.0.1; flush ruleset", "db1", "10.0.0.1/33", "::1/129", ""])
+    func badAddresses(text: String) {
+        #expect(throws: ChaosError.self) { try NetworkScope.from(FaultParameters(), remotes: [text], controlPorts: []) }
+    }
+
+    @Test("interface names are checked", arguments: ["eth0\" accept", "a-very-long-interface-name", ""])
+    func badInterfaces(name: String) {
+        var p = FaultParameters()
+        p.interface = name
+        #expect(throws: ChaosError.self) { try NetworkScope.from(p, remotes: [], controlPorts: []) }
+    }
+
+    @Test("every nft fault passes the contract and leaves no table", arguments: [FaultKind.networkBlackhole, .networkReject, .networkLoss, .networkDNS])
+    func nftContract(kind: FaultKind) async throws {
+        let host = FakeHost()
+        host.with { $0.fileContents["/etc/resolv.conf"] = "# generated\nnameserver 10.0.0.2\nnameserver fe80::1%eth0\nsearch lab\n" }
+        let req = request(kind, params { $0.lossPercent = 10; $0.ports = kind == .networkDNS ? nil : ["6379"] }, remotes: kind == .networkDNS ? [] : ["10.0.0.21"])
+        let planned = try await FaultContract.check(try FaultCatalog.fault(kind), req, on: host) {
+            host.with { $0.nftTables.keys.map { "table \($0) left" } }
+        }
+        #expect(host.trace.first == "nft -f -")
+        #expect(host.trace.contains("nft delete table inet chaos_f_net00001"))
+        if kind == .networkDNS {
+            #expect(planned.actions[0].contains("ip daddr { 10.0.0.2 }"))
+            #expect(planned.actions[0].contains("ip6 daddr { fe80::1 }"))
+            #expect(planned.actions[0].contains("th dport { 53 }"))
+        }
+    }
+
+    @Test("a partition drops traffic with the other side only, on whichever side this host is")
+    func partition() async throws {
+        let host = FakeHost()
+        var n = FaultRequest.Network(sideA: ["10.0.0.21"], sideB: ["10.0.0.22", "10.0.0.23"], localAddresses: ["127.0.0.1", "10.0.0.22"], controlPorts: [7433])
+        let fault = try FaultCatalog.fault(.networkPartition)
+        let planned = try await fault.plan(request(.networkPartition, FaultParameters(), network: n), on: host)
+        #expect(planned.actions[0].contains("ip daddr { 10.0.0.21 }"))
+        #expect(planned.actions[0].contains("ip saddr { 10.0.0.21 }"))
+        #expect(!planned.actions[0].contains("10.0.0.23"))
+        n.oneWay = true
+        let oneway = try await fault.plan(request(.networkPartition, FaultParameters(), network: n), on: host)
+        #expect(!oneway.actions[0].contains("chain egress"), "on the receiving side, one-way cuts only what arrives from the first side")
+        #expect(oneway.actions[0].contains("chain ingress"))
+        n.localAddresses = ["10.0.0.99"]
+        await #expect(throws: ChaosError.self) { try await fault.plan(request(.networkPartition, FaultParameters(), network: n), on: host) }
+    }
+
+    @Test("bandwidth installs its own tbf root and removes only that")
+    func bandwidth() async throws {
+        let host = FakeHost()
+        let req = request(.networkBandwidth, params { $0.rate = "1mbit"; $0.interface = "eth0" })
+        let planned = try await FaultContract.check(try FaultCatalog.fault(.networkBandwidth), req, on: host) {
+            host.with { $0.rootQdiscs.map { "qdisc \($0.value.kind) on \($0.key) left" } }
+        }
+        #expect(planned.actions[0] == "tc qdisc add dev eth0 root handle c4a1: tbf rate 1000000bit burst 4096 latency 400ms")
+    }
+
+    @Test("a root qdisc someone else installed is refused, naming it")
+    func foreignQdisc() async throws {
+        let host = FakeHost()
+        host.with { $0.rootQdiscs["eth0"] = (kind: "htb", handle: "1:") }
+        let req = request(.networkBandwidth, params { $0.rate = "1mbit"; $0.interface = "eth0" })
+        do {
+            _ = try await FaultCatalog.fault(.networkBandwidth).plan(req, on: host)
+            Issue.record("a foreign root qdisc must be refused")
+        } catch {
+            #expect(error.code == "fault.resourceBusy")
+            #expect(error.message.contains("root qdisc 'htb' (handle 1:)"))
+        }
+        // And revert never deletes a root that is not ours.
+        try await FaultCatalog.fault(.networkBandwidth).revert(.object(["interface": .string("eth0"), "handle": .string("c4a1:"), "add": .array([])]), on: host)
+        #expect(host.with { $0.rootQdiscs["eth0"]?.kind } == "htb")
+    }
+
+    @Test("delay uses the relay where netem is missing: relay first, then the redirect; revert removes both")
+    func delayRelay() async throws {
+        let host = FakeHost()
+        let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.ports = ["6379"] }, remotes: ["10.0.0.21"])
+        let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host) {
+            host.with { s in s.nftTables.keys.map { "table \($0) left" } + s.processes.values.filter { $0.cmdline.contains("_relay") && !$0.isDead }.map { "relay \($0.pid) alive" } }
+        }
+        #expect(planned.actions[0] == "mechanism: userspace TCP relay (no netem here)")
+        let trace = host.trace
+        let spawn = try #require(trace.firstIndex { $0.hasPrefix("spawn chaos _relay --fault-id f-net00001") })
+        let load = try #require(trace.firstIndex(of: "nft -f -"))
+        #expect(spawn < load, "the redirect must go in only after the relay listens")
+        #expect(planned.actions[2].contains("meta mark \(NetworkDelayFault.relayMark) return"))
+        #expect(planned.actions[2].contains("redirect to :"))
+    }
+
+    @Test("delay uses netem on a whole interface where the kernel has it")
+    func delayNetem() async throws {
+        let host = FakeHost()
+        host.with { $0.capabilities.qdiscs["netem"] = true }
+        let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.interface = "eth0" })
+        let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host)
+        #expect(planned.actions[0] == "mechanism: tc netem")
+        #expect(planned.actions[1] == "tc qdisc add dev eth0 root handle c4a2: netem delay 200ms 20ms")
+    }
+
+    @Test("netem kinds name the missing kernel feature and what to do", arguments: FaultKind.allCases.filter { ["network.corrupt", "network.duplicate", "network.reorder"].contains($0.rawValue) })
+    func netemMissing(kind: FaultKind) async throws {
+        let host = FakeHost()
+        do {
+            _ = try await FaultCatalog.fault(kind).plan(request(kind, params { $0.interface = "eth0" }), on: host)
+            Issue.record("\(kind) must be refused without netem")
+        } catch {
+            #expect(error.code == "host.missingQdisc")
+            #expect(error.message.contains("'netem'"))
+            #expect(error.message.contains("modprobe sch_netem"))
+        }
+        #expect(host.with { $0.rootQdiscs.isEmpty && $0.nftTables.isEmpty })
+    }
+
+    @Test("without nft or root, network faults say what to install")
+    func needs() async throws {
+        let host = FakeHost()
+        host.with { $0.capabilities.nft = nil }
+        do {
+            _ = try await FaultCatalog.fault(.networkBlackhole).plan(request(.networkBlackhole, FaultParameters()), on: host)
+            Issue.record("a missing nft must be refused")
+        } catch {
+            #expect(error.code == "host.missingNft")
+            #expect(error.message.contains("apt-get install nftables"))
+        }
+    }
+
+    @Test("tc's JSON root qdisc is parsed")
+    func parseRoot() {
+        #expect(TC.parseRoot(#"[{"kind":"noqueue","handle":"0:","root":true,"refcnt":2,"options":{}}]"#) == TC.RootQdisc(kind: "noqueue", handle: "0:"))
+        #expect(TC.parseRoot(#"[{"kind":"tbf","handle":"c4a1:","root":true}]"#)?.handle == "c4a1:")
+        #expect(TC.parseRoot("garbage") == nil)
+    }
+}
