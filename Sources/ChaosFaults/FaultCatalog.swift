@@ -19,7 +19,10 @@ public enum FaultCatalog {
         AnyFault(NetworkFilterFault(.networkPartition)),
         AnyFault(NetworkDelayFault()),
         AnyFault(NetworkBandwidthFault()),
-    ] + FaultKind.allCases.filter { ["network.corrupt", "network.duplicate", "network.reorder"].contains($0.rawValue) }.map { AnyFault(NetemFault($0)) }
+        AnyFault(NetemFault(.networkCorrupt)),
+        AnyFault(NetemFault(.networkDuplicate)),
+        AnyFault(NetemFault(.networkReorder)),
+    ]
 
     /// The fault implementing `kind`.
     /// - Throws: `fault.unsupported` naming the kinds that are implemented.

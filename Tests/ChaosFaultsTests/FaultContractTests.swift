@@ -84,6 +84,6 @@ struct FaultContractTests {
     func catalog() {
         let kinds = FaultCatalog.all.map(\.kind)
         #expect(Set(kinds).count == kinds.count)
-        #expect(Set(kinds) == [.processKill, .processPause, .systemdStop, .systemdKill, .diskFill, .stressCPU, .stressMemory])
+        #expect(Set(kinds) == Set(FaultKind.allCases), "every kind the file format accepts has an implementation")
     }
 }

@@ -172,7 +172,7 @@ struct NetworkFaultTests {
         #expect(planned.actions[1] == "tc qdisc add dev eth0 root handle c4a2: netem delay 200ms 20ms")
     }
 
-    @Test("netem kinds name the missing kernel feature and what to do", arguments: FaultKind.allCases.filter { ["network.corrupt", "network.duplicate", "network.reorder"].contains($0.rawValue) })
+    @Test("netem kinds name the missing kernel feature and what to do", arguments: [FaultKind.networkCorrupt, .networkDuplicate, .networkReorder])
     func netemMissing(kind: FaultKind) async throws {
         let host = FakeHost()
         do {

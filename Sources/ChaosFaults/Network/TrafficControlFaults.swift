@@ -104,12 +104,10 @@ public struct NetemFault: Fault {
     }
 
     static func extra(_ kind: FaultKind, _ p: FaultParameters) -> [(String, Double?)] {
-        let mirror = Mirror(reflecting: p)
-        func value(_ label: String) -> Double? { mirror.children.first { $0.label == label }?.value as? Double }
-        switch kind.rawValue {
-        case "network.corrupt": return [("corrupt", value("corruptPercent"))]
-        case "network.duplicate": return [("duplicate", value("duplicatePercent"))]
-        case "network.reorder": return [("reorder", value("reorderPercent"))]
+        switch kind {
+        case .networkCorrupt: return [("corrupt", p.corruptPercent)]
+        case .networkDuplicate: return [("duplicate", p.duplicatePercent)]
+        case .networkReorder: return [("reorder", p.reorderPercent)]
         default: return []
         }
     }
@@ -137,12 +135,12 @@ public enum TC {
 
     /// Each kind's own handle, so revert deletes only a root that is still ours.
     static func handle(for kind: FaultKind) -> String {
-        switch kind.rawValue {
-        case "network.bandwidth": return "c4a1:"
-        case "network.delay": return "c4a2:"
-        case "network.loss": return "c4a3:"
-        case "network.corrupt": return "c4a4:"
-        case "network.duplicate": return "c4a5:"
+        switch kind {
+        case .networkBandwidth: return "c4a1:"
+        case .networkDelay: return "c4a2:"
+        case .networkLoss: return "c4a3:"
+        case .networkCorrupt: return "c4a4:"
+        case .networkDuplicate: return "c4a5:"
         default: return "c4a6:"
         }
     }
