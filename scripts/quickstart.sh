@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "Run as root (faults signal processes and mount a tmpfs)." >&2; exit 64; fi
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in libsystemd-dev systemd procps util-linux; do
+for pkg in libsystemd-dev systemd procps util-linux nftables iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi
@@ -50,6 +50,17 @@ ln -sf /bin/sleep "$state/demo-victim"
 "$state/demo-victim" 600 & victims+=($!)
 "$state/demo-victim" 600 & victims+=($!)
 $chaos kill --name demo-victim --count 1
+
+echo; echo "== chaos capabilities: what this host can do"
+$chaos capabilities
+
+echo; echo "== chaos net reject, in a network namespace of its own: port 9 is refused for 2s, then nothing is left"
+ns=chaos-quickstart-$$
+ip netns add "$ns"; ip -n "$ns" link set lo up
+ip -n "$ns" addr add 192.0.2.1/24 dev lo
+ip netns exec "$ns" env CHAOS_STATE_DIR="$state" $chaos net reject --to 192.0.2.1 --port 9 --interface lo --for 2s
+echo "rules left in the namespace: $(ip netns exec "$ns" nft list ruleset | wc -l) lines"
+ip netns del "$ns"
 
 echo; echo "== chaos status: nothing left"
 $chaos status
