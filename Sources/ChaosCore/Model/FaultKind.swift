@@ -11,6 +11,9 @@ public enum FaultKind: String, CaseIterable, Hashable, Sendable, Codable, Custom
     case networkReject = "network.reject"
     case networkLoss = "network.loss"
     case networkDelay = "network.delay"
+    case networkCorrupt = "network.corrupt"
+    case networkDuplicate = "network.duplicate"
+    case networkReorder = "network.reorder"
     case networkBandwidth = "network.bandwidth"
     case networkPartition = "network.partition"
     case networkDNS = "network.dns"
@@ -22,6 +25,15 @@ public enum FaultKind: String, CaseIterable, Hashable, Sendable, Codable, Custom
         switch self {
         case .processKill, .systemdKill: return false
         default: return true
+        }
+    }
+
+    /// Whether the fault needs the kernel's tc netem qdisc (`HostCapabilities.netem`). These kinds act on
+    /// one interface's egress only: netem shapes what leaves an interface.
+    public var needsNetem: Bool {
+        switch self {
+        case .networkCorrupt, .networkDuplicate, .networkReorder: return true
+        default: return false
         }
     }
 

@@ -55,7 +55,8 @@ public struct FaultParameters: Hashable, Sendable, Codable {
     /// Percent of each worker's CPU time to burn (1–100); 100 by default.
     public var load: Double?
     // network.*
-    /// `egress`, `ingress` or `both` (default `both`).
+    /// `egress`, `ingress` or `both` (default `both`); only `egress` (the default there) for the kinds
+    /// that need tc netem (`FaultKind.needsNetem`).
     public var direction: String?
     /// Remote hosts (inventory names), addresses or CIDRs. Empty means every remote.
     public var to: [String]?
@@ -63,11 +64,18 @@ public struct FaultParameters: Hashable, Sendable, Codable {
     public var ports: [String]?
     /// `tcp`, `udp`, `icmp` or `all` (default `all`; `tcp` when ports are given and this is absent).
     public var `protocol`: String?
-    /// The interface to act on; default: every interface.
+    /// The interface to act on; default: every interface. Required for the kinds that need tc netem.
     public var interface: String?
     /// network.loss: percent of packets dropped.
     public var lossPercent: Double?
-    /// network.delay: added latency, and its jitter.
+    /// network.corrupt: percent of packets with a flipped bit.
+    public var corruptPercent: Double?
+    /// network.duplicate: percent of packets sent twice.
+    public var duplicatePercent: Double?
+    /// network.reorder: percent of packets sent at once, ahead of the others, which wait `delay`.
+    public var reorderPercent: Double?
+    /// network.delay: added latency, and its jitter; network.reorder: the wait of the packets not
+    /// sent at once, and its jitter.
     public var delay: ChaosDuration?
     public var jitter: ChaosDuration?
     /// network.bandwidth: a rate such as `1mbit`.
@@ -95,6 +103,10 @@ public struct FaultParameters: Hashable, Sendable, Codable {
         case .networkBlackhole, .networkReject, .networkDNS: return scope
         case .networkLoss: return scope + ["lossPercent"]
         case .networkDelay: return scope + ["delay", "jitter"]
+        // tc netem as a root qdisc: the whole egress of one interface, so no to/ports/protocol filter.
+        case .networkCorrupt: return ["corruptPercent", "interface", "direction"]
+        case .networkDuplicate: return ["duplicatePercent", "interface", "direction"]
+        case .networkReorder: return ["reorderPercent", "delay", "jitter", "interface", "direction"]
         case .networkBandwidth: return ["interface", "rate", "direction"]
         case .networkPartition: return ["to", "and", "mode", "ports", "protocol", "includeControlPort"]
         }

@@ -124,7 +124,16 @@ struct ExperimentReader {
         p.size = field("size", r.byteSize)
         p.workers = field("workers") { r.int($0, $1, in: 1...1024) }
         p.load = field("load") { r.percent($0, $1, in: 1...100) }
-        p.direction = field("direction") { r.oneOf($0, $1, ["egress", "ingress", "both"]) }
+        p.direction = field("direction") { n, path in
+            guard kind.needsNetem else { return r.oneOf(n, path, ["egress", "ingress", "both"]) }
+            // tc netem shapes only what leaves an interface: the other directions are refused with the reason.
+            if case .scalar(let text, _, let loc) = n, ["ingress", "both"].contains(text) {
+                r.sink.report(loc, path, "'\(text)' is not possible for \(kind): tc netem shapes only what leaves an interface",
+                              hint: "write 'direction: egress' (the default) or leave it out; to disturb what this host receives, run the fault on the host that sends")
+                return nil
+            }
+            return r.oneOf(n, path, ["egress"])
+        }
         p.to = field("to") { r.stringList($0, $1) }
         p.and = field("and") { r.stringList($0, $1) }
         p.ports = field("ports") { n, path in
@@ -140,6 +149,9 @@ struct ExperimentReader {
         p.protocol = field("protocol") { r.oneOf($0, $1, ["tcp", "udp", "icmp", "all"]) }
         p.interface = field("interface") { r.string($0, $1) }
         p.lossPercent = field("lossPercent") { r.percent($0, $1, in: 0.1...100) }
+        p.corruptPercent = field("corruptPercent") { r.percent($0, $1, in: 0.1...100) }
+        p.duplicatePercent = field("duplicatePercent") { r.percent($0, $1, in: 0.1...100) }
+        p.reorderPercent = field("reorderPercent") { r.percent($0, $1, in: 0.1...100) }
         p.delay = field("delay") { r.duration($0, $1, atLeast: .milliseconds(1)) }
         p.jitter = field("jitter") { r.duration($0, $1) }
         p.rate = field("rate") { n, path in
@@ -182,15 +194,25 @@ struct ExperimentReader {
             require("lossPercent", hint: "add e.g. 'lossPercent: 30'")
         case .networkDelay:
             require("delay", hint: "add e.g. 'delay: 200ms'")
-            if let d = p.delay, let j = p.jitter, j > d {
-                r.sink.report(locationOf("jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
-            }
+        case .networkCorrupt:
+            require("corruptPercent", hint: "add e.g. 'corruptPercent: 5'")
+        case .networkDuplicate:
+            require("duplicatePercent", hint: "add e.g. 'duplicatePercent: 10'")
+        case .networkReorder:
+            require("reorderPercent", hint: "add e.g. 'reorderPercent: 25'")
+            require("delay", ": the wait of the packets that are not sent at once", hint: "add e.g. 'delay: 10ms'")
         case .networkBandwidth:
             require("rate", hint: "add e.g. 'rate: 1mbit'")
         case .networkPartition:
             require("to", ": one side of the partition", hint: "add e.g. 'to: [db1]'")
             require("and", ": the other side of the partition", hint: "add e.g. 'and: [db2, db3]'")
         default: break
+        }
+        if kind == .networkDelay || kind == .networkReorder, let d = p.delay, let j = p.jitter, j > d {
+            r.sink.report(locationOf("jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
+        }
+        if kind.needsNetem {
+            require("interface", ": tc netem acts on one interface's outgoing traffic", hint: "add e.g. 'interface: eth0'")
         }
     }
 

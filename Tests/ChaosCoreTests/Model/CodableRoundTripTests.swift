@@ -27,6 +27,9 @@ struct CodableRoundTripTests {
         p.protocol = "tcp"
         p.interface = "eth0"
         p.lossPercent = 12.5
+        p.corruptPercent = 0.5
+        p.duplicatePercent = 3
+        p.reorderPercent = 25
         p.delay = .milliseconds(200)
         p.jitter = .milliseconds(20)
         p.rate = "1mbit"

@@ -6,12 +6,13 @@ import Testing
 /// line written below is line 4. Columns are 1-based.
 @Suite("Experiment diagnostics")
 struct ExperimentDiagnosticsTests {
-    static let kindsList = "'process.kill', 'process.pause', 'systemd.stop', 'systemd.kill', 'disk.fill', 'stress.cpu', 'stress.memory', 'network.blackhole', 'network.reject', 'network.loss', 'network.delay', 'network.bandwidth', 'network.partition', 'network.dns'"
+    static let kindsList = "'process.kill', 'process.pause', 'systemd.stop', 'systemd.kill', 'disk.fill', 'stress.cpu', 'stress.memory', 'network.blackhole', 'network.reject', 'network.loss', 'network.delay', 'network.corrupt', 'network.duplicate', 'network.reorder', 'network.bandwidth', 'network.partition', 'network.dns'"
     static let durationHint = "use a number with a unit: ms, s, m, h or d, e.g. '500ms', '30s', '2m' or '1h30m'"
     static let selectorHint = "give exactly one of pid, pidfile, name, match, port or unit"
     static let cronHint = "e.g. '0 10 * * mon-fri' (10:00 on weekdays)"
     static let hoursHint = "write 'HH:MM-HH:MM' with the end after the start (24:00 at the latest), e.g. '09:00-17:00'"
     static let amountHint = "give exactly one: 'percent: 95', 'free: 100MiB' or 'size: 1GiB'"
+    static let netemDirectionHint = "write 'direction: egress' (the default) or leave it out; to disturb what this host receives, run the fault on the host that sends"
 
     static func experiment(_ body: String) -> String { Doc.experimentHeader + "\n" + body + "\n" }
 
@@ -455,6 +456,133 @@ struct ExperimentDiagnosticsTests {
             fault: {type: process.pause, duration: 10s, with: {signal: STOP}}
             """), diagnostics: ["t.yaml:5:52: fault.with.signal: unknown field; process.pause takes no parameters under 'with'; remove it"]),
 
+        // The kinds that need tc netem: their own parameter and 'interface' are required, 'direction' is egress only.
+        InvalidCase(title: "a corruption without 'with'", text: experiment("""
+            target: {}
+            fault: {type: network.corrupt, duration: 5m}
+            """), diagnostics: [
+                "t.yaml:5:8: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'",
+                "t.yaml:5:8: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
+            ]),
+        InvalidCase(title: "a corruption without its share of packets", text: experiment("""
+            target: {}
+            fault: {type: network.corrupt, duration: 5m, with: {interface: eth0, direction: egress}}
+            """), diagnostics: ["t.yaml:5:52: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'"]),
+        InvalidCase(title: "a duplication without an interface", text: experiment("""
+            target: {}
+            fault:
+              type: network.duplicate
+              duration: 5m
+              with:
+                duplicatePercent: 10
+                direction: egress
+            """), diagnostics: [
+                "t.yaml:9:5: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
+            ]),
+        InvalidCase(title: "a duplication without its share of packets", text: experiment("""
+            target: {}
+            fault: {type: network.duplicate, duration: 5m, with: {interface: eth0}}
+            """), diagnostics: ["t.yaml:5:54: fault.with.duplicatePercent: is required; add e.g. 'duplicatePercent: 10'"]),
+        InvalidCase(title: "a reordering without its share of packets", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {delay: 10ms, interface: eth0}}
+            """), diagnostics: ["t.yaml:5:52: fault.with.reorderPercent: is required; add e.g. 'reorderPercent: 25'"]),
+        InvalidCase(title: "a reordering without the delay that lets packets overtake", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25, jitter: 2ms, interface: eth0}}
+            """), diagnostics: [
+                "t.yaml:5:52: fault.with.delay: is required: the wait of the packets that are not sent at once; add e.g. 'delay: 10ms'",
+            ]),
+        InvalidCase(title: "a reordering without 'with' misses all three", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m}
+            """), diagnostics: [
+                "t.yaml:5:8: fault.with.reorderPercent: is required; add e.g. 'reorderPercent: 25'",
+                "t.yaml:5:8: fault.with.delay: is required: the wait of the packets that are not sent at once; add e.g. 'delay: 10ms'",
+                "t.yaml:5:8: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
+            ]),
+        InvalidCase(title: "a corruption on ingress is refused with the reason", text: experiment("""
+            target: {}
+            fault: {type: network.corrupt, duration: 5m, with: {corruptPercent: 5, interface: eth0, direction: ingress}}
+            """), diagnostics: [
+                "t.yaml:5:100: fault.with.direction: 'ingress' is not possible for network.corrupt: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+            ]),
+        InvalidCase(title: "a duplication in both directions is refused with the reason", text: experiment("""
+            target: {}
+            fault: {type: network.duplicate, duration: 5m, with: {duplicatePercent: 5, interface: eth0, direction: both}}
+            """), diagnostics: [
+                "t.yaml:5:104: fault.with.direction: 'both' is not possible for network.duplicate: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+            ]),
+        InvalidCase(title: "a reordering on ingress is refused and is not also missing", text: experiment("""
+            target: {}
+            fault:
+              type: network.reorder
+              duration: 5m
+              with: {reorderPercent: 25, delay: 10ms, interface: eth0, direction: "ingress"}
+            """), diagnostics: [
+                "t.yaml:8:71: fault.with.direction: 'ingress' is not possible for network.reorder: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+            ]),
+        InvalidCase(title: "a misspelt egress on a netem kind suggests egress only", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, interface: eth0, direction: egres}}
+            """), diagnostics: [
+                "t.yaml:5:114: fault.with.direction: 'egres' is not allowed; did you mean 'egress'? Allowed: 'egress'",
+            ]),
+        InvalidCase(title: "another kind's parameter is unknown on the netem kinds", text: experiment("""
+            target: {}
+            fault:
+              type: network.corrupt
+              duration: 5m
+              with: {lossPercent: 5, interface: eth0}
+            """), diagnostics: [
+                "t.yaml:8:9: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'",
+                "t.yaml:8:10: fault.with.lossPercent: unknown field; known fields here: corruptPercent, direction, interface",
+            ]),
+        InvalidCase(title: "a misspelt netem parameter suggests the right one, which is then missing", text: experiment("""
+            target: {}
+            fault: {type: network.duplicate, duration: 5m, with: {duplicatePercnt: 10, interface: eth0}}
+            """), diagnostics: [
+                "t.yaml:5:54: fault.with.duplicatePercent: is required; add e.g. 'duplicatePercent: 10'",
+                "t.yaml:5:55: fault.with.duplicatePercnt: unknown field; did you mean 'duplicatePercent'?",
+            ]),
+        InvalidCase(title: "a rate is unknown on a reordering", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, interface: eth0, rate: 1mbit}}
+            """), diagnostics: [
+                "t.yaml:5:103: fault.with.rate: unknown field; known fields here: delay, direction, interface, jitter, reorderPercent",
+            ]),
+        InvalidCase(title: "the netem kinds act on the whole interface: no traffic filters", text: experiment("""
+            target: {}
+            fault:
+              type: network.duplicate
+              duration: 5m
+              with: {duplicatePercent: 10, interface: eth0, to: [app1], ports: [8080], protocol: tcp, includeControlPort: true}
+            """), diagnostics: [
+                "t.yaml:8:49: fault.with.to: unknown field; known fields here: direction, duplicatePercent, interface",
+                "t.yaml:8:61: fault.with.ports: unknown field; known fields here: direction, duplicatePercent, interface",
+                "t.yaml:8:76: fault.with.protocol: unknown field; known fields here: direction, duplicatePercent, interface",
+                "t.yaml:8:91: fault.with.includeControlPort: unknown field; known fields here: direction, duplicatePercent, interface",
+            ]),
+        InvalidCase(title: "netem shares out of range are not also missing", text: experiment("""
+            target: {}
+            fault: {type: network.corrupt, duration: 5m, with: {corruptPercent: 0.05, interface: eth0}}
+            probes: []
+            """), diagnostics: ["t.yaml:5:69: fault.with.corruptPercent: 0.05% is out of range; use a percentage from 0.1 to 100"]),
+        InvalidCase(title: "a reordering with more jitter than delay", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25%, delay: 5ms, jitter: 8ms, interface: eth0}}
+            """), diagnostics: ["t.yaml:5:86: fault.with.jitter: jitter 8ms is larger than the delay 5ms; keep jitter at most the delay"]),
+        InvalidCase(title: "a netem kind acts on the host, not on processes", text: experiment("""
+            target: {host: db1, process: {name: redis-server}}
+            fault: {type: network.duplicate, duration: 5m, with: {duplicatePercent: 10, interface: eth0}}
+            """), diagnostics: [
+                "t.yaml:4:21: target.process: network.duplicate acts on the whole host, not on processes; remove 'process' and keep only 'host'",
+            ]),
+        InvalidCase(title: "a netem kind is reversible and needs a duration", text: experiment("""
+            target: {}
+            fault: {type: network.corrupt, with: {corruptPercent: 1, interface: eth0}}
+            """), diagnostics: ["t.yaml:5:8: fault.duration: network.corrupt is reversible and needs a duration; add e.g. 'duration: 30s'"]),
+
         // Probes.
         InvalidCase(title: "a misspelt probe type reports the type only", text: experiment("""
             target: {process: {name: web}}
@@ -560,6 +688,14 @@ struct ExperimentDiagnosticsTests {
             target: {process: {name: web}}
             fault: {type: process.kill}
             schedule: {cron: "0 10 * * *", hours: "18:00-24:00"}
+            """), diagnostics: []),
+        InvalidCase(title: "the netem kinds take egress, written or left out", text: experiment("""
+            target: {host: db1}
+            fault: {type: network.corrupt, duration: 5m, with: {corruptPercent: "0.1%", interface: eth0, direction: egress}}
+            """), diagnostics: []),
+        InvalidCase(title: "a reordering's jitter may equal its delay", text: experiment("""
+            target: {}
+            fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 100, delay: 5ms, jitter: 5ms, interface: eth0}}
             """), diagnostics: []),
     ]
 

@@ -294,6 +294,37 @@ struct ValidDocumentTests {
         #expect(e.target == TargetSpec(ref: "db-primary"))
     }
 
+    @Test("the netem kinds load with the values written")
+    func netemValues() throws {
+        let loaded = Doc.load(Doc.experimentHeader + """
+
+            target: {host: app1}
+            fault:
+              type: network.reorder
+              duration: 5m
+              with: {reorderPercent: "25%", delay: 10ms, jitter: 2ms, interface: eth0}
+            """)
+        #expect(loaded.diagnostics.isEmpty, "\(loaded.diagnostics)")
+        guard case .experiment(let e) = try #require(loaded.document) else { Issue.record("not an experiment"); return }
+        var p = FaultParameters()
+        p.reorderPercent = 25
+        p.delay = .milliseconds(10)
+        p.jitter = .milliseconds(2)
+        p.interface = "eth0"
+        #expect(e.fault == FaultSpec(type: .networkReorder, duration: .seconds(300), with: p))
+        // 'direction' left out stays absent: egress is the only direction these kinds have.
+        #expect(e.fault.with.direction == nil)
+
+        for (kind, field) in [("network.corrupt", "corruptPercent"), ("network.duplicate", "duplicatePercent")] {
+            let text = Doc.experimentHeader + "\ntarget: {}\nfault: {type: \(kind), duration: 1m, with: {\(field): 0.5, interface: eth1, direction: egress}}\n"
+            let doc = Doc.load(text)
+            guard case .experiment(let x) = try #require(doc.document, "\(doc.diagnostics)") else { continue }
+            #expect((x.fault.with.corruptPercent ?? x.fault.with.duplicatePercent) == 0.5)
+            #expect(x.fault.with.interface == "eth1")
+            #expect(x.fault.with.direction == "egress")
+        }
+    }
+
     @Test("each fault kind loads with its parameters", arguments: [
         ("{type: systemd.stop, duration: 1m}", "{process: {unit: nginx.service}}"),
         ("{type: systemd.kill, with: {signal: HUP, who: main}}", "{process: {unit: nginx.service, user: true}}"),
@@ -305,6 +336,9 @@ struct ValidDocumentTests {
         ("{type: network.reject, duration: 1m}", "{}"),
         ("{type: network.loss, duration: 1m, with: {lossPercent: 30, interface: eth0}}", "{}"),
         ("{type: network.delay, duration: 1m, with: {delay: 200ms, jitter: 50ms}}", "{}"),
+        ("{type: network.corrupt, duration: 1m, with: {corruptPercent: 2, interface: eth0, direction: egress}}", "{host: db1}"),
+        ("{type: network.duplicate, duration: 1m, with: {duplicatePercent: 10%, interface: ens3}}", "{}"),
+        ("{type: network.reorder, duration: 1m, with: {reorderPercent: 25, delay: 10ms, jitter: 2ms, interface: eth0}}", "db-primary"),
         ("{type: network.bandwidth, duration: 1m, with: {rate: 1mbit}}", "{}"),
         ("{type: network.partition, duration: 1m, with: {to: [db1], and: [db2, db3], mode: oneway}}", "{}"),
         ("{type: network.dns, duration: 1m, with: {includeControlPort: false}}", "{}"),
