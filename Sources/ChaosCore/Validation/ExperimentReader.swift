@@ -125,10 +125,11 @@ struct ExperimentReader {
         p.workers = field("workers") { r.int($0, $1, in: 1...1024) }
         p.load = field("load") { r.percent($0, $1, in: 1...100) }
         p.direction = field("direction") { n, path in
-            guard kind.needsNetem else { return r.oneOf(n, path, ["egress", "ingress", "both"]) }
-            // tc netem shapes only what leaves an interface: the other directions are refused with the reason.
+            guard kind.needsNetem || kind == .networkBandwidth else { return r.oneOf(n, path, ["egress", "ingress", "both"]) }
+            // tc (netem, tbf) shapes only what leaves an interface: the other directions are refused with the reason.
             if case .scalar(let text, _, let loc) = n, ["ingress", "both"].contains(text) {
-                r.sink.report(loc, path, "'\(text)' is not possible for \(kind): tc netem shapes only what leaves an interface",
+                let shaper = kind == .networkBandwidth ? "tc tbf" : "tc netem"
+                r.sink.report(loc, path, "'\(text)' is not possible for \(kind): \(shaper) shapes only what leaves an interface",
                               hint: "write 'direction: egress' (the default) or leave it out; to disturb what this host receives, run the fault on the host that sends")
                 return nil
             }
