@@ -10,7 +10,8 @@ public import ChaosCore
 ///   carry mark M and are not redirected). The relay holds each chunk sent by the client for D ± J
 ///   before forwarding it, so round trips grow by D. New connections are delayed; connections open
 ///   before the fault are not; UDP and ICMP are not delayed by the relay.
-/// - Revert: delete the table (new connections go direct again), then SIGKILL the relay. The relay
+/// - Revert: delete the table (new connections go direct again), then SIGTERM the relay (it resets the
+///   connections it holds; SIGKILL after a second). The relay
 ///   also exits by itself at the deadline.
 /// - Receipt: the mechanism, and its table/program/relay arguments or its tc command.
 public struct NetworkDelayFault: Fault {
@@ -33,7 +34,7 @@ public struct NetworkDelayFault: Fault {
             return ["mechanism: userspace TCP relay (no netem here)",
                     "start helper: chaos \((relayArguments ?? []).joined(separator: " "))",
                     "nft -f -:\n" + (program ?? ""),
-                    "on revert: nft delete table inet \(table ?? ""), then SIGKILL the relay"]
+                    "on revert: nft delete table inet \(table ?? ""), then SIGTERM the relay (SIGKILL after 1 s)"]
         }
         public var claims: [ResourceClaim] { netem?.claims ?? [.path("nft:inet/\(table ?? "")")] }
     }
@@ -127,6 +128,17 @@ public struct NetworkDelayFault: Fault {
     public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
         if let netem = receipt.netem { try await TC.deleteRoot(netem.interface, ifHandle: netem.handle, on: host); return }
         if let table = receipt.table { try await Nft.delete(table, on: host) }
+        // SIGTERM first: the relay resets the connections it holds, so no client mistakes a cut stream
+        // for a complete one; SIGKILL whatever is left after a second.
+        let relays = try await Helpers.find("_relay", receipt.faultID, on: host)
+        for p in relays {
+            do { try await host.send(.term, to: p.pid) } catch where error.code == "host.noSuchProcess" {}
+        }
+        let clock = ContinuousClock()
+        let end = clock.now + .seconds(1)
+        while clock.now < end, try await !Helpers.find("_relay", receipt.faultID, on: host).isEmpty {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
         for p in try await Helpers.find("_relay", receipt.faultID, on: host) {
             do { try await host.send(.kill, to: p.pid) } catch where error.code == "host.noSuchProcess" {}
         }
