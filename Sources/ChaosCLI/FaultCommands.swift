@@ -56,15 +56,14 @@ struct PauseCommand: AsyncParsableCommand {
         """
     )
     @OptionGroup var target: TargetOptions
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit: 500ms, 30s, 2m.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         var one = OneOff(global: global, safety: safety, target: target.spec, inventoryPath: target.inventory,
-                         spec: FaultSpec(type: .processPause, duration: duration, with: FaultParameters()))
-        one.detach = detach
+                         spec: FaultSpec(type: .processPause, duration: hold.duration, with: FaultParameters()))
+        one.detach = hold.detach
         try finish(await one.run())
     }
 }
@@ -85,16 +84,15 @@ struct StopCommand: AsyncParsableCommand {
     @Flag(help: "The user's service manager instead of the system's.") var user = false
     @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("An inventory host; it must be this host.", valueName: "name")) var host: String?
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit: 30s, 2m.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after stopping; the guardian starts the unit again at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let target = TargetSpec(host: host, process: ProcessSelector(unit: unit, user: user ? true : nil))
         var one = OneOff(global: global, safety: safety, target: target, inventoryPath: inventory,
-                         spec: FaultSpec(type: .systemdStop, duration: duration, with: FaultParameters()))
-        one.detach = detach
+                         spec: FaultSpec(type: .systemdStop, duration: hold.duration, with: FaultParameters()))
+        one.detach = hold.detach
         try finish(await one.run())
     }
 }
@@ -121,8 +119,7 @@ struct DiskFillCommand: AsyncParsableCommand {
     @Option(help: "Fill until the filesystem is this percent full.") var percent: Double?
     @Option(help: ArgumentHelp("Fill until only this much is left, e.g. 100MiB.", valueName: "size")) var free: ByteSize?
     @Option(help: ArgumentHelp("Add exactly this much, e.g. 1GiB.", valueName: "size")) var size: ByteSize?
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after filling; the guardian removes the file at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("An inventory host; it must be this host.", valueName: "name")) var host: String?
     @OptionGroup var safety: SafetyOptions
@@ -139,8 +136,8 @@ struct DiskFillCommand: AsyncParsableCommand {
         var p = FaultParameters()
         p.path = path; p.percent = percent; p.free = free; p.size = size
         var one = OneOff(global: global, safety: safety, target: TargetSpec(host: host), inventoryPath: inventory,
-                         spec: FaultSpec(type: .diskFill, duration: duration, with: p))
-        one.detach = detach
+                         spec: FaultSpec(type: .diskFill, duration: hold.duration, with: p))
+        one.detach = hold.detach
         try finish(await one.run())
     }
 }
@@ -164,8 +161,7 @@ struct StressCPUCommand: AsyncParsableCommand {
     )
     @Option(help: "Busy threads (default: one per CPU).") var workers: Int?
     @Option(help: "Percent of each worker's time to burn, 1-100.") var load: Double = 100
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after starting; the helper and guardian end it at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -177,8 +173,8 @@ struct StressCPUCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.workers = workers; p.load = load
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressCPU, duration: duration, with: p))
-        one.detach = detach
+        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
+        one.detach = hold.detach
         try finish(await one.run())
     }
 }
@@ -195,16 +191,15 @@ struct StressMemoryCommand: AsyncParsableCommand {
         """
     )
     @Option(help: ArgumentHelp("How much, e.g. 512MiB or 2GiB.", valueName: "size")) var size: ByteSize
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after starting; the helper and guardian end it at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         var p = FaultParameters()
         p.size = size
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressMemory, duration: duration, with: p))
-        one.detach = detach
+        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
+        one.detach = hold.detach
         try finish(await one.run())
     }
 }

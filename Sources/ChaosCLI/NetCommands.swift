@@ -94,7 +94,7 @@ struct NetCommand: AsyncParsableCommand {
 
 /// Runs one network fault through the one-off flow.
 struct NetworkOneOff {
-    static func run(kind: FaultKind, params: FaultParameters, options: NetworkOptions, duration: ChaosDuration, detach: Bool,
+    static func run(kind: FaultKind, params: FaultParameters, options: NetworkOptions, hold: HoldOptions,
                     safety: SafetyOptions, global: GlobalOptions, sides: ([String], [String], Bool)? = nil) async -> Int32 {
         do {
             let ctx = Context(global: global)
@@ -108,8 +108,8 @@ struct NetworkOneOff {
                 network.localAddresses = Array(LocalIdentity.names(hostname: ctx.host.facts.hostname).filter { AddressText.family(of: $0) != 0 })
             }
             var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil,
-                             spec: FaultSpec(type: kind, duration: duration, with: params))
-            one.detach = detach
+                             spec: FaultSpec(type: kind, duration: hold.duration, with: params))
+            one.detach = hold.detach
             one.network = network
             return await one.run()
         } catch {
@@ -128,14 +128,13 @@ struct NetFilterCommand<K: FilterKind>: AsyncParsableCommand {
                              discussion: "Example:\n  chaos net \(K.name) --to 10.0.0.21 --port 6379 --for 30s")
     }
     @OptionGroup var network: NetworkOptions
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit: 30s, 2m.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try finish(await NetworkOneOff.run(kind: K.kind, params: network.parameters(), options: network, duration: duration,
-                                           detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: K.kind, params: network.parameters(), options: network, hold: hold,
+                                           safety: safety, global: global))
     }
 }
 
@@ -144,8 +143,7 @@ struct NetLossCommand: AsyncParsableCommand {
                                                     discussion: "Example:\n  chaos net loss --percent 30 --port 8080 --for 1m")
     @Option(help: "Percent of packets to drop (0.1-100).") var percent: Double
     @OptionGroup var network: NetworkOptions
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -154,7 +152,7 @@ struct NetLossCommand: AsyncParsableCommand {
     func run() async throws {
         var p = network.parameters()
         p.lossPercent = percent
-        try finish(await NetworkOneOff.run(kind: .networkLoss, params: p, options: network, duration: duration, detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkLoss, params: p, options: network, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -172,8 +170,7 @@ struct NetDelayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Added latency, e.g. 200ms.", valueName: "duration")) var delay: ChaosDuration
     @Option(help: ArgumentHelp("Random variation, at most the delay.", valueName: "duration")) var jitter: ChaosDuration?
     @OptionGroup var network: NetworkOptions
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -181,7 +178,7 @@ struct NetDelayCommand: AsyncParsableCommand {
         var p = network.parameters()
         p.delay = delay
         p.jitter = jitter
-        try finish(await NetworkOneOff.run(kind: .networkDelay, params: p, options: network, duration: duration, detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkDelay, params: p, options: network, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -190,8 +187,7 @@ struct NetBandwidthCommand: AsyncParsableCommand {
                                                     discussion: "Example:\n  chaos net bandwidth --rate 1mbit --interface eth0 --for 1m")
     @Option(help: "Rate: kbit, mbit, gbit, kbps, mbps (e.g. 1mbit).") var rate: String
     @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -202,7 +198,7 @@ struct NetBandwidthCommand: AsyncParsableCommand {
         p.rate = rate
         p.interface = interface
         p.direction = "egress"
-        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: NetworkOptions(), duration: duration, detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: NetworkOptions(), hold: hold, safety: safety, global: global))
     }
 }
 
@@ -221,8 +217,7 @@ struct NetPartitionCommand: AsyncParsableCommand {
     @Flag(help: "Cut only traffic from --between to --and.") var oneway = false
     @Option(help: ArgumentHelp("Inventory file, to resolve host names.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("The agent's control port, never cut (default 7433).", valueName: "port")) var controlPort: Int?
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -235,7 +230,7 @@ struct NetPartitionCommand: AsyncParsableCommand {
         p.to = a
         p.and = b
         p.mode = oneway ? "oneway" : "both"
-        try finish(await NetworkOneOff.run(kind: .networkPartition, params: p, options: options, duration: duration, detach: detach,
+        try finish(await NetworkOneOff.run(kind: .networkPartition, params: p, options: options, hold: hold,
                                            safety: safety, global: global, sides: (a, b, oneway)))
     }
 }
@@ -244,15 +239,14 @@ struct NetDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dns", abstract: "Break DNS: drop port 53 to the configured resolvers (network.dns).",
                                                     discussion: "Example:\n  chaos net dns --for 30s")
     @Option(help: ArgumentHelp("Resolvers to cut (default: the nameservers of /etc/resolv.conf).", valueName: "hosts")) var to: String?
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         var options = NetworkOptions()
         options.to = to
-        try finish(await NetworkOneOff.run(kind: .networkDNS, params: options.parameters(), options: options, duration: duration, detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkDNS, params: options.parameters(), options: options, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -269,8 +263,7 @@ struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
     @Option(help: "Percent of packets (0.1-100).") var percent: Double
     @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
     @Option(help: ArgumentHelp("With reorder: the delay of the packets not sent at once.", valueName: "duration")) var delay: ChaosDuration?
-    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit.", valueName: "duration")) var duration: ChaosDuration
-    @Flag(help: "Return after injecting; the guardian reverts at the deadline.") var detach = false
+    @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -284,6 +277,6 @@ struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
         p.direction = "egress"
         p.delay = delay ?? (K.name == "reorder" ? .milliseconds(10) : nil)
         NetemParameters.set(kind, percent, on: &p)
-        try finish(await NetworkOneOff.run(kind: kind, params: p, options: NetworkOptions(), duration: duration, detach: detach, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: kind, params: p, options: NetworkOptions(), hold: hold, safety: safety, global: global))
     }
 }

@@ -78,6 +78,15 @@ public struct TargetOptions: ParsableArguments {
     }
 }
 
+/// How long a reversible fault is held, and whether this command waits for the end.
+public struct HoldOptions: ParsableArguments {
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long, with a unit: 500ms, 30s, 2m.", valueName: "duration"))
+    var duration: ChaosDuration
+    @Flag(help: "Return after injecting; the detached guardian reverts at the deadline.")
+    var detach = false
+    public init() {}
+}
+
 /// Options of faults that change the host and undo it later.
 public struct SafetyOptions: ParsableArguments {
     @Flag(help: "Show the victims and exactly what would be done; change nothing.") var dryRun = false
