@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swiftlang/swift-subprocess", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -37,6 +40,7 @@ let package = Package(
             dependencies: [
                 "ChaosCore", "CSystemd", "CLinuxShims",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -52,10 +56,21 @@ let package = Package(
             dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
+        // Certificates for mutual TLS between controller, operators and agents: a CA, and certificates it signs.
+        .target(
+            name: "ChaosPKI",
+            dependencies: [
+                "ChaosCore",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -65,9 +80,14 @@ let package = Package(
         // Fakes at the boundaries (FakeHost) and the fault contract, for tests only.
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosFaultsTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosEngineTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting", "ChaosLinux"], swiftSettings: strictSettings),
-        .testTarget(name: "ChaosLinuxTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosTesting"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ChaosLinuxTests",
+            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.

@@ -1,0 +1,1 @@
+// ChaosPKI: see PKI.swift
