@@ -45,7 +45,10 @@ public struct FaultEngine: Sendable {
     // MARK: Reversible faults
 
     /// Writes the plan to the ledger as `planned`, refusing it when another open fault holds one of its claims.
-    public func record(_ plan: Plan, owners: [ProcessIdentity], runID: String? = nil) async throws(ChaosError) -> LedgerRecord {
+    /// - Parameters:
+    ///   - lease: for faults held remotely, how long until the holder must renew (dead-man's switch).
+    public func record(_ plan: Plan, owners: [ProcessIdentity], runID: String? = nil, lease: ChaosDuration? = nil,
+                       idempotencyKey: String? = nil, requestedBy: String? = nil) async throws(ChaosError) -> LedgerRecord {
         try await ledger.withLock { () throws(ChaosError) -> LedgerRecord in
             for other in try ledger.openRecords() {
                 if let clash = other.claims.first(where: plan.planned.claims.contains) {
@@ -55,8 +58,26 @@ public struct FaultEngine: Sendable {
             let now = clock.now()
             var r = LedgerRecord(id: plan.request.faultID, kind: plan.planned.kind, state: .planned, target: plan.target,
                                  receipt: plan.planned.receipt, actions: plan.planned.actions, claims: plan.planned.claims,
-                                 createdAt: now, deadline: plan.request.deadline, owners: owners, runID: runID, failure: nil, history: [])
+                                 createdAt: now, deadline: plan.request.deadline, owners: owners, runID: runID,
+                                 leaseExpiresAt: lease.map { now + $0.milliseconds }, idempotencyKey: idempotencyKey,
+                                 requestedBy: requestedBy, failure: nil, history: [])
             r.move(to: .planned, at: now)
+            try ledger.write(r)
+            return r
+        }
+    }
+
+    /// Extends a fault's lease to `now + lease` (never past its deadline).
+    /// - Returns: the record, or throws `ledger.unknownFault` / `fault.alreadyReverted`.
+    @discardableResult
+    public func renew(_ id: String, lease: ChaosDuration) async throws(ChaosError) -> LedgerRecord {
+        try await ledger.withLock { () throws(ChaosError) -> LedgerRecord in
+            guard var r = try ledger.record(id) else { throw Self.unknown(id) }
+            guard r.needsRevert else {
+                throw ChaosError("fault.alreadyReverted", "Fault '\(id)' is already reverted; its lease cannot be renewed.")
+            }
+            let until = clock.now() + lease.milliseconds
+            r.leaseExpiresAt = r.deadline.map { min($0, until) } ?? until
             try ledger.write(r)
             return r
         }
@@ -140,6 +161,7 @@ public struct FaultEngine: Sendable {
         for r in open {
             let reason: String
             if let d = r.deadline, now >= d { reason = "past its deadline" }
+            else if let l = r.leaseExpiresAt, now >= l { reason = "its lease ran out" }
             else if await allOwnersDead(r) { reason = "its owner is gone" }
             else { continue }
             do {

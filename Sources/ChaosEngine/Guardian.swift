@@ -16,7 +16,7 @@ public struct Guardian: Sendable {
         while failures < maxAttempts {
             guard let r = try? engine.ledger.record(id), r.needsRevert else { return failures }
             let now = engine.clock.now()
-            if let deadline = r.deadline, now >= deadline {
+            if let deadline = r.revertBy, now >= deadline {
                 do {
                     try await engine.revert(id, reason: "deadline reached (guardian)")
                     return failures
@@ -24,7 +24,7 @@ public struct Guardian: Sendable {
                     failures += 1
                 }
             }
-            let wait = r.deadline.map { max(1, min($0 - now, 1000)) } ?? 1000
+            let wait = r.revertBy.map { max(1, min($0 - now, 1000)) } ?? 1000
             try? await Task.sleep(for: .milliseconds(wait))
         }
         return failures

@@ -26,6 +26,13 @@ public struct LedgerRecord: Hashable, Sendable, Codable {
     public var owners: [ProcessIdentity]
     /// The experiment run this fault belongs to, if any.
     public var runID: String?
+    /// When the holder's lease runs out (ms since the epoch): the fault is reverted then unless the
+    /// lease was renewed (the dead-man's switch). `nil` for faults held by a local process.
+    public var leaseExpiresAt: Int64?
+    /// The caller's idempotency key: the same key twice injects once.
+    public var idempotencyKey: String?
+    /// Who asked for it (a certificate subject, or `local`).
+    public var requestedBy: String?
     /// The last error, if something went wrong (inject or revert).
     public var failure: String?
     public var history: [Transition]
@@ -39,6 +46,16 @@ public struct LedgerRecord: Hashable, Sendable, Codable {
 
     /// Whether the fault may still be on the host.
     public var needsRevert: Bool { state != .reverted }
+
+    /// When the fault must be reverted at the latest: its deadline or its lease, whichever is first.
+    public var revertBy: Int64? {
+        switch (deadline, leaseExpiresAt) {
+        case let (d?, l?): return min(d, l)
+        case let (d?, nil): return d
+        case let (nil, l?): return l
+        default: return nil
+        }
+    }
 
     mutating func move(to state: State, at now: Int64, note: String? = nil) {
         self.state = state
