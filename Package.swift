@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -67,10 +71,27 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The agent: API over mutual TLS, leases (dead-man's switch), local policy, recovery at start.
+        .target(
+            name: "ChaosAgent",
+            dependencies: [
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -81,6 +102,11 @@ let package = Package(
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "ChaosAgentTests",
+            dependencies: ["ChaosAgent", "ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(name: "ChaosFaultsTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosEngineTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting", "ChaosLinux"], swiftSettings: strictSettings),
         .testTarget(

@@ -42,6 +42,21 @@ public struct FaultEngine: Sendable {
         try await plan.fault.inject(plan.planned.receipt, on: host)
     }
 
+    /// Applies a fault that cannot be reverted and keeps a record of it in the ledger's history (for
+    /// idempotency keys and the audit trail); it is never open, so nothing ever tries to revert it.
+    public func applyAndRecord(_ plan: Plan, owners: [ProcessIdentity], runID: String?, idempotencyKey: String?,
+                               requestedBy: String?) async throws(ChaosError) -> LedgerRecord {
+        try await apply(plan)
+        let now = clock.now()
+        var r = LedgerRecord(id: plan.request.faultID, kind: plan.planned.kind, state: .injected, target: plan.target,
+                             receipt: plan.planned.receipt, actions: plan.planned.actions, claims: [], createdAt: now, deadline: nil,
+                             owners: owners, runID: runID, leaseExpiresAt: nil, idempotencyKey: idempotencyKey,
+                             requestedBy: requestedBy, failure: nil, history: [])
+        r.move(to: .reverted, at: now, note: "applied; \(plan.planned.kind) cannot be reverted")
+        try ledger.write(r)
+        return r
+    }
+
     // MARK: Reversible faults
 
     /// Writes the plan to the ledger as `planned`, refusing it when another open fault holds one of its claims.
@@ -150,6 +165,9 @@ public struct FaultEngine: Sendable {
         public var reason: String
         /// `nil` when reverted; the message when the revert failed.
         public var error: String?
+        public init(id: String, kind: FaultKind, reason: String, error: String?) {
+            self.id = id; self.kind = kind; self.reason = reason; self.error = error
+        }
     }
 
     /// Reverts every open fault that is past its deadline or whose owners are all dead.

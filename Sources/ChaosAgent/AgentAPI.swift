@@ -1,0 +1,223 @@
+public import ChaosCore
+import ChaosEngine
+import Foundation
+public import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// The request context of the agent: who is calling, from the TLS client certificate.
+public struct AgentRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// `nil` on a TLS connection without a usable certificate (refused); `.local` in plaintext mode.
+    public func caller() async -> Caller? { await PeerIdentity.caller(of: channel) }
+}
+
+/// Reads the caller's role and name (OU and CN) from the verified client certificate.
+enum PeerIdentity {
+    /// Set by the agent in plaintext mode (loopback or unix socket, by explicit flag only).
+    nonisolated(unsafe) static var plaintextCaller: Caller?
+
+    static func caller(of channel: any Channel) async -> Caller? {
+        // The TLS handler lives on the channel's event loop; read the certificate there.
+        let der: [UInt8]?
+        do {
+            der = try await channel.pipeline.handler(type: NIOSSLServerHandler.self).flatMapThrowing { try $0.peerCertificate?.toDERBytes() }.get()
+        } catch {
+            return plaintextCaller
+        }
+        guard let der, let cert = try? Certificate(derEncoded: der) else { return nil }
+        var role: String?
+        var name: String?
+        for rdn in cert.subject {
+            for attribute in rdn {
+                let text = attribute.value.description
+                if attribute.type == .RDNAttributeType.organizationalUnitName { role = text }
+                if attribute.type == .RDNAttributeType.commonName { name = text }
+            }
+        }
+        guard let role, let name else { return nil }
+        return Caller(role: role, name: name)
+    }
+}
+
+/// The agent's HTTP/JSON API, documented in docs/agent-api.md.
+public enum AgentAPI {
+    /// The largest request body accepted.
+    public static let maxBody = 64 * 1024
+
+    public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
+                              metrics: AgentMetrics) -> Router<AgentRequestContext> {
+        let router = Router(context: AgentRequestContext.self)
+        router.get("/v1/health") { _, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            struct Health: Codable { var status: String; var halted: Bool; var faults: Int }
+            let open = (try? await manager.list().count) ?? 0
+            return json(Health(status: "ok", halted: await manager.isHalted, faults: open))
+        }
+        router.get("/v1/capabilities") { _, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            return json(await capabilities())
+        }
+        router.get("/v1/faults") { request, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            return await run { () throws(ChaosError) in json(try await manager.list(all: request.uri.queryParameters["all"] == "true")) }
+        }
+        router.get("/v1/faults/:id") { _, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            let id = context.parameters.get("id") ?? ""
+            return await run { () throws(ChaosError) in
+                guard let view = try await manager.get(id) else { throw ChaosError("ledger.unknownFault", "No fault '\(id)' on this agent.") }
+                return json(view)
+            }
+        }
+        router.post("/v1/faults") { request, context -> Response in
+            if let refused = await authorize(context, .inject, manager) { return refused }
+            guard let text = await body(request) else { return tooLarge() }
+            let (parsed, diagnostics) = InjectRequest.read(text)
+            guard let inject = parsed else { return invalid(diagnostics) }
+            let caller = await context.caller() ?? .local
+            return await run { () throws(ChaosError) in
+                let view = try await manager.inject(inject, by: caller)
+                if view.created == true { await metrics.injected(view.kind) }
+                return json(view, status: view.created == true ? .created : .ok)
+            } onError: { error in await metrics.failed(inject.fault.type) }
+        }
+        router.delete("/v1/faults/:id") { _, context -> Response in
+            if let refused = await authorize(context, .revert, manager) { return refused }
+            let id = context.parameters.get("id") ?? ""
+            let caller = await context.caller() ?? .local
+            return await run { () throws(ChaosError) in
+                let view = try await manager.revert(id, reason: "revert by \(caller)")
+                await metrics.reverted(view.kind)
+                return json(view)
+            }
+        }
+        router.post("/v1/faults/:id/renew") { request, context -> Response in
+            if let refused = await authorize(context, .renew, manager) { return refused }
+            let id = context.parameters.get("id") ?? ""
+            guard let text = await body(request) else { return tooLarge() }
+            guard let lease = LeaseBody.read(text) else {
+                return error(.badRequest, ChaosError.usage("request.invalid", "Send {\"lease\": \"15s\"}: a duration with a unit, at least 500ms."))
+            }
+            return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease)) }
+        }
+        router.post("/v1/halt") { request, context -> Response in
+            if let refused = await authorize(context, .halt, manager) { return refused }
+            let text = await body(request) ?? ""
+            let reason = HaltBody.reason(text) ?? "no reason given"
+            let done = await manager.halt(reason: reason, by: await context.caller() ?? .local)
+            struct Halted: Codable { var halted: Bool; var reverted: [String]; var failed: [String] }
+            return json(Halted(halted: true, reverted: done.filter { $0.error == nil }.map(\.id), failed: done.compactMap { r in r.error.map { "\(r.id): \($0)" } }))
+        }
+        router.post("/v1/resume") { _, context -> Response in
+            if let refused = await authorize(context, .resume, manager) { return refused }
+            await manager.resume()
+            return json(["halted": false])
+        }
+        router.post("/v1/preview") { request, context -> Response in
+            if let refused = await authorize(context, .preview, manager) { return refused }
+            guard let text = await body(request) else { return tooLarge() }
+            let (parsed, diagnostics) = InjectRequest.read(text)
+            guard let inject = parsed else { return invalid(diagnostics) }
+            return await run { () throws(ChaosError) in
+                let resolved = try await manager.preview(inject.target, kind: inject.fault.type)
+                struct Preview: Codable { var target: String; var victims: [ProcessEntry]; var matched: Int; var unit: String? }
+                return json(Preview(target: resolved.description, victims: resolved.victims, matched: resolved.matched.count, unit: resolved.unit))
+            }
+        }
+        router.get("/metrics") { _, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            let open = (try? await manager.list()) ?? []
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                            body: .init(byteBuffer: ByteBuffer(string: await metrics.render(active: open))))
+        }
+        return router
+    }
+
+    static func authorize(_ context: AgentRequestContext, _ action: AgentPolicy.Action, _ manager: FaultManager) async -> Response? {
+        guard let caller = await context.caller() else { return forbidden("a client certificate issued by the chaos CA, with a role (OU) and a name (CN), is required") }
+        if let why = manager.policy.refusal(caller, action) { return forbidden(why) }
+        return nil
+    }
+
+    static func body(_ request: Request) async -> String? {
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: maxBody) else { return nil }
+        return String(buffer: buffer)
+    }
+
+    static func run(_ body: () async throws(ChaosError) -> Response, onError: (ChaosError) async -> Void = { _ in }) async -> Response {
+        do { return try await body() } catch {
+            await onError(error)
+            return Self.error(status(for: error), error)
+        }
+    }
+
+    /// HTTP status for an error code: what a client can act on.
+    static func status(for error: ChaosError) -> HTTPResponse.Status {
+        switch error.code {
+        case "ledger.unknownFault": return .notFound
+        case "policy.denied", "target.protected": return .forbidden
+        case "agent.halted", "fault.resourceBusy", "fault.alreadyReverted": return .conflict
+        default:
+            switch error.exit {
+            case .usage: return .badRequest
+            case .failed: return .unprocessableContent
+            case .internalError: return .internalServerError
+            }
+        }
+    }
+
+    struct ErrorBody: Codable { var error: Detail; struct Detail: Codable { var code: String; var message: String; var diagnostics: [Diagnostic]? } }
+
+    static func error(_ status: HTTPResponse.Status, _ e: ChaosError, diagnostics: [Diagnostic]? = nil) -> Response {
+        json(ErrorBody(error: .init(code: e.code, message: e.message, diagnostics: diagnostics)), status: status)
+    }
+
+    static func forbidden(_ why: String) -> Response { error(.forbidden, ChaosError("agent.forbidden", "Refused: \(why).")) }
+
+    static func tooLarge() -> Response {
+        error(.contentTooLarge, ChaosError.usage("request.tooLarge", "The request body is larger than \(maxBody / 1024) KiB."))
+    }
+
+    static func invalid(_ diagnostics: [Diagnostic]) -> Response {
+        let summary = diagnostics.map(\.description).joined(separator: "; ")
+        return error(.badRequest, ChaosError.usage("request.invalid", "The request is not valid: \(summary)"), diagnostics: diagnostics)
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let data = (try? enc.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// `{"lease": "15s"}`.
+enum LeaseBody {
+    static func read(_ text: String) -> ChaosDuration? {
+        guard let data = text.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object.count == 1,
+              let lease = object["lease"] as? String, let d = try? ChaosDuration.parse(lease), d.milliseconds >= 500 else { return nil }
+        return d
+    }
+}
+
+/// `{"reason": "..."}` (optional).
+enum HaltBody {
+    static func reason(_ text: String) -> String? {
+        guard let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["reason"] as? String
+    }
+}

@@ -1,0 +1,119 @@
+public import ChaosCore
+import ChaosEngine
+import ChaosFaults
+import ChaosLinux
+import Foundation
+import Glibc
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOCore
+public import Logging
+import NIOSSL
+import ServiceLifecycle
+import UnixSignals
+
+/// Runs an agent: reverts what a previous agent left *before* it listens, serves the API, reverts
+/// faults whose lease or deadline runs out, and on SIGTERM/SIGINT reverts everything, then exits.
+public enum AgentServer {
+    /// Hooks for the service manager (sd_notify), called as the agent's state changes.
+    public struct Hooks: Sendable {
+        public var ready: @Sendable (String) -> Void
+        public var stopping: @Sendable () -> Void
+        public var status: @Sendable (String) -> Void
+        public init(ready: @escaping @Sendable (String) -> Void = { _ in }, stopping: @escaping @Sendable () -> Void = {},
+                    status: @escaping @Sendable (String) -> Void = { _ in }) {
+            self.ready = ready; self.stopping = stopping; self.status = status
+        }
+    }
+
+    public static func run(_ config: AgentConfiguration, logger: Logger, hooks: Hooks = Hooks(),
+                           extraServices: [any Service] = []) async throws {
+        if let why = config.problem() { throw ChaosError.usage("agent.config", "The agent cannot start: \(why).") }
+        let host = LinuxHost()
+        let engine = FaultEngine(ledger: try FaultLedger(directory: config.stateDir + "/ledger"), host: host)
+        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        let hostname = config.name ?? host.facts.hostname
+        let resolver = TargetResolver(host: host, inventory: nil, localNames: { LocalIdentity.names(hostname: hostname) }) { (argv, _) throws(ChaosError) -> String in
+            throw ChaosError.usage("agent.noResolver", "The agent does not run resolver commands ('\(argv.joined(separator: " "))'); the caller resolves inventory targets.")
+        }
+        let manager = FaultManager(engine: engine, resolver: resolver, policy: config.policy, controlPort: config.port, me: me, stateDir: config.stateDir)
+        let metrics = AgentMetrics()
+
+        // 1. Recovery comes first: nothing is served until every leftover is reverted.
+        hooks.status("reverting leftovers")
+        for r in await manager.reap() {
+            if let e = r.error { logger.error("could not revert leftover fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "error": "\(e)"]) }
+            else { logger.notice("reverted leftover fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)"]) }
+        }
+
+        // 2. The API.
+        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics)
+        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
+        let address = BindAddress.hostname(config.address, port: config.port)
+        let onRunning: @Sendable (any Channel) async -> Void = { channel in
+            let port = channel.localAddress?.port ?? config.port
+            logger.notice("agent listening", metadata: ["address": "\(config.address)", "port": "\(port)", "tls": "\(!config.plaintext)"])
+            hooks.ready("listening on \(config.address):\(port)")
+        }
+        let app: any Service
+        if config.plaintext {
+            PeerIdentity.plaintextCaller = .local
+            app = Application(router: router, server: .http1(configuration: http),
+                              configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
+        } else {
+            let tls = try tlsConfiguration(config)
+            app = Application(router: router, server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
+                              configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
+        }
+
+        // 3. The dead-man's switch, and graceful shutdown.
+        let reaper = LeaseReaper(manager: manager, metrics: metrics, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: reaper)] + extraServices.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        hooks.stopping()
+        hooks.status("reverting every fault before exit")
+        for r in await manager.revertAll(reason: "agent shutting down") {
+            logger.notice("reverted at shutdown", metadata: ["fault.id": "\(r.id)", "error": "\(r.error ?? "none")"])
+        }
+    }
+
+    static func tlsConfiguration(_ c: AgentConfiguration) throws -> TLSConfiguration {
+        guard let cert = c.certificate, let key = c.key, let ca = c.ca else {
+            throw ChaosError.usage("agent.config", "TLS needs 'tls.certificate', 'tls.key' and 'tls.ca'.")
+        }
+        do {
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+            tls.trustRoots = .file(ca)
+            // Mutual TLS: a client without a certificate from this CA is refused in the handshake.
+            tls.certificateVerification = .noHostnameVerification
+            tls.minimumTLSVersion = .tlsv12
+            return tls
+        } catch {
+            throw ChaosError("agent.tls", "Cannot load the agent's TLS files (\(cert), \(key), \(ca)): \(error). Create them with 'chaos certs init' and 'chaos certs issue --agent NAME'.")
+        }
+    }
+}
+
+/// Reverts faults whose lease or deadline has run out, waking exactly when the next one is due
+/// (and at least every 250 ms, to see faults injected meanwhile).
+struct LeaseReaper: Service {
+    let manager: FaultManager
+    let metrics: AgentMetrics
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            for r in await manager.reap() {
+                if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
+                logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)", "error": "\(r.error ?? "none")"])
+            }
+            let now = SystemWallClock().now()
+            let wait = await manager.nextExpiry().map { max(1, min($0 - now, 250)) } ?? 250
+            try? await Task.sleep(for: .milliseconds(wait))
+        }
+    }
+}

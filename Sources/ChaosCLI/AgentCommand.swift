@@ -1,0 +1,57 @@
+import ArgumentParser
+import ChaosAgent
+import ChaosCore
+import Foundation
+import Logging
+
+struct AgentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent: the only thing that changes this host, over mutually authenticated TLS.",
+        discussion: """
+        On start it reverts every fault a previous agent left, before it answers any request. Every \
+        fault carries a lease: if the caller does not renew it in time, the agent reverts the fault by \
+        itself. On SIGTERM it reverts everything, then exits. See docs/agent-api.md.
+
+        Examples:
+          chaos agent --config /etc/chaos/agent.yaml
+          chaos agent --plaintext --listen 127.0.0.1:7433 --state-dir /tmp/chaos-agent   # local testing only
+        """
+    )
+    @Option(help: ArgumentHelp("Agent configuration file (YAML).", valueName: "file")) var config: String?
+    @Option(help: ArgumentHelp("Address and port to listen on, e.g. 0.0.0.0:7433.", valueName: "address:port")) var listen: String?
+    @Flag(help: "Serve without TLS. Only allowed on a loopback address.") var plaintext = false
+    @Option(help: ArgumentHelp("Where the ledger lives.", valueName: "dir")) var stateDir: String?
+
+    func run() async throws {
+        var c = AgentConfiguration()
+        if let config {
+            guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+                throw ValidationError("Cannot read '\(config)'.")
+            }
+            let (loaded, diagnostics) = AgentConfiguration.load(text, file: config)
+            guard let loaded else {
+                for d in diagnostics { Console.err(d.description) }
+                throw ExitCode(64)
+            }
+            c = loaded
+        }
+        if let listen {
+            guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
+                throw ValidationError("--listen takes address:port, e.g. 127.0.0.1:7433.")
+            }
+            c.address = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            c.port = port
+        }
+        if plaintext { c.plaintext = true }
+        if let stateDir { c.stateDir = stateDir } else if let env = Environment.value("CHAOS_STATE_DIR") { c.stateDir = env }
+        if let why = c.problem() { throw ValidationError("The agent cannot start: \(why).") }
+        var logger = Logger(label: "chaos-agent")
+        logger.logLevel = .info
+        do {
+            try await AgentServer.run(c, logger: logger)
+        } catch let error as ChaosError {
+            try finish(Console.report(error, format: .table))
+        }
+    }
+}
