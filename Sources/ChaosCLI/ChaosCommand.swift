@@ -23,6 +23,7 @@ public struct ChaosCommand: AsyncParsableCommand {
         subcommands: [
             ValidateCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, CapabilitiesCommand.self, AgentCommand.self,
             StatusCommand.self, RevertCommand.self, GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self,
+            CertsCommand.self,
         ]
     )
     public init() {}

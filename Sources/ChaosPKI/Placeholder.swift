@@ -1,1 +1,0 @@
-// ChaosPKI: see PKI.swift
