@@ -75,7 +75,7 @@ let package = Package(
         .target(
             name: "ChaosAgent",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

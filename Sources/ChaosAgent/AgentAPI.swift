@@ -6,8 +6,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
-import SwiftASN1
-import X509
+import ChaosPKI
 
 /// The request context of the agent: who is calling, from the TLS client certificate.
 public struct AgentRequestContext: RequestContext {
@@ -36,18 +35,9 @@ enum PeerIdentity {
         } catch {
             return plaintextCaller
         }
-        guard let der, let cert = try? Certificate(derEncoded: der) else { return nil }
-        var role: String?
-        var name: String?
-        for rdn in cert.subject {
-            for attribute in rdn {
-                let text = attribute.value.description
-                if attribute.type == .RDNAttributeType.organizationalUnitName { role = text }
-                if attribute.type == .RDNAttributeType.commonName { name = text }
-            }
-        }
-        guard let role, let name else { return nil }
-        return Caller(role: role, name: name)
+        // Strict: exactly one CN and one OU, and the OU must be a known role (ChaosPKI).
+        guard let der, let identity = try? CertificateIdentity(derEncoded: der) else { return nil }
+        return Caller(role: identity.role.rawValue, name: identity.name)
     }
 }
 

@@ -96,7 +96,7 @@ struct DocsTests {
     @Test("every chaos command line shown in the README and docs parses with the real parser")
     func commandLinesParse() throws {
         var checked = 0
-        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md"] {
+        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md"] {
             for block in try Self.codeBlocks(doc) where block.language == "sh" {
                 for raw in block.body.components(separatedBy: "\n") {
                     let line = (raw.components(separatedBy: "  #").first ?? raw).trimmingWhitespace()
