@@ -117,7 +117,7 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "chaos",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "chaos",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

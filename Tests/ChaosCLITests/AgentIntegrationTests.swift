@@ -1,0 +1,181 @@
+import ChaosCore
+import ChaosLinux
+@testable import ChaosPKI
+import ChaosTesting
+import Foundation
+import Glibc
+import Testing
+
+/// The agent for real: its own network namespace as a host, mutual TLS with certificates made by
+/// `chaos certs`, real faults, security refusals, the dead-man's switch and crash recovery.
+@Suite("The agent over mutual TLS", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+struct AgentIntegrationTests {
+    /// A lab host running one agent, and the certificates to talk to it.
+    final class AgentHost {
+        let lab = NetworkLab("agent")
+        let pki = Harness.stateDir()
+        let state = Harness.stateDir()
+        let port = 7433
+        var agent: Process?
+
+        init(policy: String = "") throws {
+            try lab.addHost("db1")
+            // The lab host's loopback carries the agent's address, inside its namespace only.
+            try lab.run("db1", ["/usr/sbin/ip", "addr", "add", "192.0.2.10/32", "dev", "lo"])
+            for args in [["certs", "init", "--dir", pki], ["certs", "issue", "--agent", "db1", "--san", "192.0.2.10", "--dir", pki],
+                         ["certs", "issue", "--operator", "alice", "--dir", pki], ["certs", "issue", "--operator", "bob", "--dir", pki],
+                         ["certs", "issue", "--controller", "--dir", pki]] {
+                let out = try Harness.run(args, state: state)
+                try #require(out.status == 0, "chaos \(args.joined(separator: " ")): \(out.stderr)")
+            }
+            // Another CA, and an operator it signed; and an expired operator from the right CA.
+            let other = try CertificateAuthority.create(name: "impostor CA")
+            try other.issue(try CertificateRequest(role: .operator, name: "alice")).write(to: pki + "/other", force: true)
+            let ca = try CertificateAuthority.load(directory: pki)
+            let now = Date()
+            try ca.issue(try CertificateRequest(role: .operator, name: "old"), notValidBefore: now.addingTimeInterval(-864_000),
+                         notValidAfter: now.addingTimeInterval(-86_400)).write(to: pki, force: true)
+            try """
+            apiVersion: chaos/v1
+            kind: AgentConfig
+            name: db1
+            listen: {address: 192.0.2.10, port: \(port)}
+            tls: {certificate: \(pki)/db1.pem, key: \(pki)/db1-key.pem, ca: \(pki)/ca.pem}
+            stateDir: \(state)
+            policy:
+              permissions:
+                - {role: controller, actions: [read, inject, revert, renew, halt, resume, preview]}
+                - {role: operator, names: [alice], actions: [read, inject, revert, renew, halt, resume, preview]}
+                - {role: operator, names: [bob], actions: [read]}
+            \(policy)
+            """.write(toFile: state + "/agent.yaml", atomically: true, encoding: .utf8)
+        }
+
+        func start() throws {
+            agent = try lab.start("db1", [Harness.chaos, "agent", "--config", state + "/agent.yaml"])
+            let up = Harness.waitUntil(timeout: 20) { (try? self.curl("alice", ["https://192.0.2.10:\(self.port)/v1/health"]).status) == 0 }
+            try #require(up, "the agent did not come up")
+        }
+
+        /// The agent's pid inside the namespace (the child of `ip netns exec`).
+        func agentPID() -> Int32? {
+            ProcFS.table().processes.first { $0.cmdline.count > 2 && $0.cmdline[1] == "agent" && $0.cmdline.contains(state + "/agent.yaml") && !$0.isDead }?.pid
+        }
+
+        /// curl inside the lab host with `who`'s certificate (`nil`: none; "other/alice": another CA's).
+        func curl(_ who: String?, _ args: [String], body: String? = nil, method: String? = nil) throws -> NetworkLab.Result {
+            var argv = ["/usr/bin/curl", "-sS", "--max-time", "10", "--cacert", pki + "/ca.pem"]
+            if let who { argv += ["--cert", "\(pki)/\(who).pem", "--key", "\(pki)/\(who)-key.pem"] }
+            if let method { argv += ["-X", method] }
+            if let body { argv += ["-H", "content-type: application/json", "--data-binary", body] }
+            argv += ["-w", "\n%{http_code}"]
+            return try lab.run("db1", argv + args)
+        }
+
+        /// The HTTP status (last line of curl's output) and the body before it.
+        func call(_ who: String?, _ method: String, _ path: String, _ body: String? = nil) throws -> (status: Int, body: String) {
+            let r = try curl(who, ["https://192.0.2.10:\(port)\(path)"], body: body, method: method)
+            let lines = r.stdout.components(separatedBy: "\n")
+            return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+
+        deinit {
+            if let pid = agentPID() { kill(pid, SIGKILL) }
+            lab.destroy()
+        }
+    }
+
+    static func pauseBody(_ pid: Int32, key: String, lease: String = "30s") -> String {
+        #"{"idempotencyKey":"\#(key)","lease":"\#(lease)","fault":{"type":"process.pause","duration":"60s"},"target":{"process":{"pid":\#(pid)}}}"#
+    }
+
+    @Test("only clients with a valid certificate from the chaos CA and an allowed subject get in; nothing is injected otherwise")
+    func security() throws {
+        let host = try AgentHost()
+        try host.start()
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        let body = Self.pauseBody(victim.processIdentifier, key: "sec")
+        // No client certificate, another CA's, an expired one: the TLS handshake fails.
+        for who in [nil, "other/alice", "old"] as [String?] {
+            let r = try host.curl(who, ["-X", "POST", "-d", body, "https://192.0.2.10:\(host.port)/v1/faults"])
+            #expect(r.status != 0, "\(who ?? "no certificate") must be refused: \(r.stdout)")
+        }
+        // A subject the policy does not allow to inject: 403.
+        let bob = try host.call("bob", "POST", "/v1/faults", body)
+        #expect(bob.status == 403, "\(bob.body)")
+        #expect(Harness.state(victim.processIdentifier) != "T", "nothing may be injected when refused")
+        // Bad requests get a 4xx and the agent serves the next request.
+        #expect(try host.call("alice", "POST", "/v1/faults", "{not json").status == 400)
+        #expect(try host.call("alice", "POST", "/v1/faults", #"{"idempotencyKey":"x","lease":"5s","fault":{"type":"process.pause","duration":"5s"},"target":{},"extra":1}"#).status == 400)
+        let huge = host.state + "/huge.json"
+        try String(repeating: "x", count: 200_000).write(toFile: huge, atomically: true, encoding: .utf8)
+        #expect(try host.call("alice", "POST", "/v1/faults", "@" + huge).status == 413)
+        #expect(try host.call("alice", "GET", "/v1/health").status == 200)
+        // And the allowed operator gets the fault.
+        let ok = try host.call("alice", "POST", "/v1/faults", body)
+        #expect(ok.status == 201, "\(ok.body)")
+        #expect(Harness.state(victim.processIdentifier) == "T")
+        #expect(try host.call("alice", "POST", "/v1/faults", body).status == 200, "the same idempotency key injects once")
+        #expect(try host.call("alice", "POST", "/v1/halt", #"{"reason":"test over"}"#).status == 200)
+        #expect(Harness.state(victim.processIdentifier) == "S")
+    }
+
+    @Test("a lease that is not renewed ends the fault within a second of running out")
+    func deadMansSwitch() throws {
+        let host = try AgentHost()
+        try host.start()
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        let r = try host.call("controller", "POST", "/v1/faults", Self.pauseBody(victim.processIdentifier, key: "lease", lease: "2s"))
+        #expect(r.status == 201, "\(r.body)")
+        let view = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])
+        let expiry = try #require(view["leaseExpiresAt"] as? Int64)
+        #expect(Harness.state(victim.processIdentifier) == "T")
+        let resumed = Harness.waitUntil(timeout: 10) { Harness.state(victim.processIdentifier) != "T" }
+        let at = Harness.nowMs()
+        #expect(resumed)
+        #expect(at >= expiry - 50 && at <= expiry + 1000, "reverted \(at - expiry) ms after the lease ran out")
+    }
+
+    @Test("SIGKILL the agent while it holds a pause and a disk fill: the next agent reverts both before it answers")
+    func crashRecovery() throws {
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        // The tmpfs is mounted before the agent starts, so the agent's mount namespace (made by
+        // `ip netns exec`) holds the same tmpfs. A fixed size keeps any mistake small.
+        try Harness.withTmpfs(sizeMiB: 16) { disk in
+            let host = try AgentHost()
+            try host.start()
+            #expect(try host.call("controller", "POST", "/v1/faults", Self.pauseBody(victim.processIdentifier, key: "p", lease: "5m")).status == 201)
+            let fill = #"{"idempotencyKey":"d","lease":"5m","fault":{"type":"disk.fill","duration":"10m","with":{"path":"\#(disk)","size":"8MiB"}},"target":{}}"#
+            let filled = try host.call("controller", "POST", "/v1/faults", fill)
+            #expect(filled.status == 201, "\(filled.body)")
+            #expect(Harness.state(victim.processIdentifier) == "T")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == false)
+            let pid = try #require(host.agentPID())
+            kill(pid, SIGKILL)
+            #expect(Harness.waitUntil(timeout: 5) { Harness.isDead(pid) })
+            #expect(Harness.state(victim.processIdentifier) == "T", "a dead agent reverts nothing by itself before its leases run out")
+            try host.start()
+            // The first answer comes only after recovery: everything is back already.
+            #expect(Harness.state(victim.processIdentifier) == "S")
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == true)
+            let list = try host.call("controller", "GET", "/v1/faults")
+            #expect(list.body == "[]", "\(list.body)")
+        }
+    }
+
+    @Test("SIGTERM reverts everything, then the agent exits")
+    func gracefulStop() throws {
+        let host = try AgentHost()
+        try host.start()
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        #expect(try host.call("controller", "POST", "/v1/faults", Self.pauseBody(victim.processIdentifier, key: "t", lease: "5m")).status == 201)
+        let pid = try #require(host.agentPID())
+        kill(pid, SIGTERM)
+        #expect(Harness.waitUntil(timeout: 15) { Harness.isDead(pid) })
+        #expect(Harness.state(victim.processIdentifier) == "S")
+    }
+}
