@@ -93,6 +93,7 @@ let package = Package(
             dependencies: [
                 "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosAgent",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings

@@ -1,8 +1,10 @@
 import ArgumentParser
 import ChaosAgent
 import ChaosCore
+import ChaosLinux
 import Foundation
 import Logging
+import ServiceLifecycle
 
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -46,12 +48,29 @@ struct AgentCommand: AsyncParsableCommand {
         if plaintext { c.plaintext = true }
         if let stateDir { c.stateDir = stateDir } else if let env = Environment.value("CHAOS_STATE_DIR") { c.stateDir = env }
         if let why = c.problem() { throw ValidationError("The agent cannot start: \(why).") }
-        var logger = Logger(label: "chaos-agent")
+        // Structured logs to the journal under systemd, plain lines on stderr otherwise.
+        var logger = Logger(label: "chaos-agent", factory: { LoggingBootstrap.handler(label: $0) })
         logger.logLevel = .info
+        // sd_notify: READY only after recovery and once listening; STOPPING on shutdown; the watchdog.
+        let notifier = ServiceNotifier()
+        let hooks = AgentServer.Hooks(
+            ready: { status in _ = try? notifier.ready(status: status) },
+            stopping: { _ = try? notifier.stopping(status: "reverting every fault") },
+            status: { text in _ = try? notifier.status(text) })
+        let watchdog: [any Service] = notifier.watchdogPinger().map { [WatchdogService(pinger: $0)] } ?? []
         do {
-            try await AgentServer.run(c, logger: logger)
+            try await AgentServer.run(c, logger: logger, hooks: hooks, extraServices: watchdog)
         } catch let error as ChaosError {
             try finish(Console.report(error, format: .table))
         }
+    }
+}
+
+/// Pings systemd's watchdog at half its interval while the agent runs.
+struct WatchdogService: Service {
+    let pinger: WatchdogPinger
+    func run() async throws {
+        // Stop pinging as soon as shutdown begins, or the service group waits for us forever.
+        try await cancelWhenGracefulShutdown { _ = await pinger.run() }
     }
 }

@@ -32,8 +32,18 @@ enum Spawner {
         var cArgs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) }
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
+        // Helpers must not talk to systemd as if they were the agent (NOTIFY_SOCKET, WATCHDOG_*).
+        var cEnv: [UnsafeMutablePointer<CChar>?] = []
+        var e = environ
+        while let entry = e.pointee {
+            let text = String(cString: entry)
+            if !["NOTIFY_SOCKET=", "WATCHDOG_USEC=", "WATCHDOG_PID="].contains(where: text.hasPrefix) { cEnv.append(strdup(text)) }
+            e += 1
+        }
+        cEnv.append(nil)
+        defer { for p in cEnv { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, cEnv)
         guard rc == 0 else {
             throw ChaosError("host.spawnFailed", "Could not start '\(argv[0])': \(FileIO.describe(rc)). Check that the chaos binary is still in place.")
         }

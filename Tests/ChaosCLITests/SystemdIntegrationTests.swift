@@ -31,7 +31,7 @@ struct SystemdIntegrationTests {
             return (p.terminationStatus, text)
         }
 
-        static func with(restart: Bool = false, _ body: (Manager) throws -> Void) throws {
+        static func with(restart: Bool = false, unitText: String? = nil, _ body: (Manager) throws -> Void) throws {
             let dir = "/tmp/chaos-cli-um-\(UUID().uuidString.prefix(8))"
             let (status, out) = try script(["start", dir])
             defer { _ = try? script(["stop", dir]); try? FileManager.default.removeItem(atPath: dir) }
@@ -41,7 +41,7 @@ struct SystemdIntegrationTests {
                 if let eq = line.firstIndex(of: "=") { env[String(line[..<eq])] = String(line[line.index(after: eq)...]) }
             }
             let unit = "chaos-it-\(UInt32.random(in: 1000...9999)).service"
-            let text = "[Service]\nExecStart=/bin/sleep infinity\n" + (restart ? "Restart=always\nRestartSec=100ms\n" : "")
+            let text = unitText ?? ("[Service]\nExecStart=/bin/sleep infinity\n" + (restart ? "Restart=always\nRestartSec=100ms\n" : ""))
             let (installed, msg) = try script(["unit", dir, unit], input: text)
             try #require(installed == 0, "install unit: \(msg)")
             let m = Manager(directory: dir, env: ["XDG_RUNTIME_DIR": env["XDG_RUNTIME_DIR"] ?? "", "DBUS_SESSION_BUS_ADDRESS": env["DBUS_SESSION_BUS_ADDRESS"] ?? ""], unit: unit)
@@ -135,5 +135,35 @@ struct SystemdIntegrationTests {
         let protected = try Harness.run(["stop", "--unit", "dbus.service", "--user", "--for", "1s"], state: state, env: m.env)
         #expect(protected.status == 1)
         #expect(protected.stderr.contains("protected"))
+    }
+
+    @Test("the agent runs as a Type=notify unit: READY arrives after recovery, the unit reaches active, stop reverts and exits")
+    func agentUnit() throws {
+        let state = Harness.stateDir()
+        let port = Int.random(in: 20_000...30_000)
+        let unit = """
+        [Service]
+        Type=notify
+        NotifyAccess=main
+        WatchdogSec=5s
+        ExecStart=\(Harness.chaos) agent --plaintext --listen 127.0.0.1:\(port) --state-dir \(state)
+        TimeoutStopSec=30s
+        KillMode=mixed
+        """
+        try Manager.with(unitText: unit, agentUnitBody)
+    }
+
+    func agentUnitBody(_ m: Manager) throws {
+        // Manager.with started the unit and start() returned only once it was active: for Type=notify
+        // that means READY=1 arrived.
+        let s = try m.status()
+        #expect(s.activeState == "active")
+        #expect(s.mainPID > 0)
+        // The watchdog keeps it alive past WatchdogSec.
+        Thread.sleep(forTimeInterval: 6)
+        #expect(try m.status().activeState == "active")
+        #expect(try m.status().mainPID == s.mainPID)
+        try SystemdManager(scope: .user, address: m.env["DBUS_SESSION_BUS_ADDRESS"]).stop(m.unit, timeout: .seconds(30))
+        #expect(try m.status().activeState == "inactive")
     }
 }
