@@ -198,7 +198,7 @@ struct NetBandwidthCommand: AsyncParsableCommand {
         p.rate = rate
         p.interface = interface
         p.direction = "egress"
-        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: NetworkOptions(), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: try NetworkOptions.parse([]), hold: hold, safety: safety, global: global))
     }
 }
 
@@ -222,7 +222,7 @@ struct NetPartitionCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var options = NetworkOptions()
+        var options = try NetworkOptions.parse([])
         options.inventory = inventory
         options.controlPort = controlPort
         let a = options.list(between), b = options.list(and)
@@ -244,7 +244,7 @@ struct NetDNSCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var options = NetworkOptions()
+        var options = try NetworkOptions.parse([])
         options.to = to
         try finish(await NetworkOneOff.run(kind: .networkDNS, params: options.parameters(), options: options, hold: hold, safety: safety, global: global))
     }
@@ -277,6 +277,6 @@ struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
         p.direction = "egress"
         p.delay = delay ?? (K.name == "reorder" ? .milliseconds(10) : nil)
         NetemParameters.set(kind, percent, on: &p)
-        try finish(await NetworkOneOff.run(kind: kind, params: p, options: NetworkOptions(), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: kind, params: p, options: try NetworkOptions.parse([]), hold: hold, safety: safety, global: global))
     }
 }

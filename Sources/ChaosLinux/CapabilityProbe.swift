@@ -10,11 +10,16 @@ public enum CapabilityProbe {
     public static func probe() async -> HostCapabilities {
         var caps = HostCapabilities()
         caps.root = geteuid() == 0
-        caps.nft = await version(["nft", "--version"])
-        caps.iptables = await version(["iptables", "--version"])
-        caps.tc = await version(["tc", "-V"]) != nil
-        let canUnshare = await succeeds(["unshare", "--net", "--", "true"])
-        caps.networkNamespaces = caps.root && canUnshare
+        // Independent probes run at once: a network fault command waits for the slowest, not the sum.
+        async let nft = version(["nft", "--version"])
+        async let iptables = version(["iptables", "--version"])
+        async let tc = version(["tc", "-V"])
+        async let canUnshare = succeeds(["unshare", "--net", "--", "true"])
+        caps.nft = await nft
+        caps.iptables = await iptables
+        caps.tc = await tc != nil
+        let unshareWorks = await canUnshare
+        caps.networkNamespaces = caps.root && unshareWorks
         if caps.tc && caps.networkNamespaces {
             let kinds: [(String, [String])] = [
                 ("tbf", ["tbf", "rate", "1mbit", "burst", "32kbit", "latency", "400ms"]),
@@ -22,10 +27,15 @@ public enum CapabilityProbe {
                 ("prio", ["prio"]),
                 ("netem", ["netem", "delay", "1ms"]),
             ]
-            for (name, args) in kinds {
-                caps.qdiscs[name] = await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:"] + args)
+            caps.qdiscs = await withTaskGroup(of: (String, Bool).self) { group in
+                for (name, args) in kinds {
+                    group.addTask { (name, await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "root", "handle", "1:"] + args)) }
+                }
+                group.addTask { ("clsact", await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "clsact"])) }
+                var out: [String: Bool] = [:]
+                for await (name, ok) in group { out[name] = ok }
+                return out
             }
-            caps.qdiscs["clsact"] = await succeeds(["unshare", "--net", "--", "tc", "qdisc", "add", "dev", "lo", "clsact"])
         }
         if caps.nft != nil && caps.networkNamespaces {
             let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"

@@ -1,4 +1,5 @@
 import ChaosCore
+import Glibc
 import Subprocess
 #if canImport(System)
 import System
@@ -21,7 +22,8 @@ public enum CommandRunner {
                     var options = PlatformOptions()
                     options.createSession = true
                     options.teardownSequence = [.send(signal: .terminate, toProcessGroup: true, allowedDurationToNextStep: .milliseconds(500))]
-                    let executable: Executable = program.contains("/") ? .path(FilePath(program)) : .name(program)
+                    // Resolve the program here: letting the child search PATH costs a failed exec per entry.
+                    let executable: Executable = .path(FilePath(program.contains("/") ? program : (ExecutableSearch.find(program) ?? program)))
                     let r = try await Subprocess.run(executable, arguments: Arguments(Array(argv.dropFirst())), platformOptions: options,
                                                      input: .string(input ?? ""), output: .string(limit: 1 << 20), error: .string(limit: 1 << 20))
                     let status: Int32
@@ -43,5 +45,17 @@ public enum CommandRunner {
         } catch {
             throw ChaosError("command.failed", "Could not run '\(argv.joined(separator: " "))': \(error). Check that '\(program)' is installed and on PATH.")
         }
+    }
+}
+
+/// Finds a program on PATH (or the usual sbin directories, which a non-login root shell may lack).
+enum ExecutableSearch {
+    static func find(_ name: String) -> String? {
+        let path = (getenv("PATH").map { String(cString: $0) } ?? "") + ":/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }

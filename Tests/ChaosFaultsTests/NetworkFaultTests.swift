@@ -55,6 +55,9 @@ struct NetworkFaultTests {
         table inet t {
           chain egress {
             type filter hook output priority -10; policy accept;
+            meta l4proto tcp tcp flags & rst == rst accept
+            icmp type destination-unreachable accept
+            icmpv6 type destination-unreachable accept
             oifname "eth0" ip daddr { 10.0.1.0/24 } meta l4proto tcp reject with tcp reset
             oifname "eth0" ip6 daddr { fd00::/64 } meta l4proto tcp reject with tcp reset
             oifname "eth0" ip daddr { 10.0.1.0/24 } reject with icmpx type port-unreachable
@@ -100,6 +103,18 @@ struct NetworkFaultTests {
             #expect(planned.actions[0].contains("ip6 daddr { fe80::1 }"))
             #expect(planned.actions[0].contains("th dport { 53 }"))
         }
+    }
+
+    @Test("partition sides may be CIDRs: this host is on the side whose prefix contains one of its addresses")
+    func partitionCIDR() async throws {
+        #expect(AddressText.contains(["10.0.0.0/24"], "10.0.0.22"))
+        #expect(!AddressText.contains(["10.0.1.0/24"], "10.0.0.22"))
+        #expect(AddressText.contains(["fd00::/64"], "fd00::5"))
+        #expect(!AddressText.contains(["10.0.0.0/8"], "fd00::5"))
+        #expect(AddressText.contains(["10.0.0.22"], "10.0.0.22"))
+        let n = FaultRequest.Network(sideA: ["10.0.0.0/30"], sideB: ["10.0.0.64/26"], localAddresses: ["10.0.0.70"], controlPorts: [])
+        let planned = try await FaultCatalog.fault(.networkPartition).plan(request(.networkPartition, FaultParameters(), network: n), on: FakeHost())
+        #expect(planned.actions[0].contains("ip daddr { 10.0.0.0/30 }"))
     }
 
     @Test("a partition drops traffic with the other side only, on whichever side this host is")

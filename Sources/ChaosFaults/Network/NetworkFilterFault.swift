@@ -141,7 +141,8 @@ enum ResolvConf {
 /// Which side of a partition this host is on.
 enum Partition {
     static func side(_ n: FaultRequest.Network) throws(ChaosError) -> ([String], NetworkScope.Direction) {
-        let inA = !Set(n.localAddresses).isDisjoint(with: n.sideA), inB = !Set(n.localAddresses).isDisjoint(with: n.sideB)
+        let inA = n.localAddresses.contains { AddressText.contains(n.sideA, $0) }
+        let inB = n.localAddresses.contains { AddressText.contains(n.sideB, $0) }
         switch (inA, inB) {
         case (true, true):
             throw .usage("fault.badParameters", "This host is on both sides of the partition. Give disjoint sets in '--between' and '--and'.")

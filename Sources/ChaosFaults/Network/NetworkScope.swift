@@ -92,6 +92,32 @@ public enum AddressText {
     }
 }
 
+extension AddressText {
+    /// Whether `address` (no prefix) equals one of `entries` or lies inside one of their prefixes.
+    public static func contains(_ entries: [String], _ address: String) -> Bool {
+        guard let (bytes, family) = parse(address) else { return false }
+        return entries.contains { entry in
+            let parts = entry.split(separator: "/", maxSplits: 1)
+            guard let (net, netFamily) = parse(String(parts[0])), netFamily == family else { return false }
+            let bits = parts.count == 2 ? (Int(parts[1]) ?? -1) : bytes.count * 8
+            guard bits >= 0, bits <= bytes.count * 8 else { return false }
+            for i in 0..<bytes.count {
+                let take = max(0, min(8, bits - i * 8))
+                let mask: UInt8 = take == 0 ? 0 : UInt8(truncatingIfNeeded: 0xFF << (8 - take))
+                if bytes[i] & mask != net[i] & mask { return false }
+            }
+            return true
+        }
+    }
+
+    static func parse(_ text: String) -> ([UInt8], Int)? {
+        var buf = [UInt8](repeating: 0, count: 16)
+        if inet_pton(AF_INET, text, &buf) == 1 { return (Array(buf.prefix(4)), 4) }
+        if inet_pton(AF_INET6, text, &buf) == 1 { return (buf, 6) }
+        return nil
+    }
+}
+
 /// Linux interface names: 1–15 bytes, no '/', whitespace or quotes (we allow a safe subset).
 public enum InterfaceName {
     public static func isValid(_ name: String) -> Bool {

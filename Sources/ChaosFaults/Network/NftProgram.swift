@@ -55,6 +55,13 @@ public enum NftProgram {
         case .loss(let perMille):
             lines += matches(scope, outgoing: outgoing).map { "    \($0)numgen random mod 1000 < \(perMille) drop" }
         case .reject:
+            // The resets and unreachables our own input chain sends leave through this output hook:
+            // let them pass, or the egress rules would drop them and the peer would hang instead.
+            if outgoing {
+                lines.append("    meta l4proto tcp tcp flags & rst == rst accept")
+                lines.append("    icmp type destination-unreachable accept")
+                lines.append("    icmpv6 type destination-unreachable accept")
+            }
             // TCP gets a reset (the peer fails at once); everything else an ICMP port unreachable.
             switch scope.proto {
             case "tcp":

@@ -164,6 +164,9 @@ public enum TC {
 
     static func checkForeignRoot(_ root: RootQdisc?, _ iface: String) throws(ChaosError) {
         guard let root, !(defaults.contains(root.kind) && root.handle == "0:") else { return }
+        if root.handle.hasPrefix("c4a") {
+            throw ChaosError("fault.resourceBusy", "Interface '\(iface)' already carries another chaos fault's root qdisc '\(root.kind)' (handle \(root.handle)). Revert that fault first ('chaos status' lists it), then retry.")
+        }
         throw ChaosError("fault.resourceBusy", "Interface '\(iface)' already has root qdisc '\(root.kind)' (handle \(root.handle)) that chaos did not install. Refusing to replace it; remove it first if it is a leftover ('tc qdisc del dev \(iface) root'), or pick another interface.")
     }
 
