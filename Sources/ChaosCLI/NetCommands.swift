@@ -214,7 +214,7 @@ struct NetPartitionCommand: AsyncParsableCommand {
         """)
     @Option(help: ArgumentHelp("One side: hosts, addresses or CIDRs, comma-separated.", valueName: "hosts")) var between: String
     @Option(help: ArgumentHelp("The other side.", valueName: "hosts")) var and: String
-    @Flag(help: "Cut only traffic from --between to --and.") var oneway = false
+    @Flag(help: "Drop only packets going from --between to --and (stateless: packets the other way pass, so TCP fails both ways, UDP one way).") var oneway = false
     @Option(help: ArgumentHelp("Inventory file, to resolve host names.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("The agent's control port, never cut (default 7433).", valueName: "port")) var controlPort: Int?
     @OptionGroup var hold: HoldOptions
