@@ -18,22 +18,20 @@ public struct AgentRequestContext: RequestContext {
         channel = source.channel
     }
 
-    /// `nil` on a TLS connection without a usable certificate (refused); `.local` in plaintext mode.
+    /// The caller from the TLS client certificate; `nil` without a usable one (refused), and in
+    /// plaintext mode (the API then treats the caller as local).
     public func caller() async -> Caller? { await PeerIdentity.caller(of: channel) }
 }
 
 /// Reads the caller's role and name (OU and CN) from the verified client certificate.
 enum PeerIdentity {
-    /// Set by the agent in plaintext mode (loopback or unix socket, by explicit flag only).
-    nonisolated(unsafe) static var plaintextCaller: Caller?
-
     static func caller(of channel: any Channel) async -> Caller? {
         // The TLS handler lives on the channel's event loop; read the certificate there.
         let der: [UInt8]?
         do {
             der = try await channel.pipeline.handler(type: NIOSSLServerHandler.self).flatMapThrowing { try $0.peerCertificate?.toDERBytes() }.get()
         } catch {
-            return plaintextCaller
+            return nil
         }
         // Strict: exactly one CN and one OU, and the OU must be a known role (ChaosPKI).
         guard let der, let identity = try? CertificateIdentity(derEncoded: der) else { return nil }
@@ -46,9 +44,19 @@ public enum AgentAPI {
     /// The largest request body accepted.
     public static let maxBody = 64 * 1024
 
+    /// - Parameter plaintext: serving without TLS (loopback only): every caller is `local`.
     public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
-                              metrics: AgentMetrics) -> Router<AgentRequestContext> {
+                              metrics: AgentMetrics, plaintext: Bool) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
+        /// The caller, or a response refusing the request.
+        @Sendable func authorize(_ context: AgentRequestContext, _ action: AgentPolicy.Action, _ manager: FaultManager) async -> Response? {
+            guard let caller = plaintext ? Caller.local : await context.caller() else {
+                return forbidden("a client certificate issued by the chaos CA, with a role (OU) and a name (CN), is required")
+            }
+            if let why = manager.policy.refusal(caller, action) { return forbidden(why) }
+            return nil
+        }
+        @Sendable func caller(_ context: AgentRequestContext) async -> Caller { plaintext ? .local : await context.caller() ?? .local }
         router.get("/v1/health") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
             struct Health: Codable { var status: String; var halted: Bool; var faults: Int }
@@ -76,7 +84,7 @@ public enum AgentAPI {
             guard let text = await body(request) else { return tooLarge() }
             let (parsed, diagnostics) = InjectRequest.read(text)
             guard let inject = parsed else { return invalid(diagnostics) }
-            let caller = await context.caller() ?? .local
+            let caller = await caller(context)
             return await run { () throws(ChaosError) in
                 let view = try await manager.inject(inject, by: caller)
                 if view.created == true { await metrics.injected(view.kind) }
@@ -86,7 +94,7 @@ public enum AgentAPI {
         router.delete("/v1/faults/:id") { _, context -> Response in
             if let refused = await authorize(context, .revert, manager) { return refused }
             let id = context.parameters.get("id") ?? ""
-            let caller = await context.caller() ?? .local
+            let caller = await caller(context)
             return await run { () throws(ChaosError) in
                 let view = try await manager.revert(id, reason: "revert by \(caller)")
                 await metrics.reverted(view.kind)
@@ -106,7 +114,7 @@ public enum AgentAPI {
             if let refused = await authorize(context, .halt, manager) { return refused }
             let text = await body(request) ?? ""
             let reason = HaltBody.reason(text) ?? "no reason given"
-            let done = await manager.halt(reason: reason, by: await context.caller() ?? .local)
+            let done = await manager.halt(reason: reason, by: await caller(context))
             struct Halted: Codable { var halted: Bool; var reverted: [String]; var failed: [String] }
             return json(Halted(halted: true, reverted: done.filter { $0.error == nil }.map(\.id), failed: done.compactMap { r in r.error.map { "\(r.id): \($0)" } }))
         }
@@ -133,12 +141,6 @@ public enum AgentAPI {
                             body: .init(byteBuffer: ByteBuffer(string: await metrics.render(active: open))))
         }
         return router
-    }
-
-    static func authorize(_ context: AgentRequestContext, _ action: AgentPolicy.Action, _ manager: FaultManager) async -> Response? {
-        guard let caller = await context.caller() else { return forbidden("a client certificate issued by the chaos CA, with a role (OU) and a name (CN), is required") }
-        if let why = manager.policy.refusal(caller, action) { return forbidden(why) }
-        return nil
     }
 
     static func body(_ request: Request) async -> String? {

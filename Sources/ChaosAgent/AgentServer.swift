@@ -48,7 +48,7 @@ public enum AgentServer {
         }
 
         // 2. The API.
-        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics)
+        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics, plaintext: config.plaintext)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let address = BindAddress.hostname(config.address, port: config.port)
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
@@ -58,7 +58,6 @@ public enum AgentServer {
         }
         let app: any Service
         if config.plaintext {
-            PeerIdentity.plaintextCaller = .local
             app = Application(router: router, server: .http1(configuration: http),
                               configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
         } else {

@@ -76,9 +76,7 @@ public actor FaultManager {
         }
         if let why = policy.refusal(request.fault) { throw ChaosError("policy.denied", "Refused by this host's policy: \(why).") }
         var rng = SystemRandomNumberGenerator()
-        var protection = policy.protection
-        protection.allowProtected = request.fault.type.subject == .processes ? false : protection.allowProtected
-        let resolved = try await resolver.resolve(request.target, for: request.fault.type, policy: protection, using: &rng)
+        let resolved = try await resolver.resolve(request.target, for: request.fault.type, policy: policy.protection, using: &rng)
         let now = engine.clock.now()
         let id = FaultEngine.newFaultID()
         var network = FaultRequest.Network(controlPorts: [controlPort] + policy.protectedPorts)

@@ -209,17 +209,12 @@ struct ChaosDurationLimitTests {
     }
 
     @Test("a sum of many large parts is reported as too large instead of crashing")
-    func sumOfPartsOverflow() async throws {
-        // In a child process: without the overflow check this traps.
-        await #expect(processExitsWith: .success) {
-            let text = String(repeating: "104166666d", count: 1_100)
-            do throws(ChaosDuration.ParseError) {
-                _ = try ChaosDuration.parse(text)
-                exit(1)  // parsed to a wrong value: also a failure
-            } catch {
-                exit(error == .tooLarge(text) ? 0 : 2)
-            }
-        }
+    func sumOfPartsOverflow() throws {
+        // Without the overflow check this traps and takes the test process down, which fails the run.
+        // (An exit test would isolate the trap, but Swift Testing 6.3's exit tests hang under
+        // `--no-parallel`, which the suite uses.)
+        let text = String(repeating: "104166666d", count: 1_100)
+        #expect(throws: ChaosDuration.ParseError.tooLarge(text)) { try ChaosDuration.parse(text) }
         // The boundary: 1,024 such parts still fit in Int64 milliseconds, 1,025 do not.
         let fits = String(repeating: "104166666d", count: 1_024)
         #expect(try ChaosDuration.parse(fits).milliseconds == 1_024 * 104_166_666 * 86_400_000)
