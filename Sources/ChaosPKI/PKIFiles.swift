@@ -130,22 +130,24 @@ public enum PKIFiles {
 
     /// Whether something (even a dangling symbolic link) is at `path`.
     public static func exists(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0
+        // attributesOfItem does not follow links (lstat), so a dangling link counts. (Not `stat()`
+        // directly: in a module that imports Foundation, a clean build attributes `struct stat` to
+        // CoreFoundation and MemberImportVisibility rejects it.)
+        (try? FileManager.default.attributesOfItem(atPath: path)) != nil
     }
 
     /// The permission bits of `path`, or `nil` when it cannot be examined.
     public static func mode(of path: String) -> mode_t? {
-        var st = stat()
-        guard stat(path, &st) == 0 else { return nil }
-        return st.st_mode & 0o7777
+        let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)).map { $0.hasPrefix("/") ? $0 : parent(of: path) + "/" + $0 } ?? path
+        guard let n = (try? FileManager.default.attributesOfItem(atPath: target))?[.posixPermissions] as? NSNumber else { return nil }
+        return mode_t(n.uint16Value) & 0o7777
     }
 
     /// Creates `directory` and its missing parents with mode 0755 (less the umask).
     static func makeDirectories(_ directory: String) throws(ChaosError) {
-        var st = stat()
-        if stat(directory, &st) == 0 {
-            if (st.st_mode & S_IFMT) == S_IFDIR { return }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return }
             throw PKIError.io("use", directory, errno: ENOTDIR, hint: "It is a file; choose a directory with --dir/--out.")
         }
         let up = parent(of: directory)
