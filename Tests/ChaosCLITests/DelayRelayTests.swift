@@ -415,10 +415,11 @@ private final class RelayLab {
         for s in socks:
             s.close()
     elif mode == 'probe':
-        s, _ = connect()
-        s.settimeout(5)
         t = time.monotonic()
         try:
+            # The reset may already arrive while connect() returns (a race under load): it counts.
+            s, _ = connect()
+            s.settimeout(5)
             s.sendall(b'hello')
             outcome = 'eof' if not s.recv(64) else 'data'
         except ConnectionResetError:
