@@ -66,9 +66,7 @@ public actor FaultManager {
     /// Injects a fault for `caller`, once per idempotency key.
     /// - Throws: `agent.halted`, `policy.denied`, and every planning or injection error.
     public func inject(_ request: InjectRequest, by caller: Caller) async throws(ChaosError) -> FaultView {
-        let open = try engine.ledger.openRecords()
-        let earlier = try engine.ledger.history(limit: 500)
-        if let existing = (open + earlier).first(where: { $0.idempotencyKey == request.idempotencyKey }) {
+        if let id = engine.ledger.fault(forKey: request.idempotencyKey), let existing = try engine.ledger.record(id) {
             return FaultView(existing, created: false)
         }
         guard !isHalted else {

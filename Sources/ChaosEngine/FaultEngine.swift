@@ -54,6 +54,7 @@ public struct FaultEngine: Sendable {
                              requestedBy: requestedBy, failure: nil, history: [])
         r.move(to: .reverted, at: now, note: "applied; \(plan.planned.kind) cannot be reverted")
         try ledger.write(r)
+        if let idempotencyKey { try ledger.remember(key: idempotencyKey, id: r.id) }
         return r
     }
 
@@ -78,6 +79,7 @@ public struct FaultEngine: Sendable {
                                  requestedBy: requestedBy, failure: nil, history: [])
             r.move(to: .planned, at: now)
             try ledger.write(r)
+            if let idempotencyKey { try ledger.remember(key: idempotencyKey, id: r.id) }
             return r
         }
     }

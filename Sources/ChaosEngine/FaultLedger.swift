@@ -60,6 +60,32 @@ public final class FaultLedger: Sendable {
         }
     }
 
+    // MARK: Idempotency keys
+
+    /// The fault recorded under an idempotency key, if any: one small file per key in `keys/`, so a
+    /// lookup stays one read however long the history grows.
+    public func fault(forKey key: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: keyPath(key)) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Remembers that `key` made fault `id` (durably, before the fault touches the host).
+    public func remember(key: String, id: String) throws(ChaosError) {
+        if mkdirs(directory + "/keys") != 0 { throw failure("create", directory + "/keys") }
+        let path = keyPath(key)
+        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw failure("create", path) }
+        let ok = Array(id.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
+        close(fd)
+        guard ok, rename(path + ".tmp", path) == 0 else { unlink(path + ".tmp"); throw failure("write", path) }
+        syncDirectory(directory + "/keys")
+    }
+
+    /// Keys are hex-encoded into file names (InjectRequest limits them to 128 bytes).
+    private func keyPath(_ key: String) -> String {
+        directory + "/keys/" + key.utf8.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+    }
+
     // MARK: Writing
 
     /// Writes `record` durably (temp file, fsync, rename, fsync directory). Reverted records go to history.

@@ -45,7 +45,11 @@ public struct InjectRequest: Hashable, Sendable, Codable {
         guard let m = r.mapping(root, "") else { return (nil, sink.diagnostics) }
         let reader = ExperimentReader(r)
         let runID = m.optional("runID") { r.string($0, $1) }
-        let key = m.required("idempotencyKey", hint: "add a key unique to this injection, e.g. 'r-42/kill-db'") { r.string($0, $1) }
+        let key = m.required("idempotencyKey", hint: "add a key unique to this injection, e.g. 'r-42/kill-db'") { n, p -> String? in
+            guard let k = r.string(n, p) else { return nil }
+            guard k.utf8.count <= 128 else { r.sink.report(n.location, p, "is longer than 128 bytes", hint: "use a shorter key, e.g. the run id and the fault's name"); return nil }
+            return k
+        }
         let lease = m.required("lease", hint: "add e.g. 'lease: \"15s\"'") { r.duration($0, $1, atLeast: .milliseconds(500)) }
         let fault = m.required("fault", hint: "add e.g. 'fault: {type: process.kill}'", reader.readFault)
         let target = m.required("target", hint: "add the target, e.g. '{}' for host faults") { reader.readTarget($0, $1, fault: fault) }
