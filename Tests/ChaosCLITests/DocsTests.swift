@@ -1,4 +1,5 @@
 import ArgumentParser
+import ChaosAgent
 @testable import ChaosCLI
 import ChaosCore
 import ChaosFaults
@@ -113,6 +114,19 @@ struct DocsTests {
             }
         }
         #expect(checked >= 10)
+    }
+
+    @Test("agent configuration examples in the docs load without problems")
+    func agentConfigExamples() throws {
+        var checked = 0
+        for doc in ["docs/operations.md", "docs/agent-api.md", "docs/certificates.md"] {
+            for block in try Self.codeBlocks(doc) where block.language == "yaml" && block.body.contains("kind: AgentConfig") {
+                let (config, diagnostics) = AgentConfiguration.load(block.body, file: doc)
+                #expect(config != nil && diagnostics.isEmpty, "\(doc): \(diagnostics.map(\.description))")
+                checked += 1
+            }
+        }
+        #expect(checked >= 1)
     }
 
     @Test("docs/faults.md lists exactly the kinds in FaultCatalog.all")
