@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chaos", targets: ["chaos"]),
+        .executable(name: "chaos-agent", targets: ["chaos-agent"]),
         .library(name: "ChaosCore", targets: ["ChaosCore"]),
     ],
     dependencies: [
@@ -91,14 +92,24 @@ let package = Package(
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosAgent",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
+        // The agent is its own executable: one-off commands should not load its server stack.
+        .executableTarget(
+            name: "chaos-agent",
+            dependencies: [
+                "ChaosAgent", "ChaosCore", "ChaosLinux",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
-        .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // Fakes at the boundaries (FakeHost) and the fault contract, for tests only.
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
@@ -118,7 +129,7 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "chaos",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "chaos", "chaos-agent",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

@@ -59,7 +59,8 @@ struct AgentIntegrationTests {
 
         /// The agent's pid inside the namespace (the child of `ip netns exec`).
         func agentPID() -> Int32? {
-            ProcFS.table().processes.first { $0.cmdline.count > 2 && $0.cmdline[1] == "agent" && $0.cmdline.contains(state + "/agent.yaml") && !$0.isDead }?.pid
+            // `chaos agent` execs `chaos-agent` in place: same pid, the agent's own command line.
+            ProcFS.table().processes.first { ($0.cmdline.first?.hasSuffix("/chaos-agent") ?? false) && $0.cmdline.contains(state + "/agent.yaml") && !$0.isDead }?.pid
         }
 
         /// curl inside the lab host with `who`'s certificate (`nil`: none; "other/alice": another CA's).

@@ -6,9 +6,10 @@ import Foundation
 import Logging
 import ServiceLifecycle
 
+@main
 struct AgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "agent",
+        commandName: "chaos-agent",
         abstract: "Run the agent: the only thing that changes this host, over mutually authenticated TLS.",
         discussion: """
         On start it reverts every fault a previous agent left, before it answers any request. Every \
@@ -16,8 +17,9 @@ struct AgentCommand: AsyncParsableCommand {
         itself. On SIGTERM it reverts everything, then exits. See docs/agent-api.md.
 
         Examples:
-          chaos agent --config /etc/chaos/agent.yaml
-          chaos agent --plaintext --listen 127.0.0.1:7433 --state-dir /tmp/chaos-agent   # local testing only
+          chaos-agent --config /etc/chaos/agent.yaml
+          chaos agent --config /etc/chaos/agent.yaml     # the same, through the chaos command
+          chaos-agent --plaintext --listen 127.0.0.1:7433 --state-dir /tmp/chaos-agent   # local testing only
         """
     )
     @Option(help: ArgumentHelp("Agent configuration file (YAML).", valueName: "file")) var config: String?
@@ -33,7 +35,7 @@ struct AgentCommand: AsyncParsableCommand {
             }
             let (loaded, diagnostics) = AgentConfiguration.load(text, file: config)
             guard let loaded else {
-                for d in diagnostics { Console.err(d.description) }
+                FileHandle.standardError.write(Data(diagnostics.map { $0.description + "\n" }.joined().utf8))
                 throw ExitCode(64)
             }
             c = loaded
@@ -46,7 +48,7 @@ struct AgentCommand: AsyncParsableCommand {
             c.port = port
         }
         if plaintext { c.plaintext = true }
-        if let stateDir { c.stateDir = stateDir } else if let env = Environment.value("CHAOS_STATE_DIR") { c.stateDir = env }
+        if let stateDir { c.stateDir = stateDir } else if let env = ProcessInfo.processInfo.environment["CHAOS_STATE_DIR"], !env.isEmpty { c.stateDir = env }
         if let why = c.problem() { throw ValidationError("The agent cannot start: \(why).") }
         // Structured logs to the journal under systemd, plain lines on stderr otherwise.
         var logger = Logger(label: "chaos-agent", factory: { LoggingBootstrap.handler(label: $0) })
@@ -61,7 +63,8 @@ struct AgentCommand: AsyncParsableCommand {
         do {
             try await AgentServer.run(c, logger: logger, hooks: hooks, extraServices: watchdog)
         } catch let error as ChaosError {
-            try finish(Console.report(error, format: .table))
+            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+            throw ExitCode(error.exit.status)
         }
     }
 }

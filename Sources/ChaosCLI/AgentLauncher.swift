@@ -1,0 +1,33 @@
+import ArgumentParser
+import ChaosCore
+import Foundation
+import Glibc
+
+/// `chaos agent ...` runs the separate `chaos-agent` executable installed beside `chaos`.
+///
+/// The agent lives in its own executable so that one-off commands do not load its server stack
+/// (Hummingbird, NIO, TLS): that stack doubled the start-up time of `chaos kill`.
+struct AgentLauncher: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract: "Run the agent (the chaos-agent executable beside this one); see 'chaos-agent --help'.",
+        discussion: """
+        Examples:
+          chaos agent --config /etc/chaos/agent.yaml
+          chaos agent --plaintext --listen 127.0.0.1:7433 --state-dir /tmp/chaos-agent
+        """
+    )
+    @Argument(parsing: .allUnrecognized, help: "Arguments for chaos-agent.") var arguments: [String] = []
+
+    func run() throws {
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let agent = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chaos-agent").path
+        guard FileManager.default.isExecutableFile(atPath: agent) else {
+            throw ChaosError("agent.notInstalled", "The agent executable '\(agent)' is missing. Install chaos-agent beside chaos (swift build --product chaos-agent).")
+        }
+        var argv: [UnsafeMutablePointer<CChar>?] = ([agent] + arguments).map { strdup($0) }
+        argv.append(nil)
+        execv(agent, argv)
+        throw ChaosError("agent.exec", "Could not start '\(agent)': \(String(cString: strerror(errno))).")
+    }
+}
