@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "chaos", targets: ["chaos"]),
         .executable(name: "chaos-agent", targets: ["chaos-agent"]),
+        .executable(name: "chaos-remote", targets: ["chaos-remote"]),
         .library(name: "ChaosCore", targets: ["ChaosCore"]),
     ],
     dependencies: [
@@ -27,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -98,7 +100,22 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The client side of the agent API: HTTPS with the caller's certificate (mutual TLS).
+        .target(
+            name: "ChaosRemote",
+            dependencies: [
+                "ChaosCore", "ChaosPKI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
+        // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
+        // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRemote"], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
             name: "chaos-agent",
@@ -129,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "chaos", "chaos-agent",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "chaos", "chaos-agent", "chaos-remote",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

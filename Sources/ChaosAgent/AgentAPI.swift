@@ -59,9 +59,8 @@ public enum AgentAPI {
         @Sendable func caller(_ context: AgentRequestContext) async -> Caller { plaintext ? .local : await context.caller() ?? .local }
         router.get("/v1/health") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
-            struct Health: Codable { var status: String; var halted: Bool; var faults: Int }
             let open = (try? await manager.list().count) ?? 0
-            return json(Health(status: "ok", halted: await manager.isHalted, faults: open))
+            return json(AgentHealth(status: "ok", halted: await manager.isHalted, faults: open))
         }
         router.get("/v1/capabilities") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
@@ -115,8 +114,7 @@ public enum AgentAPI {
             let text = await body(request) ?? ""
             let reason = HaltBody.reason(text) ?? "no reason given"
             let done = await manager.halt(reason: reason, by: await caller(context))
-            struct Halted: Codable { var halted: Bool; var reverted: [String]; var failed: [String] }
-            return json(Halted(halted: true, reverted: done.filter { $0.error == nil }.map(\.id), failed: done.compactMap { r in r.error.map { "\(r.id): \($0)" } }))
+            return json(AgentHaltResult(halted: true, reverted: done.filter { $0.error == nil }.map(\.id), failed: done.compactMap { r in r.error.map { "\(r.id): \($0)" } }))
         }
         router.post("/v1/resume") { _, context -> Response in
             if let refused = await authorize(context, .resume, manager) { return refused }
@@ -130,8 +128,7 @@ public enum AgentAPI {
             guard let inject = parsed else { return invalid(diagnostics) }
             return await run { () throws(ChaosError) in
                 let resolved = try await manager.preview(inject.target, kind: inject.fault.type)
-                struct Preview: Codable { var target: String; var victims: [ProcessEntry]; var matched: Int; var unit: String? }
-                return json(Preview(target: resolved.description, victims: resolved.victims, matched: resolved.matched.count, unit: resolved.unit))
+                return json(AgentPreview(target: resolved.description, victims: resolved.victims, matched: resolved.matched.count, unit: resolved.unit))
             }
         }
         router.get("/metrics") { _, context -> Response in
@@ -171,10 +168,8 @@ public enum AgentAPI {
         }
     }
 
-    struct ErrorBody: Codable { var error: Detail; struct Detail: Codable { var code: String; var message: String; var diagnostics: [Diagnostic]? } }
-
     static func error(_ status: HTTPResponse.Status, _ e: ChaosError, diagnostics: [Diagnostic]? = nil) -> Response {
-        json(ErrorBody(error: .init(code: e.code, message: e.message, diagnostics: diagnostics)), status: status)
+        json(AgentErrorBody(error: .init(code: e.code, message: e.message, diagnostics: diagnostics)), status: status)
     }
 
     static func forbidden(_ why: String) -> Response { error(.forbidden, ChaosError("agent.forbidden", "Refused: \(why).")) }

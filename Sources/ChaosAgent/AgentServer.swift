@@ -37,7 +37,8 @@ public enum AgentServer {
         let resolver = TargetResolver(host: host, inventory: nil, localNames: { LocalIdentity.names(hostname: hostname) }) { (argv, _) throws(ChaosError) -> String in
             throw ChaosError.usage("agent.noResolver", "The agent does not run resolver commands ('\(argv.joined(separator: " "))'); the caller resolves inventory targets.")
         }
-        let manager = FaultManager(engine: engine, resolver: resolver, policy: config.policy, controlPort: config.port, me: me, stateDir: config.stateDir)
+        let manager = FaultManager(engine: engine, resolver: resolver, policy: config.policy, controlPort: config.port, me: me, stateDir: config.stateDir,
+                                  defaultLease: config.defaultLease, maxLease: config.maxLease)
         let metrics = AgentMetrics()
 
         // 1. Recovery comes first: nothing is served until every leftover is reverted.

@@ -14,8 +14,15 @@ public actor FaultManager {
     let controlPort: Int
     let me: ProcessIdentity
     let haltFile: String
+    /// A request without a lease gets this one.
+    let defaultLease: ChaosDuration
+    /// Longer leases (at inject or renew) are refused: a caller that dies must not leave a fault for long.
+    let maxLease: ChaosDuration
 
-    public init(engine: FaultEngine, resolver: TargetResolver, policy: AgentPolicy, controlPort: Int, me: ProcessIdentity, stateDir: String) {
+    public init(engine: FaultEngine, resolver: TargetResolver, policy: AgentPolicy, controlPort: Int, me: ProcessIdentity, stateDir: String,
+                defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300)) {
+        self.defaultLease = defaultLease
+        self.maxLease = maxLease
         self.engine = engine
         self.resolver = resolver
         self.policy = policy
@@ -25,27 +32,7 @@ public actor FaultManager {
     }
 
     /// A fault as the API shows it.
-    public struct FaultView: Codable, Sendable {
-        public var id: String
-        public var kind: FaultKind
-        public var state: String
-        public var target: String
-        public var actions: [String]
-        public var deadline: Int64?
-        public var leaseExpiresAt: Int64?
-        public var runID: String?
-        public var idempotencyKey: String?
-        public var requestedBy: String?
-        public var failure: String?
-        /// Whether this call created it (false when the idempotency key matched an earlier fault).
-        public var created: Bool?
-
-        init(_ r: LedgerRecord, created: Bool? = nil) {
-            id = r.id; kind = r.kind; state = r.state.rawValue; target = r.target; actions = r.actions
-            deadline = r.deadline; leaseExpiresAt = r.leaseExpiresAt; runID = r.runID
-            idempotencyKey = r.idempotencyKey; requestedBy = r.requestedBy; failure = r.failure; self.created = created
-        }
-    }
+    public typealias FaultView = AgentFault
 
     // MARK: Halt
 
@@ -73,6 +60,7 @@ public actor FaultManager {
             throw ChaosError("agent.halted", "This agent is halted and refuses new faults. Run 'chaos resume' when it is safe again.")
         }
         if let why = policy.refusal(request.fault) { throw ChaosError("policy.denied", "Refused by this host's policy: \(why).") }
+        let lease = try checked(request.lease ?? defaultLease)
         var rng = SystemRandomNumberGenerator()
         let resolved = try await resolver.resolve(request.target, for: request.fault.type, policy: policy.protection, using: &rng)
         let now = engine.clock.now()
@@ -91,9 +79,10 @@ public actor FaultManager {
                                                        requestedBy: caller.description)
             var view = FaultView(done, created: true)
             view.state = "applied"
+            view.verified = (try? await engine.confirmApplied(plan)).map { $0 == .active ? "gone" : $0.description }
             return view
         }
-        _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: request.lease,
+        _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: lease,
                                     idempotencyKey: request.idempotencyKey, requestedBy: caller.description)
         let record = try await engine.inject(id)
         return FaultView(record, created: true)
@@ -109,7 +98,15 @@ public actor FaultManager {
     public func get(_ id: String) throws(ChaosError) -> FaultView? { try engine.ledger.record(id).map { FaultView($0) } }
 
     public func renew(_ id: String, lease: ChaosDuration) async throws(ChaosError) -> FaultView {
-        FaultView(try await engine.renew(id, lease: lease))
+        FaultView(try await engine.renew(id, lease: try checked(lease)))
+    }
+
+    /// `lease`, if this agent allows it.
+    func checked(_ lease: ChaosDuration) throws(ChaosError) -> ChaosDuration {
+        guard lease <= maxLease else {
+            throw ChaosError("policy.denied", "Refused by this host's policy: a lease of \(lease) is longer than this agent allows (\(maxLease), 'lease.max' in agent.yaml). Ask for a shorter lease and renew it.")
+        }
+        return lease
     }
 
     public func revert(_ id: String, reason: String) async throws(ChaosError) -> FaultView {
@@ -141,5 +138,13 @@ public actor FaultManager {
     public func preview(_ target: TargetSpec, kind: FaultKind) async throws(ChaosError) -> TargetResolver.Resolved {
         var rng = SystemRandomNumberGenerator()
         return try await resolver.resolve(target, for: kind, policy: policy.protection, using: &rng)
+    }
+}
+
+extension AgentFault {
+    init(_ r: LedgerRecord, created: Bool? = nil) {
+        self.init(id: r.id, kind: r.kind, state: r.state.rawValue, target: r.target, actions: r.actions, deadline: r.deadline,
+                  leaseExpiresAt: r.leaseExpiresAt, runID: r.runID, idempotencyKey: r.idempotencyKey, requestedBy: r.requestedBy,
+                  failure: r.failure, note: r.history.last?.note, created: created)
     }
 }

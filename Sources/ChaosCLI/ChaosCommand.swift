@@ -8,7 +8,7 @@ public struct ChaosCommand: AsyncParsableCommand {
         commandName: "chaos",
         abstract: "Find and prove single points of failure: inject faults, revert them on time, judge the outcome.",
         discussion: """
-        Faults act on this host. Every reversible fault is written to a durable ledger before the host \
+        Faults act on this host, or, with --inventory, on another host through its agent (mutual TLS). Every reversible fault is written to a durable ledger before the host \
         is touched and is reverted at its deadline, even if chaos is killed (a detached guardian does it).
 
         Examples:
@@ -17,12 +17,15 @@ public struct ChaosCommand: AsyncParsableCommand {
           chaos stop --unit nginx.service --for 1m
           chaos disk fill --path /var/lib/redis --percent 95 --for 2m
           chaos kill --target db-primary --inventory deploy/inventory.yaml --dry-run
+          chaos pause --target db-primary --inventory deploy/inventory.yaml --for 30s --identity alice
+          chaos status --inventory deploy/inventory.yaml
+          chaos halt --inventory deploy/inventory.yaml --reason "incident 4711"
           chaos validate experiments/*.yaml deploy/inventory.yaml
         """,
         version: "0.1.0",
         subcommands: [
             ValidateCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, CapabilitiesCommand.self, AgentLauncher.self,
-            StatusCommand.self, RevertCommand.self, GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self,
+            StatusCommand.self, RevertCommand.self, HaltCommand.self, ResumeCommand.self, GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self,
             CertsCommand.self,
         ]
     )

@@ -73,8 +73,10 @@ final class SignalWaiter: @unchecked Sendable {
     deinit { for s in sources { s.cancel() } }
 
     /// Sleeps until `deadline` (epoch ms), calling `tick` about once a second with the time left.
-    /// - Returns: the signal that cut the wait short, or `nil` at the deadline.
-    func wait(until deadline: Int64, now: @escaping @Sendable () -> Int64, tick: @escaping @Sendable (Int64) -> Void) async -> Int32? {
+    /// - Parameter stop: checked after each tick; `true` ends the wait early (as at the deadline).
+    /// - Returns: the signal that cut the wait short, or `nil` at the deadline (or when `stop` said so).
+    func wait(until deadline: Int64, now: @escaping @Sendable () -> Int64, tick: @escaping @Sendable (Int64) async -> Void,
+              stop: @escaping @Sendable () -> Bool = { false }) async -> Int32? {
         let stream = self.stream
         return await withTaskGroup(of: Int32?.self) { group in
             group.addTask {
@@ -85,7 +87,8 @@ final class SignalWaiter: @unchecked Sendable {
                 while true {
                     let left = deadline - now()
                     if left <= 0 { return nil }
-                    tick(left)
+                    await tick(left)
+                    if stop() { return nil }
                     let step = left % 1000 == 0 ? 1000 : left % 1000
                     try? await Task.sleep(for: .milliseconds(step))
                     if Task.isCancelled { return nil }

@@ -82,15 +82,14 @@ struct StopCommand: AsyncParsableCommand {
     )
     @Option(help: ArgumentHelp("The unit to stop.", valueName: "unit")) var unit: String
     @Flag(help: "The user's service manager instead of the system's.") var user = false
-    @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
-    @Option(help: ArgumentHelp("An inventory host; it must be this host.", valueName: "name")) var host: String?
+    @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let target = TargetSpec(host: host, process: ProcessSelector(unit: unit, user: user ? true : nil))
-        var one = OneOff(global: global, safety: safety, target: target, inventoryPath: inventory,
+        let target = TargetSpec(host: at.host, process: ProcessSelector(unit: unit, user: user ? true : nil))
+        var one = OneOff(global: global, safety: safety, target: target, inventoryPath: at.inventory,
                          spec: FaultSpec(type: .systemdStop, duration: hold.duration, with: FaultParameters()))
         one.detach = hold.detach
         try finish(await one.run())
@@ -120,8 +119,7 @@ struct DiskFillCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Fill until only this much is left, e.g. 100MiB.", valueName: "size")) var free: ByteSize?
     @Option(help: ArgumentHelp("Add exactly this much, e.g. 1GiB.", valueName: "size")) var size: ByteSize?
     @OptionGroup var hold: HoldOptions
-    @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
-    @Option(help: ArgumentHelp("An inventory host; it must be this host.", valueName: "name")) var host: String?
+    @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -135,7 +133,7 @@ struct DiskFillCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.path = path; p.percent = percent; p.free = free; p.size = size
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: host), inventoryPath: inventory,
+        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory,
                          spec: FaultSpec(type: .diskFill, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
@@ -162,6 +160,7 @@ struct StressCPUCommand: AsyncParsableCommand {
     @Option(help: "Busy threads (default: one per CPU).") var workers: Int?
     @Option(help: "Percent of each worker's time to burn, 1-100.") var load: Double = 100
     @OptionGroup var hold: HoldOptions
+    @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
@@ -173,7 +172,7 @@ struct StressCPUCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.workers = workers; p.load = load
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
     }
@@ -192,13 +191,14 @@ struct StressMemoryCommand: AsyncParsableCommand {
     )
     @Option(help: ArgumentHelp("How much, e.g. 512MiB or 2GiB.", valueName: "size")) var size: ByteSize
     @OptionGroup var hold: HoldOptions
+    @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         var p = FaultParameters()
         p.size = size
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
     }

@@ -6,20 +6,28 @@ import ChaosLinux
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "List the faults in place on this host (the open records of the ledger).",
+        abstract: "List the faults in place on this host (the open records of the ledger), or on every agent.",
         discussion: """
-        Leftovers (past their deadline, or whose owner and guardian are gone) are reverted first.
+        Leftovers (past their deadline, or whose owner and guardian are gone) are reverted first. With         --inventory, asks every agent of the inventory at once and lists their faults by host.
 
         Examples:
           chaos status
           chaos status --all --output json
+          chaos status --inventory deploy/inventory.yaml
+          chaos status --inventory deploy/inventory.yaml --host db1 --host db2
         """
     )
     @Flag(help: "Also list recently reverted faults.") var all = false
+    @OptionGroup var fleet: FleetOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
         let status: Int32
+        if fleet.inventory != nil {
+            do { status = try await FleetStatus.run(fleet, all: all, global: global) } catch { status = Console.report(error, format: global.output) }
+            try finish(status)
+            return
+        }
         do { try await list(); status = 0 } catch { status = Console.report(error, format: global.output) }
         try finish(status)
     }
@@ -48,17 +56,20 @@ struct StatusCommand: AsyncParsableCommand {
 struct RevertCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "revert",
-        abstract: "Undo faults now: the given ids, or every open fault with --all.",
+        abstract: "Undo faults now: the given ids, or every open fault with --all; here or on every agent.",
         discussion: """
-        Revert is idempotent: reverting a reverted fault does nothing and succeeds.
+        Revert is idempotent: reverting a reverted fault does nothing and succeeds. With --inventory,         asks every agent of the inventory (or those of --host) and reports by host.
 
         Examples:
           chaos revert f-3k9x2m7a
           chaos revert --all
+          chaos revert --all --inventory deploy/inventory.yaml
+          chaos revert f-3k9x2m7a --inventory deploy/inventory.yaml --host db1
         """
     )
     @Argument(help: "Fault ids (see 'chaos status').") var ids: [String] = []
     @Flag(help: "Revert every open fault.") var all = false
+    @OptionGroup var fleet: FleetOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
@@ -68,6 +79,12 @@ struct RevertCommand: AsyncParsableCommand {
     struct Outcome: Encodable { var id: String; var kind: String?; var state: String; var error: String? }
 
     func run() async throws {
+        if fleet.inventory != nil {
+            let status: Int32
+            do { status = try await FleetRevert.run(fleet, ids: all ? [] : ids, global: global) } catch { status = Console.report(error, format: global.output) }
+            try finish(status)
+            return
+        }
         var outcomes: [Outcome] = []
         do { outcomes = try await revertAll() } catch { try finish(Console.report(error, format: global.output)); return }
         if global.output == .json { Console.json(["reverted": outcomes]) }

@@ -15,13 +15,15 @@ struct NetworkOptions: ParsableArguments {
     var interface: String?
     @Flag(help: "Only traffic leaving this host.") var egress = false
     @Flag(help: "Only traffic arriving at this host.") var ingress = false
-    @Option(help: ArgumentHelp("Inventory file, to resolve host names in --to.", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("Inventory file, to resolve host names in --to (and for --host).", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
     @Option(help: ArgumentHelp("The agent's control port, exempt from every network fault (env CHAOS_CONTROL_PORT; default 7433).", valueName: "port"))
     var controlPort: Int?
     @Flag(help: "Let the fault cut the control port too.") var includeControlPort = false
 
     func validate() throws {
         if egress && ingress { throw ValidationError("Give --egress or --ingress, not both (neither means both).") }
+        if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
         if let proto, !["tcp", "udp", "icmp", "all"].contains(proto) { throw ValidationError("--protocol must be tcp, udp, icmp or all.") }
         for p in list(ports) where PortRange(p) == nil { throw ValidationError("'\(p)' is not a port or range (1-65535).") }
     }
@@ -40,6 +42,14 @@ struct NetworkOptions: ParsableArguments {
         p.interface = interface
         p.includeControlPort = includeControlPort ? true : nil
         return p
+    }
+
+    /// No packet filter, run where `at` says.
+    static func at(_ at: HostOptions) throws -> NetworkOptions {
+        var o = try NetworkOptions.parse([])
+        o.host = at.host
+        o.inventory = at.inventory
+        return o
     }
 
     var controlPorts: [Int] {
@@ -107,7 +117,7 @@ struct NetworkOneOff {
                 network.oneWay = oneWay
                 network.localAddresses = Array(LocalIdentity.names(hostname: ctx.host.facts.hostname).filter { AddressText.family(of: $0) != 0 })
             }
-            var one = OneOff(global: global, safety: safety, target: TargetSpec(), inventoryPath: nil,
+            var one = OneOff(global: global, safety: safety, target: TargetSpec(host: options.host), inventoryPath: options.inventory,
                              spec: FaultSpec(type: kind, duration: hold.duration, with: params))
             one.detach = hold.detach
             one.network = network
@@ -187,6 +197,7 @@ struct NetBandwidthCommand: AsyncParsableCommand {
                                                     discussion: "Example:\n  chaos net bandwidth --rate 1mbit --interface eth0 --for 1m")
     @Option(help: "Rate: kbit, mbit, gbit, kbps, mbps (e.g. 1mbit).") var rate: String
     @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
+    @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
@@ -198,7 +209,7 @@ struct NetBandwidthCommand: AsyncParsableCommand {
         p.rate = rate
         p.interface = interface
         p.direction = "egress"
-        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: try NetworkOptions.parse([]), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
     }
 }
 
@@ -215,7 +226,8 @@ struct NetPartitionCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("One side: hosts, addresses or CIDRs, comma-separated.", valueName: "hosts")) var between: String
     @Option(help: ArgumentHelp("The other side.", valueName: "hosts")) var and: String
     @Flag(help: "Drop only packets going from --between to --and (stateless: packets the other way pass, so TCP fails both ways, UDP one way).") var oneway = false
-    @Option(help: ArgumentHelp("Inventory file, to resolve host names.", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("Inventory file, to resolve host names (and for --host).", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("An inventory host of either side: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
     @Option(help: ArgumentHelp("The agent's control port, never cut (default 7433).", valueName: "port")) var controlPort: Int?
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
@@ -224,6 +236,7 @@ struct NetPartitionCommand: AsyncParsableCommand {
     func run() async throws {
         var options = try NetworkOptions.parse([])
         options.inventory = inventory
+        options.host = host
         options.controlPort = controlPort
         let a = options.list(between), b = options.list(and)
         var p = FaultParameters()
@@ -239,12 +252,13 @@ struct NetDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dns", abstract: "Break DNS: drop port 53 to the configured resolvers (network.dns).",
                                                     discussion: "Example:\n  chaos net dns --for 30s")
     @Option(help: ArgumentHelp("Resolvers to cut (default: the nameservers of /etc/resolv.conf).", valueName: "hosts")) var to: String?
+    @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        var options = try NetworkOptions.parse([])
+        var options = try NetworkOptions.at(at)
         options.to = to
         try finish(await NetworkOneOff.run(kind: .networkDNS, params: options.parameters(), options: options, hold: hold, safety: safety, global: global))
     }
@@ -263,6 +277,7 @@ struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
     @Option(help: "Percent of packets (0.1-100).") var percent: Double
     @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
     @Option(help: ArgumentHelp("With reorder: the delay of the packets not sent at once.", valueName: "duration")) var delay: ChaosDuration?
+    @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
@@ -277,6 +292,6 @@ struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
         p.direction = "egress"
         p.delay = delay ?? (K.name == "reorder" ? .milliseconds(10) : nil)
         NetemParameters.set(kind, percent, on: &p)
-        try finish(await NetworkOneOff.run(kind: kind, params: p, options: try NetworkOptions.parse([]), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(kind: kind, params: p, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
     }
 }

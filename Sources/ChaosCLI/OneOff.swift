@@ -21,6 +21,8 @@ struct OneOff {
     /// What the command prints as JSON.
     struct Report: Encodable {
         var id: String?
+        /// The inventory host whose agent did it (remote one-offs).
+        var host: String?
         var kind: FaultKind
         var target: String
         var victims: [Victim]
@@ -42,6 +44,14 @@ struct OneOff {
 
     private func execute() async throws(ChaosError) -> Int32 {
         let ctx = Context(global: global)
+        // A target on another inventory host runs through that host's agent.
+        if inventoryPath != nil && (target.ref != nil || target.host != nil) {
+            _ = try RemoteAgents.connector() // in `chaos`: exec chaos-remote, before anything is done
+            let inventory = try ctx.loadInventory(inventoryPath) ?? Inventory()
+            if case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(target) {
+                return try await RemoteOneOff(one: self, inventory: inventory, host: host, target: agentTarget).run()
+            }
+        }
         await ctx.recoverLeftovers()
         let inventory = try ctx.loadInventory(inventoryPath)
         let policy = ProtectionPolicy(allowProtected: safety.force)
@@ -55,7 +65,7 @@ struct OneOff {
         // Planning reads the host but never changes it; it needs no ledger.
         let planner = FaultEngine(ledger: try FaultLedger(directory: global.resolvedStateDir + "/ledger", create: false), host: ctx.host, clock: ctx.clock)
         let plan = try await planner.plan(request, target: resolved.description)
-        var report = Report(id: nil, kind: spec.type, target: resolved.description, victims: resolved.victims.map(Victim.init), unit: resolved.unit,
+        var report = Report(id: nil, host: nil, kind: spec.type, target: resolved.description, victims: resolved.victims.map(Victim.init), unit: resolved.unit,
                             actions: plan.planned.actions, dryRun: safety.dryRun, state: "planned", deadline: deadline)
 
         if safety.dryRun {
@@ -77,12 +87,7 @@ struct OneOff {
         report.state = "done"
         // Confirm from /proc: gone or zombie. SIGKILL takes effect at once; other signals get a grace period.
         let grace: Int64 = (spec.with.signal ?? .kill) == .kill ? 2000 : 5000
-        let start = engine.clock.now()
-        var state = try await plan.fault.verify(plan.planned.receipt, on: engine.host)
-        while state != .active, engine.clock.now() - start < grace {
-            try? await Task.sleep(for: .milliseconds(state == .active ? 0 : 1))
-            state = try await plan.fault.verify(plan.planned.receipt, on: engine.host)
-        }
+        let state = try await engine.confirmApplied(plan)
         let signalName = (spec.with.signal ?? .kill).description
         if case .drifted(let reason) = state {
             report.state = "incomplete"
@@ -163,7 +168,7 @@ struct OneOff {
 
     // MARK: Output
 
-    private func render(_ report: Report, heading: String) {
+    func render(_ report: Report, heading: String) {
         if global.output == .json { Console.json(report); return }
         var lines = [heading]
         lines += report.actions.map { "  - \($0)" }

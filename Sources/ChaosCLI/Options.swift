@@ -31,6 +31,12 @@ public struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where the fault ledger lives (env CHAOS_STATE_DIR).", valueName: "dir"))
     public var stateDir: String?
 
+    @Option(help: ArgumentHelp("With --inventory: your certificate for the agents, PKI_DIR/NAME.pem and NAME-key.pem (env CHAOS_IDENTITY; default: your login name).", valueName: "name"))
+    public var identity: String?
+
+    @Option(help: ArgumentHelp("With --inventory: where your certificate and the CA (ca.pem) are (env CHAOS_PKI_DIR; default /etc/chaos/pki).", valueName: "dir"))
+    public var pkiDir: String?
+
     public init() {}
 
     /// `--state-dir`, else `CHAOS_STATE_DIR`, else `/var/lib/chaos`.
@@ -50,7 +56,7 @@ public struct TargetOptions: ParsableArguments {
     @Flag(help: "With --unit: the user's service manager instead of the system's.") var user = false
     @Option(help: ArgumentHelp("A named target from the inventory.", valueName: "name")) var target: String?
     @Option(help: ArgumentHelp("Inventory file (YAML or JSON) for --target and --host.", valueName: "file")) var inventory: String?
-    @Option(help: ArgumentHelp("An inventory host; it must be this host.", valueName: "name")) var host: String?
+    @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
     @Option(help: "Hit at most this many of the matches.") var count: Int?
     @Option(help: ArgumentHelp("Hit this percent of the matches (rounded up).", valueName: "percent")) var percent: Double?
     @Flag(help: "Take the oldest matches instead of a random choice.") var oldest = false
@@ -75,6 +81,16 @@ public struct TargetOptions: ParsableArguments {
         let selector: ProcessSelector? = selectorCount == 0 ? nil
             : ProcessSelector(pid: pid, pidfile: pidfile, name: name, match: match, port: port, unit: unit, user: user ? true : nil)
         return TargetSpec(ref: target, host: host, process: selector, selection: Selection(count: count, percent: percent, random: !oldest))
+    }
+}
+
+/// Where a host-wide fault runs: this host, or another inventory host through its agent.
+public struct HostOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
+    @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
+    public init() {}
+    public func validate() throws {
+        if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
     }
 }
 

@@ -58,6 +58,20 @@ public struct FaultEngine: Sendable {
         return r
     }
 
+    /// Confirms an applied irreversible fault (a kill) took effect: polls `verify` until it is active
+    /// (the victims are gone) or a grace period ends: 2 s for SIGKILL, 5 s for signals a process may
+    /// handle first.
+    public func confirmApplied(_ plan: Plan) async throws(ChaosError) -> FaultState {
+        let grace: Int64 = (plan.request.spec.with.signal ?? .kill) == .kill ? 2000 : 5000
+        let start = clock.now()
+        var state = try await plan.fault.verify(plan.planned.receipt, on: host)
+        while state != .active, clock.now() - start < grace {
+            try? await Task.sleep(for: .milliseconds(1))
+            state = try await plan.fault.verify(plan.planned.receipt, on: host)
+        }
+        return state
+    }
+
     // MARK: Reversible faults
 
     /// Writes the plan to the ledger as `planned`, refusing it when another open fault holds one of its claims.

@@ -120,8 +120,44 @@ public struct TargetResolver: Sendable {
         return ProcessTable(Array(entries.values))
     }
 
+    /// Where a target's fault must run: on this host, or through another host's agent.
+    public enum Placement: Sendable, Equatable {
+        case local
+        /// On `host`, with the target as that host's agent takes it (a process selector; no inventory names).
+        case remote(Inventory.Host, TargetSpec)
+    }
+
+    /// Where `spec` runs: here when the target's host (or one of its hosts) is this one, else on
+    /// one of its hosts chosen at random. Runs the target's resolver command if it has one.
+    public func placement(_ spec: TargetSpec) async throws(ChaosError) -> Placement {
+        if let ref = spec.ref {
+            let (target, candidates) = try await inventoryCandidates(ref)
+            if candidates.contains(where: isLocal) { return .local }
+            guard let host = candidates.randomElement() else { return .local }
+            return .remote(host, TargetSpec(process: target.process, selection: spec.selection))
+        }
+        if let h = spec.host {
+            guard let inventory else {
+                throw .usage("target.noInventory", "Host '\(h)' can only be looked up in an inventory. Pass '--inventory FILE'.")
+            }
+            guard let host = inventory.host(named: h) else {
+                throw .usage("target.unknownHost", "No host '\(h)' in the inventory.\(Self.suggest(h, inventory.hosts.map(\.name)))")
+            }
+            return isLocal(host) ? .local : .remote(host, TargetSpec(process: spec.process, selection: spec.selection))
+        }
+        return .local
+    }
+
     /// Finds an inventory target and the host it is on now, running its resolver command if it has one.
     func inventoryTarget(_ ref: String) async throws(ChaosError) -> (Inventory.Target, Inventory.Host) {
+        let (target, candidates) = try await inventoryCandidates(ref)
+        if let local = candidates.first(where: isLocal) { return (target, local) }
+        let names = candidates.map { "\($0.name) (\($0.address))" }.joined(separator: ", ")
+        throw ChaosError("target.remote", "Target '\(ref)' is on \(names), not on this host (\(localNames().sorted().prefix(3).joined(separator: ", "))). Run the command on that host; if this host is in the inventory under another name, set CHAOS_HOST to its inventory name.")
+    }
+
+    /// An inventory target and the hosts it may be on now (never empty).
+    func inventoryCandidates(_ ref: String) async throws(ChaosError) -> (Inventory.Target, [Inventory.Host]) {
         guard let inventory else {
             throw .usage("target.noInventory", "Target '\(ref)' is a name from an inventory. Pass '--inventory FILE' (e.g. deploy/inventory.yaml).")
         }
@@ -144,9 +180,7 @@ public struct TargetResolver: Sendable {
         guard !candidates.isEmpty else {
             throw ChaosError("target.noHost", "Target '\(ref)' matches no host in the inventory. Check its 'host' or 'tags'.")
         }
-        if let local = candidates.first(where: isLocal) { return (target, local) }
-        let names = candidates.map { "\($0.name) (\($0.address))" }.joined(separator: ", ")
-        throw ChaosError("target.remote", "Target '\(ref)' is on \(names), not on this host (\(localNames().sorted().prefix(3).joined(separator: ", "))). Run the command on that host; if this host is in the inventory under another name, set CHAOS_HOST to its inventory name.")
+        return (target, candidates)
     }
 
     func checkLocal(_ host: Inventory.Host, what: String) throws(ChaosError) {

@@ -139,7 +139,7 @@ struct AgentIntegrationTests {
         #expect(at >= expiry - 50 && at <= expiry + 1000, "reverted \(at - expiry) ms after the lease ran out")
     }
 
-    @Test("SIGKILL the agent while it holds a pause and a disk fill: the next agent reverts both before it answers")
+    @Test("SIGKILL the agent while it holds a pause, a network fault and a disk fill: the next agent reverts all three before it answers")
     func crashRecovery() throws {
         let victim = try Harness.victim()
         defer { Harness.cleanup(victim) }
@@ -152,6 +152,10 @@ struct AgentIntegrationTests {
             let fill = #"{"idempotencyKey":"d","lease":"5m","fault":{"type":"disk.fill","duration":"10m","with":{"path":"\#(disk)","size":"8MiB"}},"target":{}}"#
             let filled = try host.call("controller", "POST", "/v1/faults", fill)
             #expect(filled.status == 201, "\(filled.body)")
+            let blackhole = #"{"idempotencyKey":"n","lease":"5m","fault":{"type":"network.blackhole","duration":"10m","with":{"ports":["9"]}},"target":{}}"#
+            let cut = try host.call("controller", "POST", "/v1/faults", blackhole)
+            #expect(cut.status == 201, "\(cut.body)")
+            #expect(try host.lab.run("db1", ["/usr/sbin/nft", "list", "tables"]).stdout.contains("chaos_"))
             #expect(Harness.state(victim.processIdentifier) == "T")
             #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == false)
             let pid = try #require(host.agentPID())
@@ -162,6 +166,7 @@ struct AgentIntegrationTests {
             // The first answer comes only after recovery: everything is back already.
             #expect(Harness.state(victim.processIdentifier) == "S")
             #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == true)
+            #expect(try host.lab.run("db1", ["/usr/sbin/nft", "list", "tables"]).stdout.contains("chaos_") == false)
             let list = try host.call("controller", "GET", "/v1/faults")
             #expect(list.body == "[]", "\(list.body)")
         }

@@ -12,8 +12,9 @@ public struct InjectRequest: Hashable, Sendable, Codable {
     public var runID: String?
     /// The same key twice injects once (the second call returns the first fault).
     public var idempotencyKey: String
-    /// How long until the caller must renew; the agent reverts when it runs out.
-    public var lease: ChaosDuration
+    /// How long until the caller must renew; the agent reverts when it runs out. Default: the
+    /// agent's `lease.default`.
+    public var lease: ChaosDuration?
     public var fault: FaultSpec
     public var target: TargetSpec
     /// Resolved addresses for network faults (the caller resolves inventory names).
@@ -22,7 +23,7 @@ public struct InjectRequest: Hashable, Sendable, Codable {
     public var between: [String]?
     public var and: [String]?
 
-    public init(runID: String? = nil, idempotencyKey: String, lease: ChaosDuration, fault: FaultSpec, target: TargetSpec,
+    public init(runID: String? = nil, idempotencyKey: String, lease: ChaosDuration?, fault: FaultSpec, target: TargetSpec,
                 to: [String]? = nil, between: [String]? = nil, and: [String]? = nil) {
         self.runID = runID; self.idempotencyKey = idempotencyKey; self.lease = lease; self.fault = fault
         self.target = target; self.to = to; self.between = between; self.and = and
@@ -38,7 +39,7 @@ public struct InjectRequest: Hashable, Sendable, Codable {
             return (nil, sink.diagnostics)
         }
         guard let root else {
-            sink.report(.start, "", "the body is empty", hint: "send a JSON object with 'idempotencyKey', 'lease', 'fault' and 'target'")
+            sink.report(.start, "", "the body is empty", hint: "send a JSON object with 'idempotencyKey', 'fault' and 'target' (and 'lease')")
             return (nil, sink.diagnostics)
         }
         let r = FieldReader(sink: sink)
@@ -50,14 +51,14 @@ public struct InjectRequest: Hashable, Sendable, Codable {
             guard k.utf8.count <= 128 else { r.sink.report(n.location, p, "is longer than 128 bytes", hint: "use a shorter key, e.g. the run id and the fault's name"); return nil }
             return k
         }
-        let lease = m.required("lease", hint: "add e.g. 'lease: \"15s\"'") { r.duration($0, $1, atLeast: .milliseconds(500)) }
+        let lease = m.optional("lease") { r.duration($0, $1, atLeast: .milliseconds(500)) }
         let fault = m.required("fault", hint: "add e.g. 'fault: {type: process.kill}'", reader.readFault)
         let target = m.required("target", hint: "add the target, e.g. '{}' for host faults") { reader.readTarget($0, $1, fault: fault) }
         let to = m.optional("to") { r.stringList($0, $1) }
         let between = m.optional("between") { r.stringList($0, $1) }
         let and = m.optional("and") { r.stringList($0, $1) }
         m.finish()
-        guard sink.isEmpty, let key, let lease, let fault, let target else { return (nil, sink.diagnostics) }
+        guard sink.isEmpty, let key, let fault, let target else { return (nil, sink.diagnostics) }
         return (InjectRequest(runID: runID, idempotencyKey: key, lease: lease, fault: fault, target: target, to: to, between: between, and: and), [])
     }
 }

@@ -1,7 +1,5 @@
 import ArgumentParser
 import ChaosCore
-import Foundation
-import Glibc
 
 /// `chaos agent ...` runs the separate `chaos-agent` executable installed beside `chaos`.
 ///
@@ -20,14 +18,6 @@ struct AgentLauncher: ParsableCommand {
     @Argument(parsing: .allUnrecognized, help: "Arguments for chaos-agent.") var arguments: [String] = []
 
     func run() throws {
-        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        let agent = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chaos-agent").path
-        guard FileManager.default.isExecutableFile(atPath: agent) else {
-            throw ChaosError("agent.notInstalled", "The agent executable '\(agent)' is missing. Install chaos-agent beside chaos (swift build --product chaos-agent).")
-        }
-        var argv: [UnsafeMutablePointer<CChar>?] = ([agent] + arguments).map { strdup($0) }
-        argv.append(nil)
-        execv(agent, argv)
-        throw ChaosError("agent.exec", "Could not start '\(agent)': \(String(cString: strerror(errno))).")
+        try Sibling.exec("chaos-agent", arguments, missing: "Install chaos-agent beside chaos (swift build --product chaos-agent).")
     }
 }

@@ -1,0 +1,182 @@
+import ArgumentParser
+import ChaosCore
+import ChaosEngine
+
+/// Which agents a fleet command talks to.
+struct FleetOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Inventory file: act on the agents of its hosts instead of this host's ledger.", valueName: "file")) var inventory: String?
+    @Option(parsing: .singleValue, help: ArgumentHelp("With --inventory: only this host (repeat for several).", valueName: "name")) var host: [String] = []
+    init() {}
+    func validate() throws {
+        if !host.isEmpty && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
+    }
+}
+
+/// Runs `body` against the agents of `options`' hosts and closes the connections after.
+func withFleet<T: Sendable>(_ options: FleetOptions, _ global: GlobalOptions,
+                            _ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> T) async throws(ChaosError) -> [(Inventory.Host, Result<T, ChaosError>)] {
+    let inventory = try Context(global: global).loadInventory(options.inventory) ?? Inventory()
+    let fleet = try AgentFleet.open(inventory, global: global)
+    let hosts: [Inventory.Host]
+    do { hosts = try fleet.hosts(options.host) } catch {
+        await fleet.close()
+        throw error
+    }
+    let results = await fleet.each(hosts, body)
+    await fleet.close()
+    return results
+}
+
+/// One line per host for results that are not a list of faults.
+struct HostOutcome: Encodable {
+    var host: String
+    var ok: Bool
+    var detail: String
+    var error: ChaosError?
+}
+
+/// Prints per-host outcomes; the exit status is 1 when any host failed.
+func reportHosts(_ outcomes: [HostOutcome], format: OutputFormat) -> Int32 {
+    if format == .json { Console.json(["hosts": outcomes]) } else {
+        Console.out(Console.table(["HOST", "RESULT", "DETAIL"], outcomes.map { [$0.host, $0.ok ? "ok" : "FAILED", $0.error?.message ?? $0.detail] }))
+    }
+    return outcomes.allSatisfy(\.ok) ? 0 : 1
+}
+
+/// `chaos status --inventory F`: the open faults of every agent.
+enum FleetStatus {
+    struct HostFaults: Encodable { var host: String; var halted: Bool?; var faults: [AgentFault]; var error: ChaosError? }
+
+    static func run(_ options: FleetOptions, all: Bool, global: GlobalOptions) async throws(ChaosError) -> Int32 {
+        struct Answer: Sendable { var health: AgentHealth; var faults: [AgentFault] }
+        let results = try await withFleet(options, global) { (agent) throws(ChaosError) -> Answer in
+            Answer(health: try await agent.health(), faults: try await agent.faults(all: all))
+        }
+        let hosts = results.map { host, r -> HostFaults in
+            switch r {
+            case .success(let a): return HostFaults(host: host.name, halted: a.health.halted, faults: a.faults, error: nil)
+            case .failure(let e): return HostFaults(host: host.name, halted: nil, faults: [], error: e)
+            }
+        }
+        if global.output == .json { Console.json(["hosts": hosts]) } else {
+            let now = SystemWallClock().now()
+            var rows: [[String]] = []
+            for h in hosts {
+                if let e = h.error { rows.append([h.host, "-", "-", "UNREACHABLE", "-", e.message]); continue }
+                if h.faults.isEmpty { rows.append([h.host, "-", "-", h.halted == true ? "halted, no faults" : "no faults", "-", "-"]) }
+                for f in h.faults {
+                    let left = f.deadline.map { d in d > now ? "\((d - now + 999) / 1000)s left" : "due" } ?? "-"
+                    rows.append([h.host, f.id, f.kind.rawValue, f.failure.map { "\(f.state) (failed: \($0))" } ?? f.state, f.isFinished ? "-" : left, f.target])
+                }
+            }
+            Console.out(Console.table(["HOST", "ID", "KIND", "STATE", "DEADLINE", "TARGET"], rows))
+        }
+        return hosts.contains { $0.error != nil } ? 1 : 0
+    }
+}
+
+/// `chaos revert --inventory F`: the given faults (wherever they are) or every open fault, on every agent.
+enum FleetRevert {
+    struct Outcome: Encodable, Sendable { var host: String; var id: String; var kind: String?; var state: String; var error: String? }
+
+    static func run(_ options: FleetOptions, ids: [String], global: GlobalOptions) async throws(ChaosError) -> Int32 {
+        let results = try await withFleet(options, global) { (agent) throws(ChaosError) -> [Outcome] in
+            let open = try await agent.faults(all: false)
+            let targets = ids.isEmpty ? open.map(\.id) : ids.filter { id in open.contains { $0.id == id } }
+            var out: [Outcome] = []
+            for id in targets {
+                do {
+                    let f = try await agent.revert(id)
+                    out.append(Outcome(host: agent.hostName, id: id, kind: f.kind.rawValue, state: f.state, error: nil))
+                } catch {
+                    out.append(Outcome(host: agent.hostName, id: id, kind: nil, state: "failed", error: (error as? ChaosError)?.message ?? "\(error)"))
+                }
+            }
+            return out
+        }
+        var outcomes: [Outcome] = []
+        for (host, r) in results {
+            switch r {
+            case .success(let list): outcomes += list
+            case .failure(let e): outcomes.append(Outcome(host: host.name, id: "-", kind: nil, state: "unreachable", error: e.message))
+            }
+        }
+        let missing = ids.filter { id in !outcomes.contains { $0.id == id } }
+        for id in missing { outcomes.append(Outcome(host: "-", id: id, kind: nil, state: "unknown", error: "no open fault '\(id)' on any agent asked")) }
+        if global.output == .json { Console.json(["reverted": outcomes]) }
+        else if outcomes.isEmpty { Console.out("Nothing to revert on \(results.count) agent\(results.count == 1 ? "" : "s").") }
+        else { Console.out(Console.table(["HOST", "ID", "KIND", "STATE", "ERROR"], outcomes.map { [$0.host, $0.id, $0.kind ?? "-", $0.state, $0.error ?? ""] })) }
+        return outcomes.contains { $0.error != nil } ? 1 : 0
+    }
+}
+
+struct HaltCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "halt",
+        abstract: "Stop all chaos: every agent reverts every fault and refuses new ones until 'chaos resume'.",
+        discussion: """
+        Asks every agent of the inventory at once, and reports per host. A host that cannot be reached \
+        is reported as failed (exit status 1): its faults still end at their lease or deadline.
+
+        Examples:
+          chaos halt --inventory deploy/inventory.yaml --reason "incident 4711"
+          chaos halt --inventory deploy/inventory.yaml --host db1 --output json
+        """
+    )
+    @Option(help: "Why, for the agents' logs and the audit trail.") var reason: String = "halted from the command line"
+    @OptionGroup var fleet: FleetOptions
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if fleet.inventory == nil { throw ValidationError("chaos halt acts on the agents of an inventory: pass --inventory FILE.") }
+    }
+
+    func run() async throws {
+        let reason = self.reason
+        let status: Int32
+        do {
+            let results = try await withFleet(fleet, global) { (agent) throws(ChaosError) -> AgentHaltResult in try await agent.halt(reason: reason) }
+            status = reportHosts(results.map { host, r in
+                switch r {
+                case .success(let h):
+                    let detail = "halted; reverted \(h.reverted.count) fault\(h.reverted.count == 1 ? "" : "s")" + (h.failed.isEmpty ? "" : "; could not revert: \(h.failed.joined(separator: ", "))")
+                    return HostOutcome(host: host.name, ok: h.failed.isEmpty, detail: detail, error: nil)
+                case .failure(let e): return HostOutcome(host: host.name, ok: false, detail: "", error: e)
+                }
+            }, format: global.output)
+        } catch { status = Console.report(error, format: global.output) }
+        try finish(status)
+    }
+}
+
+struct ResumeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "resume",
+        abstract: "Let the agents accept faults again after 'chaos halt'.",
+        discussion: """
+        Examples:
+          chaos resume --inventory deploy/inventory.yaml
+          chaos resume --inventory deploy/inventory.yaml --host db1
+        """
+    )
+    @OptionGroup var fleet: FleetOptions
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if fleet.inventory == nil { throw ValidationError("chaos resume acts on the agents of an inventory: pass --inventory FILE.") }
+    }
+
+    func run() async throws {
+        let status: Int32
+        do {
+            let results = try await withFleet(fleet, global) { (agent) throws(ChaosError) -> Bool in try await agent.resume(); return true }
+            status = reportHosts(results.map { host, r in
+                switch r {
+                case .success: return HostOutcome(host: host.name, ok: true, detail: "accepting faults", error: nil)
+                case .failure(let e): return HostOutcome(host: host.name, ok: false, detail: "", error: e)
+                }
+            }, format: global.output)
+        } catch { status = Console.report(error, format: global.output) }
+        try finish(status)
+    }
+}
