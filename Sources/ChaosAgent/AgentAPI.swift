@@ -4,6 +4,7 @@ import Foundation
 public import Hummingbird
 import HummingbirdTLS
 import Logging
+import Synchronization
 import NIOCore
 import NIOSSL
 import ChaosPKI
@@ -80,7 +81,8 @@ public enum AgentAPI {
         }
         router.post("/v1/faults") { request, context -> Response in
             if let refused = await authorize(context, .inject, manager) { return refused }
-            guard let text = await body(request) else { return tooLarge() }
+            let text: String
+            switch await body(request) { case .text(let t): text = t; case .refused(let r): return r }
             let (parsed, diagnostics) = InjectRequest.read(text)
             guard let inject = parsed else { return invalid(diagnostics) }
             let caller = await caller(context)
@@ -103,7 +105,8 @@ public enum AgentAPI {
         router.post("/v1/faults/:id/renew") { request, context -> Response in
             if let refused = await authorize(context, .renew, manager) { return refused }
             let id = context.parameters.get("id") ?? ""
-            guard let text = await body(request) else { return tooLarge() }
+            let text: String
+            switch await body(request) { case .text(let t): text = t; case .refused(let r): return r }
             guard let lease = LeaseBody.read(text) else {
                 return error(.badRequest, ChaosError.usage("request.invalid", "Send {\"lease\": \"15s\"}: a duration with a unit, at least 500ms."))
             }
@@ -111,7 +114,8 @@ public enum AgentAPI {
         }
         router.post("/v1/halt") { request, context -> Response in
             if let refused = await authorize(context, .halt, manager) { return refused }
-            let text = await body(request) ?? ""
+            let text: String
+            switch await body(request) { case .text(let t): text = t; case .refused(let r): return r }
             let reason = HaltBody.reason(text) ?? "no reason given"
             let done = await manager.halt(reason: reason, by: await caller(context))
             return json(AgentHaltResult(halted: true, reverted: done.filter { $0.error == nil }.map(\.id), failed: done.compactMap { r in r.error.map { "\(r.id): \($0)" } }))
@@ -123,7 +127,8 @@ public enum AgentAPI {
         }
         router.post("/v1/preview") { request, context -> Response in
             if let refused = await authorize(context, .preview, manager) { return refused }
-            guard let text = await body(request) else { return tooLarge() }
+            let text: String
+            switch await body(request) { case .text(let t): text = t; case .refused(let r): return r }
             let (parsed, diagnostics) = InjectRequest.read(text)
             guard let inject = parsed else { return invalid(diagnostics) }
             return await run { () throws(ChaosError) in
@@ -140,10 +145,37 @@ public enum AgentAPI {
         return router
     }
 
-    static func body(_ request: Request) async -> String? {
-        var request = request
-        guard let buffer = try? await request.collectBody(upTo: maxBody) else { return nil }
-        return String(buffer: buffer)
+    /// How long a client may take to send a request body (a slow client gets 408, and holds nothing).
+    public static let bodyTimeout: Duration = .seconds(5)
+
+    enum Body { case text(String), refused(Response) }
+
+    /// The request body, or the response refusing it: `413` over ``maxBody``, `408` when it does not
+    /// arrive within ``bodyTimeout``. The reader runs apart from the handler, so a client that stalls
+    /// mid-body cannot hold the handler beyond the timeout.
+    static func body(_ request: Request) async -> Body {
+        final class Race: Sendable {
+            let pending = Mutex<CheckedContinuation<Body, Never>?>(nil)
+            let timer = Mutex<Task<Void, Never>?>(nil)
+        }
+        let race = Race()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Body, Never>) in
+            race.pending.withLock { $0 = continuation }
+            let reader = Task {
+                var request = request
+                let outcome: Body
+                do { outcome = .text(String(buffer: try await request.collectBody(upTo: maxBody))) } catch { outcome = .refused(tooLarge()) }
+                race.timer.withLock { $0?.cancel() }
+                race.pending.withLock { $0.take() }?.resume(returning: outcome)
+            }
+            let t = Task {
+                try? await Task.sleep(for: bodyTimeout)
+                guard !Task.isCancelled, let c = race.pending.withLock({ $0.take() }) else { return }
+                reader.cancel()
+                c.resume(returning: .refused(error(.requestTimeout, ChaosError.usage("request.timeout", "The request body did not arrive within \(bodyTimeout.components.seconds) s."))))
+            }
+            race.timer.withLock { $0 = t }
+        }
     }
 
     static func run(_ body: () async throws(ChaosError) -> Response, onError: (ChaosError) async -> Void = { _ in }) async -> Response {

@@ -19,12 +19,13 @@ struct AgentFixture {
     let manager: FaultManager
     let me: ProcessIdentity
 
-    init(policy: AgentPolicy = AgentPolicy()) throws {
+    init(policy: AgentPolicy = AgentPolicy(), defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300)) throws {
         let dir = NSTemporaryDirectory() + "chaos-agent-\(UUID().uuidString.prefix(8))"
         let engine = FaultEngine(ledger: try FaultLedger(directory: dir + "/ledger"), host: host, clock: clock)
         let resolver = TargetResolver(host: host, inventory: nil, localNames: { ["fakehost"] }) { (_, _) throws(ChaosError) -> String in "" }
         me = host.spawn(name: "chaos", cmdline: ["/usr/bin/chaos", "agent"]).identity
-        manager = FaultManager(engine: engine, resolver: resolver, policy: policy, controlPort: 7433, me: me, stateDir: dir)
+        manager = FaultManager(engine: engine, resolver: resolver, policy: policy, controlPort: 7433, me: me, stateDir: dir,
+                               defaultLease: defaultLease, maxLease: maxLease)
     }
 
     func pause(_ pid: Int32, key: String = "k1", lease: Int64 = 2, duration: Int64 = 30) -> InjectRequest {
@@ -66,6 +67,38 @@ struct FaultManagerTests {
         let reaped = await f.manager.reap()
         #expect(reaped.map(\.reason) == ["its lease ran out"])
         #expect(f.host.with { $0.processes[v.pid]?.isStopped } == false)
+    }
+
+    @Test("a request without a lease gets lease.default; leases above lease.max are refused at inject and renew")
+    func leaseLimits() async throws {
+        let f = try AgentFixture(defaultLease: .seconds(7), maxLease: .seconds(60))
+        let v = f.host.spawn(name: "redis-server")
+        var request = f.pause(v.pid, duration: 600)
+        request.lease = nil
+        let view = try await f.manager.inject(request, by: .local)
+        #expect(view.leaseExpiresAt == f.clock.now() + 7000)
+        await #expect(throws: ChaosError.self) { _ = try await f.manager.renew(view.id, lease: .seconds(61)) }
+        #expect(try await f.manager.renew(view.id, lease: .seconds(60)).leaseExpiresAt == f.clock.now() + 60_000)
+        let w = f.host.spawn(name: "worker")
+        do {
+            _ = try await f.manager.inject(f.pause(w.pid, key: "long", lease: 61), by: .local)
+            Issue.record("a lease over lease.max must be refused")
+        } catch {
+            #expect(error.code == "policy.denied")
+            #expect(error.message.contains("lease.max"))
+        }
+        #expect(f.host.trace.filter { $0.hasPrefix("signal STOP") }.count == 1, "nothing injected for the refused request")
+    }
+
+    @Test("a kill is confirmed before the agent answers")
+    func killConfirmed() async throws {
+        let f = try AgentFixture()
+        let v = f.host.spawn(name: "redis-server")
+        let view = try await f.manager.inject(InjectRequest(idempotencyKey: "kill", lease: nil,
+                                                            fault: FaultSpec(type: .processKill, duration: nil, with: FaultParameters()),
+                                                            target: TargetSpec(process: ProcessSelector(pid: v.pid))), by: .local)
+        #expect(view.state == "applied")
+        #expect(view.verified == "gone")
     }
 
     @Test("a lease never extends a fault past its deadline")

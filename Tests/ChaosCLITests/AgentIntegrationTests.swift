@@ -86,6 +86,23 @@ struct AgentIntegrationTests {
         }
     }
 
+    /// A TLS client (alice) that sends the headers of an inject and 10 of its 200 body bytes, then
+    /// waits up to 20 s for an answer, and writes the status line to a file.
+    static let slowClient = """
+    import socket, ssl, sys, time
+    pki, addr, port, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    ctx = ssl.create_default_context(cafile=pki + "/ca.pem")
+    ctx.load_cert_chain(pki + "/alice.pem", pki + "/alice-key.pem")
+    s = ctx.wrap_socket(socket.create_connection((addr, port), timeout=20), server_hostname=addr)
+    s.sendall(b"POST /v1/faults HTTP/1.1\\r\\nHost: agent\\r\\nContent-Type: application/json\\r\\nContent-Length: 200\\r\\n\\r\\n{\\"idempote")
+    start = time.time()
+    try:
+        answer = s.recv(4096).decode(errors="replace")
+    except Exception as e:
+        answer = "error: %r" % e
+    open(out, "w").write(answer.split("\\r\\n")[0] + "\\nafter %.1f s\\n" % (time.time() - start))
+    """
+
     static func pauseBody(_ pid: Int32, key: String, lease: String = "30s") -> String {
         #"{"idempotencyKey":"\#(key)","lease":"\#(lease)","fault":{"type":"process.pause","duration":"60s"},"target":{"process":{"pid":\#(pid)}}}"#
     }
@@ -113,6 +130,18 @@ struct AgentIntegrationTests {
         try String(repeating: "x", count: 200_000).write(toFile: huge, atomically: true, encoding: .utf8)
         #expect(try host.call("alice", "POST", "/v1/faults", "@" + huge).status == 413)
         #expect(try host.call("alice", "GET", "/v1/health").status == 200)
+        // A slow client: it sends the headers and a little of the body, then stalls. Others are served
+        // meanwhile; it gets 408 when the body timeout runs out, and nothing is injected.
+        let slowOut = host.state + "/slow.out"
+        let slow = try host.lab.start("db1", ["/usr/bin/python3", "-c", Self.slowClient, host.pki, "192.0.2.10", "\(host.port)", slowOut])
+        defer { Harness.cleanup(slow) }
+        Thread.sleep(forTimeInterval: 1)
+        #expect(try host.call("alice", "GET", "/v1/health").status == 200, "served while a client stalls")
+        slow.waitUntilExit()
+        let slowAnswer = (try? String(contentsOfFile: slowOut, encoding: .utf8)) ?? ""
+        #expect(slowAnswer.hasPrefix("HTTP/1.1 408"), "\(slowAnswer)")
+        #expect(try host.call("alice", "GET", "/v1/health").status == 200)
+        #expect(Harness.state(victim.processIdentifier) != "T")
         // And the allowed operator gets the fault.
         let ok = try host.call("alice", "POST", "/v1/faults", body)
         #expect(ok.status == 201, "\(ok.body)")

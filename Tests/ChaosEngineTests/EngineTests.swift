@@ -191,3 +191,56 @@ struct EngineTests {
         #expect(ids.allSatisfy { $0.hasPrefix("f-") && $0.count == 10 })
     }
 }
+
+@Suite("Where a one-off runs: this host or another host's agent")
+struct PlacementTests {
+    let inventory = Inventory(
+        hosts: [.init(name: "db1", address: "10.0.0.11", agent: "https://10.0.0.11:7433"),
+                .init(name: "db2", address: "10.0.0.12", agent: "https://10.0.0.12:7433", tags: ["db"]),
+                .init(name: "db3", address: "10.0.0.13", agent: "https://10.0.0.13:7433", tags: ["db"]),
+                .init(name: "me", address: "10.0.0.99")],
+        targets: [.init(name: "primary", host: "db1", process: ProcessSelector(name: "redis-server")),
+                  .init(name: "replicas", tags: ["db"], process: ProcessSelector(name: "redis-server")),
+                  .init(name: "moving", resolve: .init(command: ["resolve"]), process: ProcessSelector(port: 6379)),
+                  .init(name: "local", host: "me", process: ProcessSelector(name: "x"))])
+
+    func resolver(answer: String = "db3") -> TargetResolver {
+        TargetResolver(host: FakeHost(), inventory: inventory, localNames: { ["me", "10.0.0.99"] }) { (_, _) throws(ChaosError) -> String in answer + "\n" }
+    }
+
+    @Test("a target on another host goes to that host with its process selector and the caller's selection")
+    func remote() async throws {
+        let spec = TargetSpec(ref: "primary", selection: Selection(count: 1, percent: nil, random: false))
+        let placement = try await resolver().placement(spec)
+        #expect(placement == .remote(inventory.hosts[0], TargetSpec(process: ProcessSelector(name: "redis-server"), selection: spec.selection)))
+    }
+
+    @Test("a target here, a host here, or no inventory target at all stays local")
+    func local() async throws {
+        #expect(try await resolver().placement(TargetSpec(ref: "local")) == .local)
+        #expect(try await resolver().placement(TargetSpec(host: "me")) == .local)
+        #expect(try await resolver().placement(TargetSpec(process: ProcessSelector(pid: 42))) == .local)
+    }
+
+    @Test("tags pick one of their hosts; a resolver command names the host; --host goes there")
+    func choice() async throws {
+        for _ in 0..<20 {
+            guard case .remote(let h, _) = try await resolver().placement(TargetSpec(ref: "replicas")) else { Issue.record("not remote"); return }
+            #expect(["db2", "db3"].contains(h.name))
+        }
+        guard case .remote(let moved, let t) = try await resolver(answer: "10.0.0.13").placement(TargetSpec(ref: "moving")) else { Issue.record("not remote"); return }
+        #expect(moved.name == "db3" && t.process?.port == 6379)
+        guard case .remote(let h2, _) = try await resolver().placement(TargetSpec(host: "db2")) else { Issue.record("not remote"); return }
+        #expect(h2.name == "db2")
+    }
+
+    @Test("unknown targets and hosts are usage errors with a suggestion")
+    func unknown() async {
+        do { _ = try await resolver().placement(TargetSpec(ref: "primry")); Issue.record("must fail") } catch {
+            #expect(error.code == "target.unknown" && error.message.contains("primary"))
+        }
+        do { _ = try await resolver().placement(TargetSpec(host: "db9")); Issue.record("must fail") } catch {
+            #expect(error.code == "target.unknownHost" && error.exit == .usage)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ChaosCore
 
@@ -95,5 +96,32 @@ struct FaultParameterFieldTests {
             let unknown = Doc.diagnostics(text).filter { $0.contains("fault.with.\(field): unknown field") }
             #expect(unknown.isEmpty == allowed.contains(field), "\(kind) with '\(field)': \(unknown)")
         }
+    }
+}
+
+@Suite("Agent inject requests on the wire")
+struct InjectRequestWireTests {
+    @Test("what a client encodes, the agent reads back unchanged (with and without a lease)")
+    func roundTrip() throws {
+        var p = FaultParameters()
+        p.ports = ["6379"]
+        let pause = InjectRequest(runID: "r-1", idempotencyKey: "oneoff/abc", lease: .seconds(9),
+                                  fault: FaultSpec(type: .processPause, duration: .seconds(30), with: FaultParameters()),
+                                  target: TargetSpec(process: ProcessSelector(name: "redis-server"), selection: Selection(count: 1, percent: nil, random: true)))
+        let blackhole = InjectRequest(idempotencyKey: "oneoff/def", lease: nil, fault: FaultSpec(type: .networkBlackhole, duration: .seconds(30), with: p),
+                                      target: TargetSpec(), to: ["10.0.0.21"])
+        for request in [pause, blackhole] {
+            let text = String(decoding: try JSONEncoder().encode(request), as: UTF8.self)
+            let (read, diagnostics) = InjectRequest.read(text)
+            #expect(diagnostics.isEmpty, "\(diagnostics)")
+            #expect(read == request, "\(text)")
+        }
+    }
+
+    @Test("an agent fault decodes from the agent's JSON, new fields optional")
+    func faultDecodes() throws {
+        let json = #"{"id":"f-1","kind":"process.pause","state":"injected","target":"t","actions":["a"],"leaseExpiresAt":5}"#
+        let f = try JSONDecoder().decode(AgentFault.self, from: Data(json.utf8))
+        #expect(f.kind == .processPause && f.leaseExpiresAt == 5 && f.note == nil && !f.isFinished)
     }
 }
