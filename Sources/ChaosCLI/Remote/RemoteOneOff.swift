@@ -18,6 +18,9 @@ struct RemoteOneOff {
     static let lease = ChaosDuration.seconds(9)
 
     func run() async throws(ChaosError) -> Int32 {
+        guard host.agent != nil else {
+            throw ChaosError("target.remote", "\(one.target.ref.map { "Target '\($0)'" } ?? "Host '\(host.name)'") is on \(host.name) (\(host.address)), not on this host, and the inventory names no agent for \(host.name). Add 'agent: https://\(host.address):7433' to that host, or run the command there.")
+        }
         let fleet = try AgentFleet.open(inventory, global: one.global)
         let status: Int32
         do { status = try await run(agent: try fleet.client(host)) } catch {
