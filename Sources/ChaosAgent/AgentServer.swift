@@ -98,26 +98,27 @@ public enum AgentServer {
     }
 }
 
-/// Reverts faults whose lease or deadline has run out, waking exactly when the next one is due
-/// (at least every 250 ms while faults are open, every second while none are).
+/// Reverts faults whose lease or deadline has run out, waking exactly when the next one is due, or
+/// when a fault is added or renewed (the manager rings `changed`). With no fault open it sleeps
+/// until one is: an idle agent does not wake at all.
 struct LeaseReaper: Service {
     let manager: FaultManager
     let metrics: AgentMetrics
     let logger: Logger
 
     func run() async throws {
-        while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            for r in await manager.reap() {
-                if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
-                logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)", "error": "\(r.error ?? "none")"])
-            }
-            let now = SystemWallClock().now()
-            // With faults open: wake at the next expiry, and at least every 250 ms for faults injected
-            // meanwhile. With none open: every second. A fault injected then has a lease of at
-            // least 500 ms (InjectRequest's minimum), so it is reaped at most 500 ms late — inside
-            // the one-second promise — and the idle agent wakes 4x less often.
-            let wait = await manager.nextExpiry().map { max(1, min($0 - now, 250)) } ?? 1000
-            try? await Task.sleep(for: .milliseconds(wait))
-        }
+        let alarm = manager.changed
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    for r in await manager.reap() {
+                        if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
+                        logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)", "error": "\(r.error ?? "none")"])
+                    }
+                    let now = SystemWallClock().now()
+                    await alarm.sleep(milliseconds: await manager.nextExpiry().map { max(1, $0 - now) })
+                }
+            } onCancel: { alarm.ring() }
+        } onGracefulShutdown: { alarm.ring() }
     }
 }

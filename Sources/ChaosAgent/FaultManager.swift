@@ -14,6 +14,8 @@ public actor FaultManager {
     let controlPort: Int
     let me: ProcessIdentity
     let haltFile: String
+    /// Rung when a fault is added or its lease changes, so the reaper re-plans its sleep.
+    nonisolated let changed = Alarm()
     /// A request without a lease gets this one.
     let defaultLease: ChaosDuration
     /// Longer leases (at inject or renew) are refused: a caller that dies must not leave a fault for long.
@@ -84,6 +86,7 @@ public actor FaultManager {
         }
         _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: lease,
                                     idempotencyKey: request.idempotencyKey, requestedBy: caller.description)
+        defer { changed.ring() }
         let record = try await engine.inject(id)
         return FaultView(record, created: true)
     }
@@ -98,7 +101,8 @@ public actor FaultManager {
     public func get(_ id: String) throws(ChaosError) -> FaultView? { try engine.ledger.record(id).map { FaultView($0) } }
 
     public func renew(_ id: String, lease: ChaosDuration) async throws(ChaosError) -> FaultView {
-        FaultView(try await engine.renew(id, lease: try checked(lease)))
+        defer { changed.ring() }
+        return FaultView(try await engine.renew(id, lease: try checked(lease)))
     }
 
     /// `lease`, if this agent allows it.

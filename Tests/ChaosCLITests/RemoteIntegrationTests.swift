@@ -107,6 +107,14 @@ struct RemoteIntegrationTests {
         #expect(Harness.state(pid) == "S", "resumed at the end")
         #expect(try fleet.faults().isEmpty)
 
+        // Ctrl-C ends a held fault at once (well before its lease would).
+        let interrupted = try fleet.start(["pause", "--target", "victim", "--for", "60s"])
+        #expect(Harness.waitUntil(timeout: 10) { Harness.state(pid) == "T" })
+        kill(interrupted.processIdentifier, SIGINT)
+        interrupted.waitUntilExit()
+        #expect(interrupted.terminationStatus == 130)
+        #expect(Harness.state(pid) == "S", "reverted before the command returned")
+
         let net = try fleet.start(["net", "blackhole", "--host", "db1", "--port", "9", "--for", "3s"])
         #expect(Harness.waitUntil(timeout: 10) { (try? fleet.tables())?.contains("chaos_") == true }, "the nft table is in db1")
         net.waitUntilExit()

@@ -55,6 +55,8 @@ struct RemoteOneOff {
         let reversible = one.spec.duration != nil
         // Detached: nobody renews, so the lease is the whole duration (the agent's lease.max bounds it).
         let lease = one.detach ? one.spec.duration : Self.lease
+        // Catch Ctrl-C from before the inject: a signal during it reverts right after.
+        let waiter = reversible && !one.detach ? SignalWaiter() : nil
         let fault = try await agent.inject(request(lease: reversible ? lease : nil))
         guard reversible, fault.state != "applied" else {
             var r = report(fault)
@@ -78,7 +80,7 @@ struct RemoteOneOff {
         let keeper = LeaseKeeper(agent: agent, id: fault.id, lease: Self.lease)
         let interactive = Console.interactive && one.global.output == .table
         let kind = fault.kind
-        let signal = await SignalWaiter().wait(until: deadline, now: { SystemWallClock().now() }, tick: { left in
+        let signal = await (waiter ?? SignalWaiter()).wait(until: deadline, now: { SystemWallClock().now() }, tick: { left in
             await keeper.renewIfDue()
             if interactive { FileHandleWriter.progress("  \(kind) active on \(agent.hostName), \((left + 999) / 1000)s left") }
         }, stop: { keeper.ended })
