@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -94,7 +95,7 @@ let package = Package(
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -112,10 +113,31 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Probes observe (http, tcp, command, prometheus) and never judge: one file per kind.
+        .target(
+            name: "ChaosProbes",
+            dependencies: [
+                "ChaosCore", "ChaosLinux",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Runs, journals and verdicts in SQLite (GRDB), and the append-only JSONL verdict log.
+        .target(
+            name: "ChaosStore",
+            dependencies: ["ChaosCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictSettings
+        ),
+        // Renderers of runs and verdicts: text, Markdown, HTML (self-contained, SVG timeline), JUnit, JSON.
+        .target(name: "ChaosReport", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRemote"], swiftSettings: strictSettings),
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRemote", "ChaosProbes", "ChaosStore"], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
             name: "chaos-agent",
@@ -130,6 +152,9 @@ let package = Package(
         // Fakes at the boundaries (FakeHost) and the fault contract, for tests only.
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosProbesTests", dependencies: ["ChaosProbes", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosReportTests", dependencies: ["ChaosReport", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ChaosAgentTests",

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then echo "Run as root (faults signal processes and mount a tmpfs)." >&2; exit 64; fi
 export DEBIAN_FRONTEND=noninteractive
 need=()
-for pkg in libsystemd-dev systemd procps util-linux nftables iproute2; do
+for pkg in libsystemd-dev libsqlite3-dev systemd procps util-linux nftables iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi

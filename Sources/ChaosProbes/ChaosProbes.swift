@@ -1,0 +1,1 @@
+/// Placeholder: probes land here (issue 5).

@@ -1,0 +1,1 @@
+/// Placeholder: report renderers land here (issue 5).

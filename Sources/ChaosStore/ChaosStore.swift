@@ -1,0 +1,1 @@
+/// Placeholder: the run store lands here (issue 5).

@@ -1,0 +1,3 @@
+import Testing
+
+@Suite("ChaosProbes placeholder") struct ChaosProbesPlaceholder { @Test func builds() {} }

@@ -1,0 +1,3 @@
+import Testing
+
+@Suite("ChaosReport placeholder") struct ChaosReportPlaceholder { @Test func builds() {} }

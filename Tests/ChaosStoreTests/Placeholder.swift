@@ -1,0 +1,3 @@
+import Testing
+
+@Suite("ChaosStore placeholder") struct ChaosStorePlaceholder { @Test func builds() {} }
