@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosReport",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -87,8 +87,11 @@ public actor FaultManager {
         _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: lease,
                                     idempotencyKey: request.idempotencyKey, requestedBy: caller.description)
         defer { changed.ring() }
-        let record = try await engine.inject(id)
-        return FaultView(record, created: true)
+        var view = FaultView(try await engine.inject(id), created: true)
+        // Confirm it took effect before answering, as for kills: "active", or what was found instead.
+        let state = try await engine.confirmActive(id)
+        view.verified = state.description
+        return view
     }
 
     /// Open faults (and recent history with `all`).

@@ -1,6 +1,7 @@
 import ChaosCore
 import Foundation
 import Glibc
+import Synchronization
 
 /// Where commands write: results to stdout, progress and warnings to stderr.
 enum Console {
@@ -52,19 +53,23 @@ enum Console {
     }
 }
 
-/// Waits for a deadline unless SIGINT, SIGTERM or SIGHUP arrives first.
+/// Waits for deadlines unless SIGINT, SIGTERM or SIGHUP arrives first. Once created, these signals
+/// no longer end the process: they are kept and end the current (or the next) wait. It can wait any
+/// number of times.
 final class SignalWaiter: @unchecked Sendable {
     private var sources: [any DispatchSourceSignal] = []
-    private let stream: AsyncStream<Int32>
-    private let continuation: AsyncStream<Int32>.Continuation
+    private final class Box: Sendable { let received = Mutex<Int32?>(nil) }
+    private let box = Box()
+    private let alarm = Alarm()
 
     init(signals: [Int32] = [SIGINT, SIGTERM, SIGHUP]) {
-        (stream, continuation) = AsyncStream<Int32>.makeStream()
         for s in signals {
             signal(s, SIG_IGN)
             let src = DispatchSource.makeSignalSource(signal: s, queue: .global())
-            let cont = continuation
-            src.setEventHandler { cont.yield(s) }
+            src.setEventHandler { [box, alarm] in
+                box.received.withLock { if $0 == nil { $0 = s } }
+                alarm.ring()
+            }
             src.resume()
             sources.append(src)
         }
@@ -72,31 +77,26 @@ final class SignalWaiter: @unchecked Sendable {
 
     deinit { for s in sources { s.cancel() } }
 
+    /// The signal received so far, if any.
+    var signalled: Int32? { box.received.withLock { $0 } }
+
     /// Sleeps until `deadline` (epoch ms), calling `tick` about once a second with the time left.
     /// - Parameter stop: checked after each tick; `true` ends the wait early (as at the deadline).
-    /// - Returns: the signal that cut the wait short, or `nil` at the deadline (or when `stop` said so).
-    func wait(until deadline: Int64, now: @escaping @Sendable () -> Int64, tick: @escaping @Sendable (Int64) async -> Void,
-              stop: @escaping @Sendable () -> Bool = { false }) async -> Int32? {
-        let stream = self.stream
-        return await withTaskGroup(of: Int32?.self) { group in
-            group.addTask {
-                var it = stream.makeAsyncIterator()
-                return await it.next()
-            }
-            group.addTask {
-                while true {
-                    let left = deadline - now()
-                    if left <= 0 { return nil }
-                    await tick(left)
-                    if stop() { return nil }
-                    let step = left % 1000 == 0 ? 1000 : left % 1000
-                    try? await Task.sleep(for: .milliseconds(step))
-                    if Task.isCancelled { return nil }
-                }
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
+    /// - Parameter step: how often to tick (ms).
+    /// - Returns: the signal that cut the wait short (or came earlier), or `nil` at the deadline (or
+    ///   when `stop` said so).
+    func wait(until deadline: Int64, now: @escaping @Sendable () -> Int64, step: Int64 = 1000,
+              tick: @escaping @Sendable (Int64) async -> Void, stop: @escaping @Sendable () -> Bool = { false }) async -> Int32? {
+        while true {
+            if let s = signalled { return s }
+            let left = deadline - now()
+            if left <= 0 { return nil }
+            await tick(left)
+            if stop() { return nil }
+            if let s = signalled { return s }
+            // Tick on whole steps before the deadline (a countdown shows whole seconds).
+            let wait = left <= step ? left : (left % step == 0 ? step : left % step)
+            await alarm.sleep(milliseconds: max(1, wait))
         }
     }
 }

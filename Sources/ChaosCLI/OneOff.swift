@@ -120,12 +120,7 @@ struct OneOff {
         _ = try await engine.inject(id)
         report.injectedAt = ctx.clock.now()
         // 4. Verify, allowing a moment for asynchronous effects (a unit stopping, a helper starting).
-        var state = try await engine.verify(id)
-        let verifyStart = ctx.clock.now()
-        while state != .active, ctx.clock.now() - verifyStart < 3000 {
-            try? await Task.sleep(for: .milliseconds(10))
-            state = try await engine.verify(id)
-        }
+        let state = try await engine.confirmActive(id)
         report.verified = state.description
         report.state = "active"
         if state != .active {

@@ -72,6 +72,18 @@ public struct FaultEngine: Sendable {
         return state
     }
 
+    /// Confirms an injected reversible fault is active, allowing a moment for asynchronous effects
+    /// (a unit stopping, a helper starting): polls `verify` every 10 ms for up to `within` ms.
+    public func confirmActive(_ id: String, within: Int64 = 3000) async throws(ChaosError) -> FaultState {
+        let start = clock.now()
+        var state = try await verify(id)
+        while state != .active, clock.now() - start < within {
+            try? await Task.sleep(for: .milliseconds(10))
+            state = try await verify(id)
+        }
+        return state
+    }
+
     // MARK: Reversible faults
 
     /// Writes the plan to the ledger as `planned`, refusing it when another open fault holds one of its claims.

@@ -1,4 +1,4 @@
-@testable import ChaosAgent
+import ChaosCore
 import Foundation
 import Testing
 

@@ -126,12 +126,14 @@ extension Verdict {
         return Verdict(outcome: .failed, failures: failures, inconclusive: nil, reasons: reasons, figures: figures)
     }
 
-    static func pct(_ v: Double?) -> String {
+    /// `99.5 %`, `100 %`, `n/a`.
+    public static func pct(_ v: Double?) -> String {
         guard let v else { return "n/a" }
         let r = (v * 10).rounded() / 10
         return r == r.rounded() ? "\(Int(r)) %" : "\(r) %"
     }
-    static func seconds(_ ms: Int64) -> String {
+    /// `1.5 s`, `3 s`.
+    public static func seconds(_ ms: Int64) -> String {
         ms % 1000 == 0 ? "\(ms / 1000) s" : "\(Double(ms) / 1000) s"
     }
 }

@@ -1,9 +1,9 @@
 import Synchronization
 
-/// Wakes one sleeper early: the lease reaper sleeps until the next lease or deadline runs out, and a
+/// Wakes one sleeper early. The agent's lease reaper sleeps until the next lease or deadline runs out, and a
 /// new fault (which may run out sooner) rings the alarm. A ring with nobody waiting is kept for the
 /// next wait, so none is lost.
-final class Alarm: Sendable {
+public final class Alarm: Sendable {
     private struct State {
         var rung = false
         var sleeper: CheckedContinuation<Void, Never>?
@@ -11,10 +11,10 @@ final class Alarm: Sendable {
     }
     private let state = Mutex(State())
 
-    init() {}
+    public init() {}
 
     /// Wakes the sleeper now (or the next one, at once).
-    func ring() {
+    public func ring() {
         let (sleeper, timer) = state.withLock { s -> (CheckedContinuation<Void, Never>?, Task<Void, Never>?) in
             defer { s.sleeper = nil; s.timer = nil }
             if s.sleeper == nil { s.rung = true }
@@ -25,7 +25,7 @@ final class Alarm: Sendable {
     }
 
     /// Sleeps `milliseconds` (forever when `nil`) or until rung.
-    func sleep(milliseconds: Int64?) async {
+    public func sleep(milliseconds: Int64?) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let wake = state.withLock { s -> Bool in
                 if s.rung { s.rung = false; return true }

@@ -1,0 +1,140 @@
+import ChaosCore
+import ChaosEngine
+import ChaosFaults
+import ChaosLinux
+import Glibc
+
+/// How a run applies its fault: on this host through the engine, or through another host's agent.
+protocol FaultDriver: Sendable {
+    /// What the fault hits, for people.
+    var target: String { get }
+    /// What will be done, for the dry run.
+    var actions: [String] { get }
+    /// The inventory host, when remote.
+    var host: String? { get }
+    var reversible: Bool { get }
+    /// Injects (or applies, for kills) and confirms. Throws when nothing was injected.
+    func inject() async throws(ChaosError) -> Injected
+    /// Called about every second while the fault is held (leases are renewed here).
+    func keepAlive() async
+    /// Whether the fault was ended by someone else (a halt on the agent).
+    var endedElsewhere: Bool { get }
+    func revert(reason: String) async throws(ChaosError)
+}
+
+struct Injected: Sendable {
+    var id: String
+    var at: Int64
+    /// nil when confirmed; else what was found (the driver has reverted it already).
+    var notConfirmed: String?
+    var actions: [String]
+}
+
+/// A fault on this host: write-ahead ledger, guardian, inject, confirm, revert.
+final class LocalFaultDriver: FaultDriver, @unchecked Sendable {
+    let ctx: Context
+    let engine: FaultEngine
+    let spec: FaultSpec
+    let resolved: TargetResolver.Resolved
+    let network: FaultRequest.Network
+    let planned: FaultEngine.Plan
+    var id: String?
+    var guardian: ProcessIdentity?
+
+    var target: String { resolved.description }
+    var actions: [String] { planned.planned.actions }
+    var host: String? { nil }
+    var reversible: Bool { planned.fault.isReversible }
+    var endedElsewhere: Bool { false }
+
+    init(ctx: Context, spec: FaultSpec, target: TargetSpec, inventory: Inventory?, network: FaultRequest.Network, force: Bool) async throws(ChaosError) {
+        self.ctx = ctx
+        self.spec = spec
+        self.network = network
+        guard let engine = try ctx.engine() else { throw .internalError("ledger.unavailable", "The ledger could not be opened.") }
+        self.engine = engine
+        var rng = SystemRandomNumberGenerator()
+        resolved = try await ctx.resolver(inventory: inventory).resolve(target, for: spec.type, policy: ProtectionPolicy(allowProtected: force), using: &rng)
+        planned = try await engine.plan(Self.request(spec, resolved, network, now: ctx.clock.now()), target: resolved.description)
+    }
+
+    static func request(_ spec: FaultSpec, _ r: TargetResolver.Resolved, _ n: FaultRequest.Network, now: Int64) -> FaultRequest {
+        FaultRequest(faultID: FaultEngine.newFaultID(), spec: spec, victims: r.victims, unit: r.unit, scope: r.scope,
+                     deadline: spec.duration.map { now + $0.milliseconds }, network: n)
+    }
+
+    func inject() async throws(ChaosError) -> Injected {
+        // Plan again now, so the deadline counts from the inject, not from the start of the gate.
+        let plan = try await engine.plan(Self.request(spec, resolved, network, now: ctx.clock.now()), target: resolved.description)
+        let id = plan.request.faultID
+        if !plan.fault.isReversible {
+            try await engine.apply(plan)
+            let at = ctx.clock.now()
+            let state = try await engine.confirmApplied(plan)
+            return Injected(id: id, at: at, notConfirmed: state == .active ? nil : state.description, actions: plan.planned.actions)
+        }
+        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        _ = try await engine.record(plan, owners: [me])
+        self.id = id
+        let g = try await ctx.host.spawnHelper(["_guardian", "--state-dir", ctx.global.resolvedStateDir, "--fault", id])
+        guardian = g
+        try await engine.addOwner(id, g)
+        _ = try await engine.inject(id)
+        let at = ctx.clock.now()
+        let state = try await engine.confirmActive(id)
+        if state != .active {
+            try await revert(reason: "not confirmed active (\(state))")
+            return Injected(id: id, at: at, notConfirmed: state.description, actions: plan.planned.actions)
+        }
+        return Injected(id: id, at: at, notConfirmed: nil, actions: plan.planned.actions)
+    }
+
+    func keepAlive() async {}
+
+    func revert(reason: String) async throws(ChaosError) {
+        guard let id else { return }
+        try await engine.revert(id, reason: reason)
+        if let g = guardian, let p = ProcFS.process(g.pid), p.startTime == g.startTime { kill(g.pid, SIGTERM) }
+        guardian = nil
+    }
+}
+
+/// A fault on another host, through its agent, with a renewed lease.
+final class AgentFaultDriver: FaultDriver, @unchecked Sendable {
+    let agent: any AgentClient
+    let request: InjectRequest
+    let preview: AgentPreview
+    let hostName: String
+    var keeper: LeaseKeeper?
+    var faultID: String?
+
+    var target: String { preview.target }
+    var actions: [String] { preview.victims.map { "\(request.fault.type) on \($0)" } }
+    var host: String? { hostName }
+    var reversible: Bool { request.fault.duration != nil }
+    var endedElsewhere: Bool { keeper?.ended ?? false }
+
+    init(agent: any AgentClient, request: InjectRequest) async throws(ChaosError) {
+        self.agent = agent
+        self.request = request
+        self.hostName = agent.hostName
+        preview = try await agent.preview(request)
+    }
+
+    func inject() async throws(ChaosError) -> Injected {
+        let f = try await agent.inject(request)
+        faultID = f.id
+        let at = SystemWallClock().now()
+        if reversible { keeper = LeaseKeeper(agent: agent, id: f.id, lease: RemoteOneOff.lease) }
+        let ok = f.verified == nil || f.verified == "active" || f.verified == "gone"
+        if !ok, reversible { try? await revert(reason: "not confirmed") }
+        return Injected(id: f.id, at: at, notConfirmed: ok ? nil : f.verified, actions: f.actions)
+    }
+
+    func keepAlive() async { await keeper?.renewIfDue() }
+
+    func revert(reason: String) async throws(ChaosError) {
+        guard let faultID, reversible else { return }
+        _ = try await agent.revert(faultID)
+    }
+}

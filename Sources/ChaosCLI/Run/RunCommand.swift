@@ -1,0 +1,171 @@
+import ArgumentParser
+import ChaosCore
+import ChaosEngine
+import ChaosFaults
+import ChaosLinux
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run an experiment: steady state, fault, observation, revert, recovery, verdict.",
+        discussion: """
+        The run observes the probes for the gate (default 5 s): if the steady state does not hold, \
+        nothing is injected and the verdict is inconclusive. Then it injects the fault (through the \
+        target's agent with --inventory, else on this host), confirms it, watches the stop conditions, \
+        reverts at the end of the fault's duration (or at once on a stop condition or Ctrl-C), and \
+        watches the recovery for up to expect.recoverWithin. The verdict is computed from the journal \
+        and stored with it (see 'chaos verdicts' and 'chaos report').
+
+        Exit status: 0 passed, 1 failed, 2 inconclusive, aborted or interrupted, 64 invalid file.
+
+        Examples:
+          chaos run experiments/examples/kill-one-web.yaml
+          chaos run experiments/sandbox/kill-db-primary.yaml --inventory deploy/sandbox/inventory.yaml
+          chaos run experiments/examples/pause-redis.yaml --dry-run
+          chaos run experiment.yaml --output json > verdict.json
+        """
+    )
+    @Argument(help: ArgumentHelp("The experiment file (YAML or JSON).", valueName: "file")) var file: String
+    @Option(help: ArgumentHelp("Inventory file: targets by name, run through their host's agent.", valueName: "file")) var inventory: String?
+    @Flag(help: "Observe the steady state and show the planned fault; inject nothing.") var dryRun = false
+    @Option(help: ArgumentHelp("How long to observe the steady state before the fault.", valueName: "duration")) var gate: ChaosDuration = .seconds(5)
+    @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let status: Int32
+        do { status = try await execute() } catch { status = Console.report(error, format: global.output) }
+        try finish(status)
+    }
+
+    private func execute() async throws(ChaosError) -> Int32 {
+        let services = try RunServices.required()
+        let experiment = try Self.load(file)
+        guard !experiment.probes.isEmpty else {
+            throw .usage("run.noProbes", "'\(file)' has no probes: a run needs at least one to judge the system. Add e.g. 'probes: [{name: web, type: http, url: http://...}]'.")
+        }
+        let ctx = Context(global: global)
+        let inv = try ctx.loadInventory(inventory)
+        let (driver, fleet) = try await Self.driver(experiment, inventory: inv, ctx: ctx, global: global)
+        let factory = services.probes()
+        var runners: [any ProbeRunner] = []
+        do { for p in experiment.probes { runners.append(try factory.runner(for: p)) } } catch {
+            await factory.shutdown(); await fleet?.close()
+            throw error
+        }
+        var runDriver = RunDriver(experiment: experiment, file: file, fault: driver, probes: runners, output: global.output)
+        runDriver.gate = gate
+        if dryRun || experiment.safety.dryRun {
+            let status = await DryRun(driver: runDriver).run()
+            await factory.shutdown()
+            await fleet?.close()
+            return status
+        }
+        let record = await runDriver.run()
+        await factory.shutdown()
+        await fleet?.close()
+        do {
+            let store = try services.store(RunServices.storeDirectory(storeDir, global: global))
+            try store.save(record)
+        } catch {
+            Console.err("warning: the run could not be stored: \(error.message)")
+        }
+        RunSummary.print(record, format: global.output)
+        return record.exitStatus
+    }
+
+    /// Reads and validates an experiment file.
+    static func load(_ path: String) throws(ChaosError) -> Experiment {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .usage("experiment.unreadable", "Cannot read the experiment '\(path)'. Check the path.")
+        }
+        let loaded = ChaosDocument.load(text, file: path, expecting: "Experiment")
+        guard loaded.isValid, case .experiment(let e)? = loaded.document else {
+            throw .usage("experiment.invalid", "The experiment is not valid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n") + "\nFix it, then check with 'chaos validate \(path)'.")
+        }
+        return e
+    }
+
+    static func agentDriver(_ fleet: AgentFleet, _ host: Inventory.Host, _ request: InjectRequest) async -> Result<any FaultDriver, ChaosError> {
+        do { return .success(try await AgentFaultDriver(agent: try fleet.client(host), request: request)) } catch { return .failure(error) }
+    }
+
+    /// The fault driver: through the target's agent when the inventory places it on another host.
+    static func driver(_ e: Experiment, inventory: Inventory?, ctx: Context, global: GlobalOptions) async throws(ChaosError) -> (any FaultDriver, AgentFleet?) {
+        var network = FaultRequest.Network(controlPorts: [Environment.value("CHAOS_CONTROL_PORT").flatMap(Int.init) ?? 7433])
+        network.remotes = try AddressResolver.resolve(e.fault.with.to ?? [], inventory: inventory)
+        if e.fault.type == .networkPartition {
+            network.sideA = network.remotes
+            network.sideB = try AddressResolver.resolve(e.fault.with.and ?? [], inventory: inventory)
+            network.oneWay = e.fault.with.mode == "oneway"
+        }
+        if let inventory, e.target.ref != nil || e.target.host != nil,
+           case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(e.target) {
+            let fleet = try AgentFleet.open(inventory, global: global)
+            let request = InjectRequest(runID: nil, idempotencyKey: "run/\(UUID().uuidString.lowercased())", lease: e.fault.duration == nil ? nil : RemoteOneOff.lease,
+                                            fault: e.fault, target: agentTarget, to: network.remotes.isEmpty ? nil : network.remotes,
+                                            between: network.sideA.isEmpty ? nil : network.sideA, and: network.sideB.isEmpty ? nil : network.sideB)
+            switch await Self.agentDriver(fleet, host, request) {
+            case .success(let d): return (d, fleet)
+            case .failure(let e):
+                await fleet.close()
+                throw e
+            }
+        }
+        await ctx.recoverLeftovers()
+        if e.fault.type == .networkPartition {
+            network.localAddresses = Array(LocalIdentity.names(hostname: ctx.host.facts.hostname).filter { AddressText.family(of: $0) != 0 })
+        }
+        return (try await LocalFaultDriver(ctx: ctx, spec: e.fault, target: e.target, inventory: inventory, network: network,
+                                           force: e.safety.allowProtected), nil)
+    }
+}
+
+/// `--dry-run`: the gate and the probes, and the planned fault; nothing injected.
+struct DryRun {
+    let driver: RunDriver
+
+    func run() async -> Int32 {
+        let recorder = RunRecorder()
+        let loops = ProbeLoops.start(driver.probes, recorder: recorder)
+        try? await Task.sleep(for: .milliseconds(driver.gate.milliseconds))
+        for l in loops { l.cancel() }
+        for l in loops { await l.value }
+        let (a, n) = await recorder.availability(.before)
+        let met = a.map { $0 >= driver.experiment.expect.availabilityBefore } ?? false
+        struct Plan: Encodable { var experiment: String; var host: String?; var target: String; var actions: [String]; var steadyState: Double?; var observations: Int; var gateMet: Bool }
+        let plan = Plan(experiment: driver.experiment.name, host: driver.fault.host, target: driver.fault.target, actions: driver.fault.actions,
+                        steadyState: a, observations: n, gateMet: met)
+        if driver.output == .json { Console.json(plan) } else {
+            var lines = ["Dry run of '\(driver.experiment.name)': nothing was injected."]
+            lines.append("  fault: \(driver.experiment.fault.type) on \(driver.fault.target)\(driver.fault.host.map { " (host \($0), through its agent)" } ?? "")")
+            lines += driver.fault.actions.map { "    - \($0)" }
+            lines.append("  steady state: \(Verdict.pct(a)) available over \(n) observations in \(driver.gate) (\(Verdict.pct(driver.experiment.expect.availabilityBefore)) required): \(met ? "met" : "NOT met, a run would inject nothing")")
+            Console.out(lines.joined(separator: "\n"))
+        }
+        return met ? 0 : 2
+    }
+}
+
+/// The verdict of a finished run on the terminal, or as JSON.
+enum RunSummary {
+    static func print(_ r: RunRecord, format: OutputFormat) {
+        if format == .json { Console.json(r); return }
+        let f = r.verdict.figures
+        func ms(_ v: Int64?) -> String { v.map(Verdict.seconds) ?? "n/a" }
+        var lines = ["\(r.verdict.outcome.rawValue.uppercased()): \(r.experiment) (\(r.faultKind) on \(r.target)\(r.host.map { ", host \($0)" } ?? "")), run \(r.runID), \(r.status.rawValue)"]
+        lines += r.verdict.reasons.map { "  - \($0)" }
+        lines.append(Console.table(["", "BEFORE", "DURING", "AFTER"], [
+            ["availability", Verdict.pct(f.availabilityBefore), Verdict.pct(f.availabilityDuring), Verdict.pct(f.availabilityAfter)],
+            ["samples", "\(f.samples["before"] ?? 0)", "\(f.samples["during"] ?? 0)", "\(f.samples["after"] ?? 0)"],
+            ["p99 latency", p99(f, "before"), p99(f, "during"), p99(f, "after")],
+        ]))
+        lines.append("longest outage \(ms(f.longestOutageMs)), time to detect \(ms(f.timeToDetectMs)), time to recover \(ms(f.timeToRecoverMs))")
+        Console.out(lines.joined(separator: "\n"))
+    }
+
+    static func p99(_ f: Figures, _ phase: String) -> String {
+        f.latency[phase].map { "\(Int($0.p99.rounded())) ms" } ?? "n/a"
+    }
+}

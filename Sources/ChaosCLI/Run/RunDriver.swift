@@ -1,0 +1,166 @@
+import ChaosCore
+import ChaosEngine
+import Foundation
+import Synchronization
+
+/// One experiment run: gate (steady state before) → inject → confirm → observe (stop conditions)
+/// → revert → recovery window → verdict. Revert always runs: at the end, on a stop condition, on
+/// SIGINT/SIGTERM, on errors. Every step goes into the journal; the verdict is computed from it.
+struct RunDriver {
+    let experiment: Experiment
+    let file: String?
+    let fault: any FaultDriver
+    let probes: [any ProbeRunner]
+    let output: OutputFormat
+    /// How long the steady state is observed before the fault.
+    var gate: ChaosDuration = .seconds(5)
+
+    /// Observation after the recovery is confirmed, to see that it holds.
+    var settleMs: Int64 {
+        max(3000, 3 * (probes.map { $0.spec.interval.milliseconds }.max() ?? 1000))
+    }
+
+    func run() async -> RunRecord {
+        let clock = SystemWallClock()
+        let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
+        let recorder = RunRecorder()
+        let waiter = SignalWaiter()
+        let start = clock.now()
+        let interactive = Console.interactive && output == .table
+        await recorder.mark(.started, at: start)
+        let loops = ProbeLoops.start(probes, recorder: recorder)
+        var status = RunStatus.completed
+        let progress = Progress(experiment: experiment.name, interactive: interactive, recorder: recorder)
+
+        func finish() async -> RunRecord {
+            await recorder.mark(.ended, at: clock.now())
+            for l in loops { l.cancel() }
+            for l in loops { await l.value }
+            if interactive { FileHandleWriter.progress("") }
+            let journal = Journal(runID: runID, experiment: experiment.name, reversible: fault.reversible, probes: experiment.probes,
+                                  expect: experiment.expect, events: await recorder.events, samples: await recorder.samples)
+            return RunRecord(runID: runID, experiment: experiment.name, file: file, host: fault.host, faultKind: experiment.fault.type,
+                             target: fault.target, status: status, startedAt: start, endedAt: clock.now(), verdict: Verdict.of(journal), journal: journal)
+        }
+
+        // 1. Gate: the steady state before the fault.
+        progress.say("observing the steady state for \(gate)")
+        if await waiter.wait(until: start + gate.milliseconds, now: clock.now, tick: progress.tick("before")) != nil {
+            status = .interrupted
+            await recorder.mark(.interrupted, at: clock.now(), detail: "signal before the fault; nothing injected")
+            return await finish()
+        }
+        let (before, count) = await recorder.availability(.before)
+        guard let before, before >= experiment.expect.availabilityBefore else {
+            await recorder.mark(.gateFailed, at: clock.now(), detail: count == 0 ? "no observation could be judged" : "\(Verdict.pct(before)) available")
+            progress.say("steady state not met (\(Verdict.pct(before)) available, \(Verdict.pct(experiment.expect.availabilityBefore)) required): nothing injected")
+            return await finish()
+        }
+        await recorder.mark(.gateMet, at: clock.now(), detail: "\(Verdict.pct(before)) available over \(count) observations")
+
+        // 2. Inject and confirm.
+        let injected: Injected
+        do {
+            if !fault.reversible { await recorder.enter(.after) } else { await recorder.enter(.during) }
+            injected = try await fault.inject()
+        } catch {
+            await recorder.enter(.before)
+            status = .error
+            await recorder.mark(.error, at: clock.now(), detail: error.message)
+            progress.say("could not inject: \(error.message)")
+            return await finish()
+        }
+        await recorder.mark(.injected, at: injected.at, detail: injected.actions.joined(separator: "; "))
+        if let why = injected.notConfirmed {
+            await recorder.mark(.notVerified, at: clock.now(), detail: why)
+            if fault.reversible { await recorder.mark(.reverted, at: clock.now(), detail: "not confirmed active") }
+            await recorder.enter(.after)
+            progress.say("the fault could not be confirmed active (\(why)); reverted")
+            return await finish()
+        }
+        await recorder.mark(.verified, at: clock.now())
+        progress.say("\(experiment.fault.type) active on \(fault.target)")
+
+        // 3. Hold the fault, watching the stop conditions.
+        var revertFrom = injected.at
+        if fault.reversible, let duration = experiment.fault.duration {
+            let tripped = Mutex<StopCondition?>(nil)
+            let conditions = experiment.stopWhen
+            let signal = await waiter.wait(until: injected.at + duration.milliseconds, now: clock.now, step: 250, tick: { left in
+                await fault.keepAlive()
+                let samples = await recorder.samples
+                let now = clock.now()
+                if let c = conditions.first(where: { $0.tripped(by: samples, now: now, faultSince: injected.at) }) {
+                    tripped.withLock { $0 = c }
+                }
+                await progress.tick("during")(left)
+            }, stop: { tripped.withLock { $0 != nil } || fault.endedElsewhere })
+            var reason = "duration elapsed"
+            if let s = signal {
+                status = .interrupted
+                reason = "interrupted by signal \(s)"
+                await recorder.mark(.interrupted, at: clock.now(), detail: reason)
+            } else if let c = tripped.withLock({ $0 }) {
+                status = .aborted
+                reason = "stop condition: \(c.summary)"
+                await recorder.mark(.stopTripped, at: clock.now(), detail: c.summary)
+            } else if fault.endedElsewhere {
+                status = .aborted
+                reason = "ended on the agent (halt or revert)"
+                await recorder.mark(.error, at: clock.now(), detail: reason)
+            }
+            // 4. Revert, always.
+            do {
+                try await fault.revert(reason: reason)
+                revertFrom = clock.now()
+                await recorder.mark(.reverted, at: revertFrom, detail: reason)
+            } catch {
+                status = .error
+                await recorder.mark(.revertFailed, at: clock.now(), detail: error.message)
+                progress.say("REVERT FAILED: \(error.message)")
+            }
+            await recorder.enter(.after)
+            progress.say("reverted (\(reason)); watching the recovery")
+        }
+        if status == .interrupted { return await finish() }
+
+        // 5. Recovery window: until every probe is back and has held for the settle time, or the window ends.
+        let recoveryFrom = revertFrom
+        let end = recoveryFrom + experiment.expect.recoverWithin.milliseconds + settleMs
+        let settle = settleMs
+        let stable = Mutex(false)
+        if let s = await waiter.wait(until: end, now: clock.now, tick: { left in
+            let samples = await recorder.samples.filter { $0.at >= recoveryFrom }
+            let now = clock.now()
+            let recent = samples.filter { $0.at >= now - settle && !$0.judgement.isBlind }
+            let earlier = samples.filter { $0.at < now - settle }
+            if !earlier.isEmpty, !recent.isEmpty, recent.allSatisfy(\.judgement.isOK) { stable.withLock { $0 = true } }
+            await progress.tick("after")(left)
+        }, stop: { stable.withLock { $0 } }) {
+            status = .interrupted
+            await recorder.mark(.interrupted, at: clock.now(), detail: "signal \(s) during the recovery window")
+        }
+        return await finish()
+    }
+}
+
+/// The live progress line (terminal) or phase lines (otherwise, on stderr).
+struct Progress: Sendable {
+    let experiment: String
+    let interactive: Bool
+    let recorder: RunRecorder
+
+    func say(_ text: String) {
+        if interactive { FileHandleWriter.progress("") }
+        Console.err("[\(experiment)] \(text)")
+    }
+
+    func tick(_ phase: String) -> @Sendable (Int64) async -> Void {
+        { left in
+            guard interactive else { return }
+            let last = await recorder.last.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.isOK ? "ok" : $0.value.isBlind ? "blind" : "FAIL")" }
+            let (a, n) = await recorder.availability(Phase(rawValue: phase) ?? .before)
+            FileHandleWriter.progress("  \(phase) \((left + 999) / 1000)s left · \(last.joined(separator: " · ")) · \(Verdict.pct(a)) of \(n)")
+        }
+    }
+}

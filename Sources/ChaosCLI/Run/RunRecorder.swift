@@ -1,0 +1,53 @@
+import ChaosCore
+import ChaosEngine
+
+/// Collects a run's events and judged samples as they happen, tagging each sample with the phase
+/// the run was in when the observation started.
+actor RunRecorder {
+    private(set) var phase: Phase = .before
+    private(set) var events: [RunEvent] = []
+    private(set) var samples: [Sample] = []
+    /// The last judgement per probe, for the live progress line.
+    private(set) var last: [String: Judgement] = [:]
+
+    func enter(_ phase: Phase) { self.phase = phase }
+
+    func mark(_ kind: RunEvent.Kind, at: Int64, detail: String? = nil) {
+        events.append(RunEvent(at: at, kind: kind, detail: detail))
+    }
+
+    func add(_ o: Observation, spec: ProbeSpec, phase: Phase) {
+        let j = spec.tolerance.judge(o, kind: spec.type)
+        samples.append(Sample(probe: spec.name, at: o.at, latencyMs: o.latencyMs, phase: phase, judgement: j))
+        last[spec.name] = j
+    }
+
+    /// Availability (percent) of the judged samples of `phase` so far, or nil without any.
+    func availability(_ phase: Phase) -> (Double?, Int) {
+        let judged = samples.filter { $0.phase == phase && !$0.judgement.isBlind }
+        guard !judged.isEmpty else { return (nil, 0) }
+        return (Double(judged.filter(\.judgement.isOK).count) * 100 / Double(judged.count), judged.count)
+    }
+}
+
+/// Observes every probe at its interval until cancelled.
+enum ProbeLoops {
+    static func start(_ runners: [any ProbeRunner], recorder: RunRecorder) -> [Task<Void, Never>] {
+        runners.map { runner in
+            Task {
+                let interval = runner.spec.interval.milliseconds
+                var next = SystemWallClock().now()
+                while !Task.isCancelled {
+                    let phase = await recorder.phase
+                    let o = await runner.observe()
+                    if Task.isCancelled { break }
+                    await recorder.add(o, spec: runner.spec, phase: phase)
+                    next += interval
+                    let now = SystemWallClock().now()
+                    if next < now { next = now } // a slow observation: start the next one at once
+                    try? await Task.sleep(for: .milliseconds(next - now))
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,0 @@
-/// Placeholder: probes land here (issue 5).

@@ -1,1 +1,0 @@
-/// Placeholder: report renderers land here (issue 5).

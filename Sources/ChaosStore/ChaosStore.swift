@@ -1,1 +1,0 @@
-/// Placeholder: the run store lands here (issue 5).

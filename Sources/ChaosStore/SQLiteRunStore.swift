@@ -1,0 +1,100 @@
+public import ChaosCore
+internal import GRDB
+
+/// Runs in SQLite (`DIR/chaos.sqlite`, WAL) and their verdicts in the append-only log beside it
+/// (`DIR/verdicts.jsonl`).
+///
+/// Every save is final: the run driver saves a run once, at its end (completed, aborted, interrupted
+/// or failed). A run saved again replaces the stored one, and its verdict line is appended only the
+/// first time (the `logged` column). The append happens inside the write transaction, so two savers
+/// of one run cannot both log it; should chaos crash between the fsync of the line and the commit, a
+/// later save of that run would log it a second time (at least once, never lost).
+public final class SQLiteRunStore: RunStoring {
+    /// The store directory.
+    public let directory: String
+    /// `DIR/chaos.sqlite`.
+    public let databasePath: String
+    /// The verdict log, `DIR/verdicts.jsonl`.
+    public let log: VerdictLog
+    private let pool: DatabasePool
+
+    /// Opens the store in `directory`, creating the directory (0700) and the database if needed, and
+    /// migrating the database to the current schema.
+    /// - Throws: `store.io` when the directory or the database cannot be created, opened or migrated;
+    ///   `store.newer` when a newer chaos wrote the database.
+    public init(directory: String) throws(ChaosError) {
+        try StoreFiles.makeDirectory(directory)
+        self.directory = directory
+        self.databasePath = directory + "/chaos.sqlite"
+        self.log = VerdictLog(path: directory + "/verdicts.jsonl")
+        self.pool = try Self.openDatabase(databasePath)
+        try StoreSchema.migrate(pool, path: databasePath)
+    }
+
+    /// Saves (or replaces) `run`, and appends its ``VerdictLine`` to the verdict log unless it is
+    /// already there.
+    /// - Throws: `store.io` when the run cannot be saved, or when it was saved but its line could
+    ///   not be appended (saving it again retries the line).
+    public func save(_ run: RunRecord) throws(ChaosError) {
+        let arguments = try RunRows.values(run)
+        let line = VerdictLine(run)
+        let log = self.log
+        let logFailure: ChaosError? = try write("save run '\(run.runID)' in") { db in
+            try RunRows.upsert(arguments, db)
+            guard try RunRows.isUnlogged(run.runID, db) else { return nil }
+            if let failure = Self.append(line, to: log) { return failure }
+            try RunRows.markLogged(run.runID, db)
+            return nil
+        }
+        if let logFailure {
+            throw ChaosError(logFailure.code, "Run '\(run.runID)' is saved, but its verdict line is not: \(logFailure.message)", exit: logFailure.exit)
+        }
+    }
+
+    /// The run `id`, or nil when there is none.
+    /// - Throws: `store.io` when the database cannot be read; `store.corrupt` when the run cannot be decoded.
+    public func run(_ id: String) throws(ChaosError) -> RunRecord? {
+        let row = try read("read run '\(id)' from") { db in
+            try Row.fetchOne(db, sql: "SELECT \(RunRows.columns) FROM runs WHERE runID = ?", arguments: [id])
+        }
+        guard let row else { return nil }
+        return try RunRows.record(row, path: databasePath)
+    }
+
+    /// The runs `filter` selects, newest first (by `startedAt`), at most `filter.limit` of them
+    /// (a limit of 0 or less lists them all).
+    /// - Throws: `store.io` when the database cannot be read; `store.corrupt` when a run cannot be decoded.
+    public func runs(_ filter: RunFilter) throws(ChaosError) -> [RunRecord] {
+        let query = RunRows.query(filter)
+        let rows = try read("list runs from") { db in try Row.fetchAll(db, sql: query.sql, arguments: query.arguments) }
+        var out: [RunRecord] = []
+        for row in rows { out.append(try RunRows.record(row, path: databasePath)) }
+        return out
+    }
+
+    // MARK: Database access
+
+    private static func openDatabase(_ path: String) throws(ChaosError) -> DatabasePool {
+        var configuration = Configuration()
+        configuration.label = "chaos.store"
+        // Another chaos process (a one-off beside a scheduled run) may be writing: wait for it.
+        configuration.busyMode = .timeout(10)
+        do { return try DatabasePool(path: path, configuration: configuration) } catch {
+            throw StoreError.database("open", path, error)
+        }
+    }
+
+    /// `log.append(line)`, its error as a value (for use inside a database closure).
+    private static func append(_ line: VerdictLine, to log: VerdictLog) -> ChaosError? {
+        do { try log.append(line) } catch { return error }
+        return nil
+    }
+
+    private func write<T>(_ what: String, _ updates: (Database) throws -> T) throws(ChaosError) -> T {
+        do { return try pool.write(updates) } catch { throw StoreError.database(what, databasePath, error) }
+    }
+
+    private func read<T>(_ what: String, _ value: (Database) throws -> T) throws(ChaosError) -> T {
+        do { return try pool.read(value) } catch { throw StoreError.database(what, databasePath, error) }
+    }
+}

@@ -1,0 +1,61 @@
+import ChaosCore
+internal import GRDB
+
+/// The schema of `chaos.sqlite`, as migrations: each runs once, in order, recorded by GRDB in the
+/// database itself, so opening a store again (or from another process) migrates nothing twice.
+enum StoreSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: runs") { db in
+            try db.create(table: "runs") { t in
+                t.primaryKey("runID", .text)
+                t.column("experiment", .text).notNull().indexed()
+                t.column("file", .text)
+                t.column("host", .text)
+                t.column("faultKind", .text).notNull()
+                t.column("target", .text).notNull()
+                t.column("status", .text).notNull()
+                t.column("outcome", .text).notNull().indexed()
+                t.column("startedAt", .integer).notNull().indexed()
+                t.column("endedAt", .integer).notNull()
+                t.column("verdict", .jsonText).notNull()
+                t.column("journal", .jsonText).notNull()
+                // 1 once the run's line is in the verdict log: a run saved again is not logged twice.
+                t.column("logged", .integer).notNull().defaults(to: 0)
+            }
+        }
+        return migrator
+    }
+
+    /// Brings the database at `path` up to date.
+    /// - Throws: `store.newer` when a newer chaos has migrated it further than this one knows;
+    ///   `store.io` when a migration fails.
+    static func migrate(_ writer: some DatabaseWriter, path: String) throws(ChaosError) {
+        let migrator = Self.migrator
+        let superseded: Bool
+        do { superseded = try writer.read { db in try migrator.hasBeenSuperseded(db) } } catch {
+            throw StoreError.database("read the schema of", path, error)
+        }
+        if superseded {
+            throw ChaosError("store.newer", "The run store '\(path)' was written by a newer version of chaos. Upgrade chaos, or choose another --store-dir.")
+        }
+        do { try migrator.migrate(writer) } catch {
+            throw StoreError.database("migrate", path, error)
+        }
+    }
+}
+
+/// The errors of the database.
+enum StoreError {
+    /// `store.io` for a failed database operation (or the `ChaosError` it threw, unchanged).
+    static func database(_ what: String, _ path: String, _ error: any Error) -> ChaosError {
+        if let error = error as? ChaosError { return error }
+        let why = (error as? DatabaseError).map { $0.message ?? "\($0.resultCode)" } ?? "\(error)"
+        return ChaosError("store.io", "Cannot \(what) the run store '\(path)': \(why). Check --store-dir, free space and permissions, and that no other process holds it locked.")
+    }
+
+    /// `store.corrupt` for a stored run that cannot be read back.
+    static func corrupt(_ runID: String, _ path: String, _ why: String) -> ChaosError {
+        .internalError("store.corrupt", "Run '\(runID)' in the run store '\(path)' cannot be read: \(why). Delete the run with sqlite3, or move the store aside.")
+    }
+}

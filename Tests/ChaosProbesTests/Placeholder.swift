@@ -1,3 +1,0 @@
-import Testing
-
-@Suite("ChaosProbes placeholder") struct ChaosProbesPlaceholder { @Test func builds() {} }

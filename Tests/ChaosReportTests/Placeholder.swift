@@ -1,3 +1,0 @@
-import Testing
-
-@Suite("ChaosReport placeholder") struct ChaosReportPlaceholder { @Test func builds() {} }

@@ -1,3 +1,0 @@
-import Testing
-
-@Suite("ChaosStore placeholder") struct ChaosStorePlaceholder { @Test func builds() {} }
