@@ -42,6 +42,15 @@ enum Console {
         return "\(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec)).\(millis < 10 ? "00" : millis < 100 ? "0" : "")\(millis)"
     }
 
+    /// `YYYY-MM-DD HH:MM:SS` local time of an epoch-milliseconds instant.
+    static func dateTime(_ ms: Int64) -> String {
+        var t = time_t(ms / 1000)
+        var tmv = tm()
+        localtime_r(&t, &tmv)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(tmv.tm_year + 1900)-\(two(tmv.tm_mon + 1))-\(two(tmv.tm_mday)) \(two(tmv.tm_hour)):\(two(tmv.tm_min)):\(two(tmv.tm_sec))"
+    }
+
     /// Left-aligned columns.
     static func table(_ header: [String], _ rows: [[String]]) -> String {
         let all = [header] + rows

@@ -15,8 +15,10 @@ public struct CommandProbe: ProbeRunner {
         do {
             result = try await CommandRunner.run(argv, timeout: spec.timeout.duration)
         } catch {
+            if Task.isCancelled { return watch.cancelled(spec) }
             return watch.blind(spec, error.message)
         }
+        if Task.isCancelled { return watch.cancelled(spec) }
         guard let status = result.status else {
             var o = watch.failure(spec, "timed out after \(spec.timeout)")
             o.body = BodyReader.text(Array(result.stdout.utf8))

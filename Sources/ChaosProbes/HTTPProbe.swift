@@ -28,12 +28,14 @@ public struct HTTPProbe: ProbeRunner {
             let answer = try await Deadline.run(within: timeout.duration) {
                 try await HTTPExchange.perform(client, request, timeout: timeout, limit: Observation.bodyLimit)
             }
+            if Task.isCancelled { return watch.cancelled(spec) }
             guard let answer else { return watch.failure(spec, "timed out after \(timeout)") }
             var o = watch.observation(spec)
             o.status = answer.status
             o.body = BodyReader.text(answer.body)
             return o
         } catch {
+            if Task.isCancelled { return watch.cancelled(spec) }
             switch NetworkTrouble.classify(error, timeout: timeout) {
             case .failure(let reason): return watch.failure(spec, reason)
             case .blind(let reason): return watch.blind(spec, reason)

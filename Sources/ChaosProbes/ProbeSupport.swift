@@ -6,6 +6,10 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 
+extension StringProtocol {
+    fileprivate func replacingUnderscores() -> String { String(map { $0 == "_" ? " " : $0 }) }
+}
+
 /// The start of one observation: wall-clock time for `at`, a monotonic instant for the latency.
 struct Stopwatch {
     let at: Int64
@@ -38,6 +42,11 @@ struct Stopwatch {
         var o = observation(spec)
         o.blind = reason
         return o
+    }
+
+    /// An observation its caller cancelled: it says nothing about the system.
+    func cancelled(_ spec: ProbeSpec) -> Observation {
+        blind(spec, "the observation was cancelled")
     }
 }
 
@@ -130,11 +139,22 @@ enum NetworkTrouble {
             return .failure("cannot resolve the address (\(e))")
         }
         if error is NIOSSLError || error is BoringSSLError || error is NIOSSLExtraError {
-            return .failure("TLS handshake failed: \(error)")
+            return .failure("TLS handshake failed: \(tlsReason(error))")
         }
         if error is HTTPParserError { return .failure("not an HTTP response: \(error)") }
         if error is CancellationError { return timedOut }
         return .failure("\(error)")
+    }
+
+    /// BoringSSL's reason (`CERTIFICATE_VERIFY_FAILED` → "certificate verify failed") when the error
+    /// carries one, else the error's own text.
+    static func tlsReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if let match = text.firstMatch(of: /OPENSSL_internal:([A-Z0-9_]+)/) {
+            return match.1.lowercased().replacingUnderscores()
+        }
+        if let e = error as? NIOSSLExtraError { return e.description }
+        return text
     }
 
     /// A few words for a socket error.

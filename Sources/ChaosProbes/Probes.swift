@@ -48,8 +48,10 @@ public final class Probes: ProbeFactory {
     }
 
     /// Probes with event loops of their own, shut down by ``shutdown()``. The threads are made now,
-    /// by the calling thread, so they share its network namespace: a thread that joined another
-    /// namespace (`setns`) makes probes that connect from inside it (tests use this).
+    /// by the calling thread, and so share its network namespace. NIO and AsyncHTTPClient create
+    /// most sockets on the thread that calls them, though: to probe from inside another namespace,
+    /// make these on a thread that joined it (`setns`) and also run `observe()` on such a thread
+    /// (a task executor); the tests do both.
     public init(eventLoopThreads: Int) {
         let made = MultiThreadedEventLoopGroup(numberOfThreads: max(1, eventLoopThreads))
         group = made

@@ -32,10 +32,12 @@ public struct PrometheusProbe: ProbeRunner {
                 try await HTTPExchange.perform(client, request, timeout: timeout, limit: PrometheusProbe.answerLimit)
             }
         } catch {
+            if Task.isCancelled { return watch.cancelled(spec) }
             switch NetworkTrouble.classify(error, timeout: timeout) {
             case .failure(let reason), .blind(let reason): return watch.blind(spec, "Prometheus at \(base): \(reason)")
             }
         }
+        if Task.isCancelled { return watch.cancelled(spec) }
         guard let answer else { return watch.blind(spec, "Prometheus at \(base) did not answer within \(timeout)") }
         var o = watch.observation(spec)
         o.status = answer.status

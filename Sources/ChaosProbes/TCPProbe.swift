@@ -25,9 +25,11 @@ public struct TCPProbe: ProbeRunner {
             let connected = try await Deadline.run(within: timeout.duration + .milliseconds(200)) {
                 try await TCPProbe.connect(group, target, timeout: timeout)
             }
+            if Task.isCancelled { return watch.cancelled(spec) }
             guard connected != nil else { return watch.failure(spec, "timed out after \(timeout)") }
             return watch.observation(spec)
         } catch {
+            if Task.isCancelled { return watch.cancelled(spec) }
             switch NetworkTrouble.classify(error, timeout: timeout) {
             case .failure(let reason): return watch.failure(spec, reason)
             case .blind(let reason): return watch.blind(spec, reason)

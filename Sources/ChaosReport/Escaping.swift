@@ -18,9 +18,10 @@ enum Escape {
         return out
     }
 
-    /// Text for XML content and attribute values: the five entities, line breaks and tabs as character
-    /// references (so attributes keep them), and characters XML 1.0 forbids replaced.
-    static func xml(_ s: String) -> String {
+    /// Text for XML attribute values (or, with `content`, element text): the five entities, line breaks
+    /// and tabs as character references in attributes (so parsers keep them), characters XML 1.0
+    /// forbids replaced.
+    static func xml(_ s: String, content: Bool = false) -> String {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for u in s.unicodeScalars {
@@ -30,9 +31,9 @@ enum Escape {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
-            case "\n": out += "&#10;"
+            case "\n": out += content ? "\n" : "&#10;"
             case "\r": out += "&#13;"
-            case "\t": out += "&#9;"
+            case "\t": out += content ? "\t" : "&#9;"
             default:
                 let forbidden = u.value < 0x20 || u.value == 0xFFFE || u.value == 0xFFFF
                 out.unicodeScalars.append(forbidden ? replacement : u)

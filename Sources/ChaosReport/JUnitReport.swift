@@ -15,7 +15,7 @@ enum JUnitReport {
     }
 
     static func render(_ runs: [RunRecord], title: String?) -> String {
-        let x = Escape.xml
+        let x = { (s: String) in Escape.xml(s) }
         let name = title ?? "chaos"
         let results = runs.map(result)
         let failures = results.filter { $0 == .failed }.count, skipped = results.filter { $0 == .skipped }.count
@@ -33,7 +33,7 @@ enum JUnitReport {
     }
 
     static func testcase(_ run: RunRecord) -> [String] {
-        let x = Escape.xml
+        let x = { (s: String) in Escape.xml(s) }
         let f = RunFacts(run)
         let reasons = run.verdict.reasons.joined(separator: "; ")
         var out = ["    <testcase classname=\"chaos.\(x(run.experiment))\" name=\"\(x("\(run.experiment) (\(run.faultKind.rawValue) on \(run.target))"))\" "
@@ -42,14 +42,14 @@ enum JUnitReport {
         case .passed: break
         case .failed:
             let type = run.verdict.failures.map(\.rawValue).joined(separator: ",")
-            out.append("      <failure message=\"\(x(reasons))\" type=\"\(x(type))\">\(x(details(f)))</failure>")
+            out.append("      <failure message=\"\(x(reasons))\" type=\"\(x(type))\">\(Escape.xml(details(f), content: true))</failure>")
         case .skipped:
             var why = run.status == .completed ? "inconclusive" : "run \(run.status.rawValue)"
             if let unknown = run.verdict.inconclusive { why += " (\(unknown.rawValue))" }
             if !reasons.isEmpty { why += ": \(reasons)" }
             out.append("      <skipped message=\"\(x(why))\"/>")
         }
-        out.append("      <system-out>\(x(summary(f)))</system-out>")
+        out.append("      <system-out>\(Escape.xml(summary(f), content: true))</system-out>")
         out.append("    </testcase>")
         return out
     }
@@ -58,8 +58,7 @@ enum JUnitReport {
     static func details(_ f: RunFacts) -> String {
         var lines = f.run.verdict.reasons.map { "- \($0)" }
         lines.append("")
-        lines += TextReport.table(f.phaseTable, indent: "")
-        lines += TextReport.table(f.keyFigures.map { [$0.name, $0.value] }, indent: "")
+        lines += TextReport.table(f.phaseTable + f.keyFigures.map { [$0.name, $0.value] }, indent: "")
         return lines.joined(separator: "\n")
     }
 

@@ -25,8 +25,8 @@ struct RunFacts {
     /// The verdict with the status when the run did not complete: "FAILED (aborted)".
     var verdictLabel: String { run.status == .completed ? verdictWord : "\(verdictWord) (\(run.status.rawValue))" }
 
-    /// Where the fault went: "nginx.service on host web-1" or "nginx.service on this host".
-    var placement: String { "\(run.target) on \(run.host.map { "host \($0)" } ?? "this host")" }
+    /// Where the fault went: "nginx.service (host web-1)" or "nginx.service (this host)".
+    var placement: String { "\(run.target) (\(run.host.map { "host \($0)" } ?? "this host"))" }
 
     /// The first reason, with a count of the others.
     var headline: String {

@@ -31,8 +31,7 @@ enum TextReport {
         ]
         out += run.verdict.reasons.map { "  - \($0)" }
         out += ["", "Figures"]
-        out += table(f.phaseTable, indent: "  ")
-        out += table(f.keyFigures.map { [$0.name, $0.value] }, indent: "  ")
+        out += table(f.phaseTable + f.keyFigures.map { [$0.name, $0.value] }, indent: "  ")
         out += ["", "Fault timeline"]
         out += table(f.faultMoments.map { [$0.name, $0.at.map { Format.relative($0, from: f.origin) } ?? Format.missing] }, indent: "  ")
         if !f.events.isEmpty {

@@ -141,7 +141,7 @@ struct TimelineSVG {
                 + "<text x=\"\(n(tx))\" y=\"\(n(y + 18))\" text-anchor=\"middle\">\(k * step) s</text>")
             k += 1
         }
-        out.append("<text x=\"\(n(Self.left - 8))\" y=\"\(n(y + 18))\" text-anchor=\"end\">time since start</text></g>")
+        out.append("<text x=\"\(n(Self.left - 18))\" y=\"\(n(y + 18))\" text-anchor=\"end\">time since start</text></g>")
         return out
     }
 

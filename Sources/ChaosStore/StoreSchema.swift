@@ -50,8 +50,13 @@ enum StoreError {
     /// `store.io` for a failed database operation (or the `ChaosError` it threw, unchanged).
     static func database(_ what: String, _ path: String, _ error: any Error) -> ChaosError {
         if let error = error as? ChaosError { return error }
-        let why = (error as? DatabaseError).map { $0.message ?? "\($0.resultCode)" } ?? "\(error)"
-        return ChaosError("store.io", "Cannot \(what) the run store '\(path)': \(why). Check --store-dir, free space and permissions, and that no other process holds it locked.")
+        let database = error as? DatabaseError
+        let why = database.map { $0.message ?? "\($0.resultCode)" } ?? "\(error)"
+        let damaged = database.map { [.SQLITE_NOTADB, .SQLITE_CORRUPT].contains($0.resultCode) } ?? false
+        let advice = damaged
+            ? "Move the file aside (chaos then starts a new store; the verdict log beside it is kept) or choose another --store-dir."
+            : "Check --store-dir, free space and permissions, and that no other process holds it locked."
+        return ChaosError("store.io", "Cannot \(what) the run store '\(path)': \(why). \(advice)")
     }
 
     /// `store.corrupt` for a stored run that cannot be read back.

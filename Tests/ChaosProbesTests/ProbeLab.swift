@@ -11,9 +11,9 @@ let integration: Bool = getenv("CHAOS_INTEGRATION").map { String(cString: $0) } 
 /// fd78:N::2) joined by a veth pair, inside namespaces of a ``NetworkLab``. `srv` runs a small Python
 /// server: HTTP on 8080, a TCP port that accepts and never answers on 8081 (IPv4 and IPv6), and with
 /// `tls` HTTPS on 8443 with a certificate of a private CA. The probes under test run in the test
-/// process, on event loops whose threads were made by a thread that joined `cli`'s namespace
-/// (`setns`), so every connection they make starts inside the lab. Nothing touches the machine's
-/// own interfaces; ``close()`` shuts the probes down and destroys the lab (killing the server).
+/// process, inside `cli`'s namespace (see ``Namespace``): their sockets are made by threads that
+/// joined it, so no probe traffic ever leaves the lab. ``close()`` shuts the probes down and destroys
+/// the lab (killing the server).
 final class ProbeLab: @unchecked Sendable {
     static let httpPort = 8080
     static let stallPort = 8081
@@ -22,8 +22,9 @@ final class ProbeLab: @unchecked Sendable {
     let lab: NetworkLab
     let subnet: Int
     let dir: String
-    /// Probes connecting from inside `cli`.
-    let probes: Probes
+    /// Where the probes run: `cli`'s namespace.
+    let cli: Namespace
+    var probes: Probes { cli.probes }
     /// The CA that signed the HTTPS server's certificate (with `tls`).
     var caFile: String { dir + "/ca.pem" }
 
@@ -56,10 +57,10 @@ final class ProbeLab: @unchecked Sendable {
             try ProbeLab.serverScript.write(toFile: script, atomically: true, encoding: .utf8)
             var argv = [ProbeLab.python, "-u", script, String(Self.httpPort), String(Self.stallPort)]
             if tls {
-                try makeCertificates()
+                try ProbeLab.makeCertificates(in: dir, for: "10.78.\(subnet).2")
                 argv += [String(Self.tlsPort), dir + "/server.pem", dir + "/server.key"]
             }
-            probes = try NetNS.probes(in: lab.ns("cli"))
+            cli = try Namespace(lab.ns("cli"))
             _ = try lab.start("srv", argv)
         } catch {
             lab.destroy()
@@ -75,9 +76,20 @@ final class ProbeLab: @unchecked Sendable {
     }
 
     func close() async {
-        await probes.shutdown()
+        await cli.close()
         lab.destroy()
         try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    /// One observation of `spec`, made inside `cli`.
+    func observe(_ spec: ProbeSpec) async throws -> Observation {
+        let runner = try probes.runner(for: spec)
+        return await observe(runner)
+    }
+
+    /// One observation of `runner`, made inside `cli`.
+    func observe(_ runner: any ProbeRunner) async -> Observation {
+        await cli.run { await runner.observe() }
     }
 
     /// Waits (≤ 10 s) until the server accepts connections on `ports`, probing from `cli`.
@@ -85,7 +97,7 @@ final class ProbeLab: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(10)
         for port in ports {
             let probe = try probes.runner(for: tcp("ready", "\(serverIP):\(port)", timeout: 200))
-            while await probe.observe().failure != nil {
+            while await observe(probe).failure != nil {
                 guard ContinuousClock.now < deadline else {
                     throw NetworkLab.LabError(description: "the lab server did not listen on \(port) within 10 s")
                 }
@@ -95,7 +107,7 @@ final class ProbeLab: @unchecked Sendable {
     }
 
     /// A private CA and a server certificate for `serverIP` (openssl).
-    func makeCertificates() throws {
+    static func makeCertificates(in dir: String, for serverIP: String) throws {
         let ext = dir + "/server.ext"
         try "basicConstraints=CA:FALSE\nsubjectAltName=IP:\(serverIP)\nextendedKeyUsage=serverAuth\n"
             .write(toFile: ext, atomically: true, encoding: .utf8)
@@ -172,7 +184,7 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/big":
             return self.send(200, "x" * 100000)
         if p == "/echo":
-            return self.send(200, json.dumps({"method": self.command, "path": self.path, "body": body,
+            return self.send(200, json.dumps({"method": self.command, "path": self.path, "body": body, "peer": self.client_address[0],
                 "headers": {k.lower(): v for k, v in self.headers.items()}}), "application/json")
         if p == "/redirect":
             self.send_response(302)
@@ -223,28 +235,90 @@ main()
 """#
 }
 
-/// Joining a network namespace from a dedicated thread.
-enum NetNS {
-    /// Probes whose event loop threads live in `namespace` (made by a short-lived thread that joined
-    /// it; threads inherit the network namespace of the thread that creates them).
-    static func probes(in namespace: String) throws -> Probes {
-        final class Box: @unchecked Sendable {
-            var probes: Probes?
-            var error: String?
-        }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            defer { done.signal() }
-            do {
-                try enter(namespace)
-                box.probes = Probes(eventLoopThreads: 1)
-            } catch { box.error = "\(error)" }
-        }
+/// A network namespace to run probes in: a thread that joined it (`setns`, which moves only the
+/// calling thread) serves as the task executor of the code that observes, so the sockets that code
+/// makes (NIO and AsyncHTTPClient create them on the calling thread) live in the namespace; the
+/// probes' event loop threads are made by that same thread, so they are in it too (sockets NIO
+/// makes on its loops, e.g. after resolving a name, are as well).
+final class Namespace: TaskExecutor, @unchecked Sendable {
+    let name: String
+    /// Probes made inside the namespace.
+    private(set) var probes: Probes! = nil
+    private let condition = NSCondition()
+    private var jobs: [UnownedJob] = []
+    private var stopping = false
+    private var running = true
+    private var startError: String?
+    private var started = false
+
+    init(_ name: String) throws {
+        self.name = name
+        let thread = Thread { [unowned self] in self.main() }
+        thread.name = "netns-\(name)"
         thread.start()
-        guard done.wait(timeout: .now() + 10) == .success else { throw NetworkLab.LabError(description: "the namespace thread hung") }
-        guard let probes = box.probes else { throw NetworkLab.LabError(description: box.error ?? "no probes") }
-        return probes
+        condition.lock()
+        while !started { condition.wait() }
+        condition.unlock()
+        if let startError { throw NetworkLab.LabError(description: startError) }
+    }
+
+    private func main() {
+        do {
+            try Namespace.enter(name)
+            probes = Probes(eventLoopThreads: 1)
+        } catch {
+            startError = "\(error)"
+        }
+        condition.lock()
+        started = true
+        if startError != nil { running = false }
+        condition.broadcast()
+        condition.unlock()
+        guard startError == nil else { return }
+        while true {
+            condition.lock()
+            while jobs.isEmpty && !stopping { condition.wait() }
+            if jobs.isEmpty {
+                running = false
+                condition.unlock()
+                return
+            }
+            let job = jobs.removeFirst()
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        condition.lock()
+        if running {
+            jobs.append(job)
+            condition.signal()
+            condition.unlock()
+        } else {
+            // Stragglers after close (none expected) still run, outside the namespace.
+            condition.unlock()
+            job.runSynchronously(on: asUnownedTaskExecutor())
+        }
+    }
+
+    /// Runs `body` with this namespace's thread as its executor.
+    func run<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
+        await withTaskExecutorPreference(self) { await body() }
+    }
+
+    /// Shuts the probes down and ends the thread.
+    func close() async {
+        await probes?.shutdown()
+        stop()
+    }
+
+    private func stop() {
+        condition.lock()
+        stopping = true
+        condition.signal()
+        condition.unlock()
     }
 
     /// Moves the calling thread (only) into `namespace`, and checks that it is there.
@@ -257,7 +331,7 @@ enum NetNS {
         let path = "/run/netns/\(namespace)"
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw NetworkLab.LabError(description: "open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
+        defer { Glibc.close(fd) }
         let CLONE_NEWNET: Int32 = 0x4000_0000
         guard setns(fd, CLONE_NEWNET) == 0 else { throw NetworkLab.LabError(description: "setns: \(String(cString: strerror(errno)))") }
         var mine = stat(), target = stat()

@@ -41,6 +41,7 @@ struct FormattingTests {
     func escaping() {
         #expect(Escape.html(#"<a href="x">&'</a>"#) == "&lt;a href=&quot;x&quot;&gt;&amp;&#39;&lt;/a&gt;")
         #expect(Escape.xml("a\u{0}b\nc'") == "a\u{FFFD}b&#10;c&apos;")
+        #expect(Escape.xml("a\nb<", content: true) == "a\nb&lt;")
         #expect(Escape.line("a\u{1B}[31mb\tc") == "a\u{FFFD}[31mb c")
         #expect(Escape.markdown("a|b <i>") == "a\\|b &lt;i&gt;")
     }

@@ -78,6 +78,17 @@ struct HTMLReportTests {
         #expect(HTMLShape.unbalanced(html) == nil)
     }
 
+    @Test("a kill: bands before and after only, no revert line")
+    func kill() {
+        let html = RunReport.render([Fixture.kill], format: .html)
+        #expect(html.contains("<g class=\"band before\">"))
+        #expect(!html.contains("<g class=\"band during\">"))
+        #expect(html.contains("<g class=\"band after\">"))
+        #expect(html.contains(">injected +5.0 s</text>"))
+        #expect(!html.contains(">reverted +"))
+        #expect(html.ranges(of: "class=\"mark ").count == Fixture.kill.journal.samples.count)
+    }
+
     @Test("the summary is only for several runs")
     func single() {
         #expect(!RunReport.render([Fixture.failed], format: .html).contains("class=\"summary\""))

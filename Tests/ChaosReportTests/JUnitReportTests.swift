@@ -58,7 +58,7 @@ struct JUnitReportTests {
         let failure = try #require(elements.first { $0.name == "failure" })
         #expect(failure.attributes["message"] == "outage of 14 s, longer than the 10s allowed; availability during the fault 60 %, 95 % required")
         #expect(failure.attributes["type"] == "outage,slo_breach")
-        #expect(failure.text.contains("availability  100 %     60 %     100 %"))
+        #expect(failure.text.contains("availability     100 %   60 %    100 %"))
         #expect(failure.text.contains("time to recover  2.0 s"))
         let skipped = elements.filter { $0.name == "skipped" }.compactMap { $0.attributes["message"] }
         #expect(skipped == ["inconclusive (not_injected): the fault was never injected",

@@ -17,15 +17,16 @@ struct TextReportTests {
     @Test("text: header, verdict in capitals with reasons, figures, fault timeline")
     func textOneRun() {
         let text = RunReport.render([Fixture.failed], format: .text)
-        #expect(text.contains("web-latency  run r-fail  network.delay on eth0 on host web-1  status completed"))
+        #expect(text.contains("web-latency  run r-fail  network.delay on eth0 (host web-1)  status completed"))
         #expect(text.contains("\nFAILED\n"))
         #expect(text.contains("  - outage of 14 s, longer than the 10s allowed"))
         #expect(text.contains("  - availability during the fault 60 %, 95 % required"))
         let lines = text.split(separator: "\n").map(String.init)
-        #expect(lines.contains("                before    during   after"))
-        #expect(lines.contains("  availability  100 %     60 %     100 %"))
-        #expect(lines.contains { $0.hasPrefix("  p50 latency   12 ms") })
-        #expect(lines.contains("  samples       10        30       30"))
+        #expect(lines.contains("                   before  during  after"))
+        #expect(lines.contains("  availability     100 %   60 %    100 %"))
+        #expect(lines.contains("  p50 latency      14 ms   20 ms   20 ms"))
+        #expect(lines.contains("  p99 latency      20 ms   20 ms   44 ms"))
+        #expect(lines.contains("  samples          10      30      30"))
         #expect(lines.contains("  longest outage   14.0 s"))
         #expect(lines.contains("  time to detect   3.0 s"))
         #expect(lines.contains("  time to recover  2.0 s"))
@@ -35,18 +36,29 @@ struct TextReportTests {
         #expect(!text.contains("EXPERIMENT"), "one run: no summary")
     }
 
+    @Test("text: a kill has no during phase and no revert; recovery is from the kill")
+    func textKill() {
+        let run = Fixture.kill
+        #expect(run.verdict.outcome == .passed)
+        let text = RunReport.render([run], format: .text)
+        #expect(text.contains("kill-web  run r-kill  process.kill on eth0 (host web-1)  status completed"))
+        #expect(text.contains("  samples          10      0       60\n"))
+        #expect(text.contains("  time to recover  3.0 s\n"))
+        #expect(text.contains("  reverted  n/a\n"))
+    }
+
     @Test("text: several runs start with a summary table")
     func textGameDay() {
         let text = RunReport.render(Fixture.gameDay, format: .text, title: "Game day")
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines[0] == "Game day")
-        #expect(lines[2].hasPrefix("EXPERIMENT   VERDICT             REASON"))
-        #expect(lines[2].hasSuffix("TTR    OUTAGE"))
-        #expect(lines[3].hasPrefix("api-blip     PASSED "))
-        #expect(lines[4].hasPrefix("web-latency  FAILED              outage of 14 s, longer than the 10s allowed (+1 more)"))
-        #expect(lines[5].hasPrefix("db-failover  INCONCLUSIVE        the fault was never injected"))
-        #expect(lines[5].hasSuffix("n/a    0 ms"))
-        #expect(lines[6].hasPrefix("cache-loss   FAILED (aborted)"))
+        #expect(lines[1] == "========")
+        #expect(lines[3].hasPrefix("EXPERIMENT   VERDICT           REASON   "))
+        #expect(lines[3].hasSuffix("TTR     OUTAGE"))
+        #expect(lines[4] == "api-blip     PASSED            degraded gracefully and recovered; longest outage 1 s  0 ms    1.0 s")
+        #expect(lines[5] == "web-latency  FAILED            outage of 14 s, longer than the 10s allowed (+1 more)  2.0 s   14.0 s")
+        #expect(lines[6] == "db-failover  INCONCLUSIVE      the fault was never injected                           n/a     0 ms")
+        #expect(lines[7].hasPrefix("cache-loss   FAILED (aborted)  "))
         #expect(text.contains("INCONCLUSIVE\n  - the fault was never injected"))
     }
 

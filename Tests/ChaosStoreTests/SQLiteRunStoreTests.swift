@@ -89,6 +89,22 @@ struct SQLiteRunStoreTests {
         }
     }
 
+    @Test("concurrent saves, of one run and of others, log each run exactly once")
+    func concurrentSaves() throws {
+        try withTemporaryDirectory { dir in
+            let store = try SQLiteRunStore(directory: dir)
+            let other = try SQLiteRunStore(directory: dir)  // a second connection pool, as another process would have
+            let failures = Failures()
+            DispatchQueue.concurrentPerform(iterations: 16) { i in
+                let target = i.isMultiple(of: 2) ? store : other
+                do { try target.save(makeRun(i < 8 ? "same" : "r-\(i)")) } catch { failures.add("\(error)") }
+            }
+            #expect(failures.all.isEmpty)
+            let ids = try store.log.read().lines.map(\.runID)
+            #expect(ids.sorted() == (["same"] + (8..<16).map { "r-\($0)" }).sorted())
+        }
+    }
+
     @Test("a store opened again on the same directory sees earlier runs; migrating again is harmless")
     func persistence() throws {
         try withTemporaryDirectory { dir in
@@ -129,4 +145,12 @@ struct SQLiteRunStoreTests {
             #expect(error?.message.contains(dir + "/chaos.sqlite") == true)
         }
     }
+}
+
+/// Errors collected from concurrent work.
+final class Failures: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [String] = []
+    func add(_ error: String) { lock.withLock { errors.append(error) } }
+    var all: [String] { lock.withLock { errors } }
 }

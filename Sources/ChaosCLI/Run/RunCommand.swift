@@ -3,6 +3,7 @@ import ChaosCore
 import ChaosEngine
 import ChaosFaults
 import ChaosLinux
+import ChaosReport
 import Foundation
 
 struct RunCommand: AsyncParsableCommand {
@@ -148,24 +149,11 @@ struct DryRun {
     }
 }
 
-/// The verdict of a finished run on the terminal, or as JSON.
+/// The verdict of a finished run on the terminal (the text report), or the whole record as JSON.
 enum RunSummary {
     static func print(_ r: RunRecord, format: OutputFormat) {
         if format == .json { Console.json(r); return }
-        let f = r.verdict.figures
-        func ms(_ v: Int64?) -> String { v.map(Verdict.seconds) ?? "n/a" }
-        var lines = ["\(r.verdict.outcome.rawValue.uppercased()): \(r.experiment) (\(r.faultKind) on \(r.target)\(r.host.map { ", host \($0)" } ?? "")), run \(r.runID), \(r.status.rawValue)"]
-        lines += r.verdict.reasons.map { "  - \($0)" }
-        lines.append(Console.table(["", "BEFORE", "DURING", "AFTER"], [
-            ["availability", Verdict.pct(f.availabilityBefore), Verdict.pct(f.availabilityDuring), Verdict.pct(f.availabilityAfter)],
-            ["samples", "\(f.samples["before"] ?? 0)", "\(f.samples["during"] ?? 0)", "\(f.samples["after"] ?? 0)"],
-            ["p99 latency", p99(f, "before"), p99(f, "during"), p99(f, "after")],
-        ]))
-        lines.append("longest outage \(ms(f.longestOutageMs)), time to detect \(ms(f.timeToDetectMs)), time to recover \(ms(f.timeToRecoverMs))")
-        Console.out(lines.joined(separator: "\n"))
-    }
-
-    static func p99(_ f: Figures, _ phase: String) -> String {
-        f.latency[phase].map { "\(Int($0.p99.rounded())) ms" } ?? "n/a"
+        Console.out(RunReport.render([r], format: .text))
+        Console.err("Stored as \(r.runID): 'chaos report \(r.runID) --format html -o report.html' draws its timeline.")
     }
 }

@@ -1,0 +1,69 @@
+import ArgumentParser
+import ChaosCore
+import ChaosReport
+import Foundation
+
+extension ReportFormat: ExpressibleByArgument {}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Render stored runs: text, Markdown, HTML (one self-contained file with a timeline), JUnit XML or JSON.",
+        discussion: """
+        Examples:
+          chaos report r-3f9a2c1b
+          chaos report r-3f9a2c1b --format html -o kill-db.html
+          chaos report --experiment kill-db-primary --since 7d --format junit -o chaos-junit.xml
+          chaos report --last 10 --format md
+        """
+    )
+    @Argument(help: ArgumentHelp("Run ids (see 'chaos verdicts'); none: the runs the filters select.", valueName: "run")) var runs: [String] = []
+    @Option(help: "text, md, html, junit or json.") var format: ReportFormat = .text
+    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
+    @Option(help: "Only runs of this experiment (without run ids).") var experiment: String?
+    @Option(help: ArgumentHelp("Only runs that started within this long (without run ids).", valueName: "duration")) var since: ChaosDuration?
+    @Option(help: "The newest this many runs (without run ids; default 1).") var last: Int?
+    @Option(help: "A title for several runs.") var title: String?
+    @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
+    @OptionGroup var global: GlobalOptions
+
+    func validate() throws {
+        if !runs.isEmpty && (experiment != nil || since != nil || last != nil) { throw ValidationError("Give run ids or filters (--experiment, --since, --last), not both.") }
+        if let last, last < 1 { throw ValidationError("--last must be at least 1.") }
+    }
+
+    func run() async throws {
+        let code: Int32
+        do { code = try render() } catch { code = Console.report(error, format: global.output) }
+        try finish(code)
+    }
+
+    private func render() throws(ChaosError) -> Int32 {
+        let services = try RunServices.required()
+        let dir = RunServices.storeDirectory(storeDir, global: global)
+        let store = try services.store(dir)
+        var selected: [RunRecord] = []
+        if runs.isEmpty {
+            let limit = last ?? (experiment != nil || since != nil ? 100 : 1)
+            selected = try store.runs(RunFilter(experiment: experiment, since: since.map { Int64(Date().timeIntervalSince1970 * 1000) - $0.milliseconds }, limit: limit)).reversed()
+            if selected.isEmpty { throw ChaosError("run.none", "No stored runs match in \(dir). Run one with 'chaos run FILE', or check --store-dir.") }
+        } else {
+            for id in runs {
+                guard let r = try store.run(id) else {
+                    throw ChaosError("run.unknown", "No run '\(id)' in \(dir). List them with 'chaos verdicts'.")
+                }
+                selected.append(r)
+            }
+        }
+        let text = RunReport.render(selected, format: format, title: title)
+        if let out {
+            do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
+                throw ChaosError("report.io", "Cannot write '\(out)': \(error.localizedDescription).")
+            }
+            Console.err("Wrote \(format.rawValue) report of \(selected.count) run\(selected.count == 1 ? "" : "s") to \(out).")
+        } else {
+            Console.out(text)
+        }
+        return 0
+    }
+}
