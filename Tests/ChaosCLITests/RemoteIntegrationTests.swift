@@ -170,6 +170,31 @@ struct RemoteIntegrationTests {
         #expect(Harness.state(pid) == "S")
     }
 
+    @Test("chaos run with an inventory target runs the fault through the target's agent, and judges it")
+    func runThroughAgent() throws {
+        let fleet = try Fleet()
+        let victim = try Harness.victim(named: fleet.victimName)
+        defer { Harness.cleanup(victim) }
+        let file = fleet.client + "/pause.yaml"
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: pause-victim
+        target: victim
+        fault: {type: process.pause, duration: 2s}
+        probes:
+          - {name: alive, type: command, command: [/bin/true], interval: 250ms, timeout: 250ms}
+        expect: {recoverWithin: 5s}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
+        let run = try fleet.start(["run", file, "--gate", "1s"])
+        #expect(Harness.waitUntil(timeout: 15) { Harness.state(victim.processIdentifier) == "T" }, "paused through the agent")
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 0, "passed")
+        #expect(Harness.state(victim.processIdentifier) == "S")
+        let list = try fleet.lab.run("ops", [Harness.chaos, "verdicts", "--output", "json"], env: fleet.env("alice"))
+        #expect(list.stdout.contains("\"host\" : \"db1\"") && list.stdout.contains("passed"), "\(list.stdout)")
+    }
+
     /// Waits for the held fault, ends the client with `cut`, and checks that the agent reverts within
     /// one second of the lease running out.
     func leaseOutlivesItsHolder(_ cut: (Fleet, Process) throws -> Void) throws {

@@ -110,6 +110,35 @@ struct RunIntegrationTests {
         #expect(r.status == 0)
         #expect(Harness.isDead(c.backends["web1"]!.processIdentifier), "the backend really was killed")
         #expect(json["status"] as? String == "completed")
+        // The stored run: listed, and rendered as one self-contained HTML file and as JUnit.
+        let runID = try #require(json["runID"] as? String)
+        let env = ["CHAOS_STATE_DIR": c.dir + "/state"]
+        let list = try c.lab.run("client", [Harness.chaos, "verdicts"], env: env)
+        #expect(list.status == 0 && list.stdout.contains(runID) && list.stdout.contains("passed"), "\(list.stdout)\(list.stderr)")
+        let html = c.dir + "/report.html", junit = c.dir + "/junit.xml"
+        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "--format", "html", "-o", html], env: env).status == 0)
+        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "--format", "junit", "-o", junit], env: env).status == 0)
+        let page = try String(contentsOfFile: html, encoding: .utf8)
+        #expect(page.contains("<svg") && page.contains("kill-one-web") && !page.contains("<script src"))
+        #expect(try String(contentsOfFile: junit, encoding: .utf8).contains("<testcase"))
+        let log = try String(contentsOfFile: c.dir + "/state/runs/verdicts.jsonl", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 1 && log.contains(runID), "one line per verdict in the JSONL log")
+    }
+
+    @Test("a stop condition aborts the run and reverts the fault at once")
+    func stopCondition() throws {
+        let c = try Cluster(webs: 1)
+        let web1 = c.backends["web1"]!.processIdentifier
+        let file = try c.experiment("pause-only-web", fault: "{type: process.pause, duration: 60s}", expect: "}\nstopWhen:\n  - {probe: lb, availabilityBelow: 50%, for: 1s")
+        let started = Harness.nowMs()
+        let r = try c.run(file)
+        let json = try Self.verdict(r)
+        #expect(json["status"] as? String == "aborted", "\(r.stderr)")
+        #expect(r.status == 2)
+        #expect(Harness.state(web1) != "T", "resumed")
+        #expect(Harness.nowMs() - started < 30_000, "ended long before the fault's 60 s")
+        let events = ((json["journal"] as? [String: Any])?["events"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+        #expect(events.contains("stopTripped") && events.contains("reverted"), "\(events)")
     }
 
     @Test("a single backend: killing it fails with an outage as long as the backend was down, and the measured recovery agrees with the test's own")
