@@ -16,6 +16,7 @@ struct KillCommand: AsyncParsableCommand {
           chaos kill --port 6379 --dry-run
           chaos kill --unit redis-server.service
           chaos kill --target db-primary --inventory deploy/inventory.yaml
+          chaos kill --name web --count 1 --observe http://10.0.0.10/healthz --recover-within 20s
         """
     )
     @OptionGroup var target: TargetOptions

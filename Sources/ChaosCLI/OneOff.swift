@@ -43,6 +43,7 @@ struct OneOff {
     }
 
     private func execute() async throws(ChaosError) -> Int32 {
+        if let probe = safety.observe.probe, !safety.dryRun { return try await ObservedOneOff(one: self, probe: probe).run() }
         let ctx = Context(global: global)
         // A target on another inventory host runs through that host's agent.
         if inventoryPath != nil && (target.ref != nil || target.host != nil) {

@@ -107,7 +107,39 @@ public struct HoldOptions: ParsableArguments {
 public struct SafetyOptions: ParsableArguments {
     @Flag(help: "Show the victims and exactly what would be done; change nothing.") var dryRun = false
     @Flag(help: "Allow protected processes and units (sshd, the service manager, the chaos agent).") var force = false
+    @OptionGroup(title: "Verdict") var observe: ObserveOptions
     public init() {}
+}
+
+/// `--observe URL`: watch a health endpoint around the fault and end with a verdict, as `chaos run` does.
+public struct ObserveOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Watch this http(s) URL before, during and after the fault, and end with a verdict (exit 0 passed, 1 failed, 2 inconclusive).", valueName: "url"))
+    var observe: String?
+    @Option(name: .customLong("expect"), parsing: .singleValue, help: ArgumentHelp("With --observe: the accepted HTTP statuses (default 200-399), e.g. 200 or 200-299.", valueName: "status"))
+    var expectStatus: [String] = []
+    @Option(help: ArgumentHelp("With --observe: the service must be back within this long after the revert (or the kill).", valueName: "duration"))
+    var recoverWithin: ChaosDuration = .seconds(30)
+    @Option(help: ArgumentHelp("With --observe: how often to observe.", valueName: "duration"))
+    var observeEvery: ChaosDuration = .seconds(1)
+    public init() {}
+
+    public func validate() throws {
+        if let observe, !(observe.hasPrefix("http://") || observe.hasPrefix("https://")) {
+            throw ValidationError("--observe takes an http:// or https:// URL, e.g. http://10.0.0.10/healthz.")
+        }
+        if observe == nil && !expectStatus.isEmpty { throw ValidationError("--expect only applies with --observe URL.") }
+        for s in expectStatus where StatusRange(s) == nil { throw ValidationError("--expect '\(s)' is not a status or range (e.g. 200 or 200-299).") }
+    }
+
+    /// The probe of the one-off's run.
+    var probe: ProbeSpec? {
+        guard let observe else { return nil }
+        var tolerance = Tolerance()
+        if !expectStatus.isEmpty { tolerance.status = expectStatus.compactMap(StatusRange.init) }
+        var p = ProbeSpec(name: "observe", type: .http, interval: observeEvery, timeout: min(observeEvery, .seconds(2)), tolerance: tolerance)
+        p.url = observe
+        return p
+    }
 }
 
 enum Environment {

@@ -125,6 +125,18 @@ struct RunIntegrationTests {
         #expect(log.split(separator: "\n").count == 1 && log.contains(runID), "one line per verdict in the JSONL log")
     }
 
+    @Test("a one-off with --observe ends with a verdict: a kill behind haproxy passes")
+    func observedOneOff() throws {
+        let c = try Cluster(webs: 2)
+        let r = try c.lab.run("client", [Harness.chaos, "kill", "--pidfile", c.dir + "/web1.pid", "--observe", "http://10.79.0.10:8080/",
+                                         "--observe-every", "250ms", "--recover-within", "10s", "--output", "json"],
+                              env: ["CHAOS_STATE_DIR": c.dir + "/state"], timeout: 120)
+        let verdict = try #require(try Self.verdict(r)["verdict"] as? [String: Any], "\(r.stderr)")
+        #expect(verdict["outcome"] as? String == "passed", "\(verdict)")
+        #expect(r.status == 0)
+        #expect(Harness.isDead(c.backends["web1"]!.processIdentifier))
+    }
+
     @Test("a stop condition aborts the run and reverts the fault at once")
     func stopCondition() throws {
         let c = try Cluster(webs: 1)
