@@ -79,10 +79,10 @@ struct DocsTests {
         #expect(((results[1]["diagnostics"] as? [[String: Any]])?.first?["line"] as? Int ?? 0) > 0)
     }
 
-    @Test("complete YAML examples in docs/formats.md pass chaos validate")
+    @Test("complete YAML examples in docs/formats.md and docs/verdicts.md pass chaos validate")
     func formatsDocExamples() throws {
-        let blocks = try Self.codeBlocks("docs/formats.md").filter { $0.marker.contains("<!-- validate -->") }
-        #expect(blocks.count >= 2)
+        let blocks = try (Self.codeBlocks("docs/formats.md") + Self.codeBlocks("docs/verdicts.md")).filter { $0.marker.contains("<!-- validate -->") }
+        #expect(blocks.count >= 3)
         let dir = Harness.stateDir()
         var paths: [String] = []
         for (i, b) in blocks.enumerated() {
@@ -97,7 +97,7 @@ struct DocsTests {
     @Test("every chaos command line shown in the README and docs parses with the real parser")
     func commandLinesParse() throws {
         var checked = 0
-        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md"] {
+        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md", "docs/verdicts.md", "docs/agent-api.md"] {
             for block in try Self.codeBlocks(doc) where block.language == "sh" {
                 for raw in block.body.components(separatedBy: "\n") {
                     let line = (raw.components(separatedBy: "  #").first ?? raw).trimmingWhitespace()
