@@ -2,7 +2,7 @@ import ChaosCore
 import ChaosEngine
 
 /// Collects a run's events and judged samples as they happen, tagging each sample with the phase
-/// the run was in when the observation started.
+/// the run was in when the observation ended.
 actor RunRecorder {
     private(set) var phase: Phase = .before
     private(set) var events: [RunEvent] = []
@@ -38,10 +38,11 @@ enum ProbeLoops {
                 let interval = runner.spec.interval.milliseconds
                 var next = SystemWallClock().now()
                 while !Task.isCancelled {
-                    let phase = await recorder.phase
                     let o = await runner.observe()
                     if Task.isCancelled { break }
-                    await recorder.add(o, spec: runner.spec, phase: phase)
+                    // The phase when the observation ended: one that straddles the inject saw the
+                    // fault's start, and the gate judged exactly the samples called "before".
+                    await recorder.add(o, spec: runner.spec, phase: await recorder.phase)
                     next += interval
                     let now = SystemWallClock().now()
                     if next < now { next = now } // a slow observation: start the next one at once
