@@ -137,6 +137,27 @@ struct RunIntegrationTests {
         #expect(Harness.isDead(c.backends["web1"]!.processIdentifier))
     }
 
+    @Test("an experiment whose target selects more than safety.maxCount is refused, and nothing is injected")
+    func blastRadius() throws {
+        let name = "blast\(UInt16.random(in: 0...9999))"
+        let a = try Harness.victim(named: name), b = try Harness.victim(named: name)
+        defer { Harness.cleanup(a, b) }
+        let dir = Harness.stateDir()
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: too-wide
+        target: {process: {name: \(name)}}
+        fault: {type: process.kill}
+        probes:
+          - {name: alive, type: command, command: [/bin/true], interval: 250ms, timeout: 250ms}
+        safety: {maxCount: 1}
+        """.write(toFile: dir + "/too-wide.yaml", atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", dir + "/too-wide.yaml", "--gate", "1s"], state: dir)
+        #expect(r.status == 1 && r.stderr.contains("safety.maxCount"), "\(r.stderr)")
+        #expect(!Harness.isDead(a.processIdentifier) && !Harness.isDead(b.processIdentifier))
+    }
+
     @Test("a stop condition aborts the run and reverts the fault at once")
     func stopCondition() throws {
         let c = try Cluster(webs: 1)

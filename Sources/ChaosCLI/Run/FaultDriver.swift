@@ -13,6 +13,8 @@ protocol FaultDriver: Sendable {
     /// The inventory host, when remote.
     var host: String? { get }
     var reversible: Bool { get }
+    /// How many processes it hits, of how many the selector matched (0 and 0 for host-wide faults).
+    var blast: (victims: Int, matched: Int) { get }
     /// Injects (or applies, for kills) and confirms. Throws when nothing was injected.
     func inject() async throws(ChaosError) -> Injected
     /// Called about every second while the fault is held (leases are renewed here).
@@ -45,6 +47,7 @@ final class LocalFaultDriver: FaultDriver, @unchecked Sendable {
     var actions: [String] { planned.planned.actions }
     var host: String? { nil }
     var reversible: Bool { planned.fault.isReversible }
+    var blast: (victims: Int, matched: Int) { (resolved.victims.count, resolved.matched.count) }
     var endedElsewhere: Bool { false }
 
     init(ctx: Context, spec: FaultSpec, target: TargetSpec, inventory: Inventory?, network: FaultRequest.Network, force: Bool) async throws(ChaosError) {
@@ -112,6 +115,7 @@ final class AgentFaultDriver: FaultDriver, @unchecked Sendable {
     var actions: [String] { preview.victims.map { "\(request.fault.type) on \($0)" } }
     var host: String? { hostName }
     var reversible: Bool { request.fault.duration != nil }
+    var blast: (victims: Int, matched: Int) { (preview.victims.count, preview.matched) }
     var endedElsewhere: Bool { keeper?.ended ?? false }
 
     init(agent: any AgentClient, request: InjectRequest) async throws(ChaosError) {

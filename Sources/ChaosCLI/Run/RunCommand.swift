@@ -49,6 +49,10 @@ struct RunCommand: AsyncParsableCommand {
         let ctx = Context(global: global)
         let inv = try ctx.loadInventory(inventory)
         let (driver, fleet) = try await Self.driver(experiment, inventory: inv, ctx: ctx, global: global)
+        if let why = experiment.safety.refusal(victims: driver.blast.victims, matched: driver.blast.matched) {
+            await fleet?.close()
+            throw ChaosError("safety.blastRadius", "Refusing to run '\(experiment.name)': \(why). Narrow the target (count, percent) or raise the limit.")
+        }
         let factory = services.probes()
         var runners: [any ProbeRunner] = []
         do { for p in experiment.probes { runners.append(try factory.runner(for: p)) } } catch {

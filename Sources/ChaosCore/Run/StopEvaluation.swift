@@ -24,3 +24,17 @@ extension Double {
     /// `50`, `99.5`.
     fileprivate func formatted() -> String { self == rounded() ? "\(Int(self))" : "\(self)" }
 }
+
+extension SafetySpec {
+    /// Why hitting `victims` of `matched` processes breaks this experiment's blast-radius limits, or nil.
+    public func refusal(victims: Int, matched: Int) -> String? {
+        if let maxCount, victims > maxCount {
+            return "the target selects \(victims) processes, more than safety.maxCount (\(maxCount))"
+        }
+        if let maxPercent, matched > 0, Double(victims) * 100 / Double(matched) > maxPercent {
+            let share = (Double(victims) * 1000 / Double(matched)).rounded() / 10
+            return "the target selects \(victims) of \(matched) matching processes (\(share) %), more than safety.maxPercent (\(maxPercent) %)"
+        }
+        return nil
+    }
+}

@@ -223,3 +223,29 @@ struct JudgingTests {
         #expect(Tolerance().judge(Observation(probe: "p", at: 0, latencyMs: 1), kind: .tcp) == .ok)
     }
 }
+
+@Suite("Blast radius and stop conditions")
+struct SafetyDecisionTests {
+    @Test("maxCount and maxPercent refuse selections above them")
+    func blastRadius() {
+        #expect(SafetySpec(maxCount: 1).refusal(victims: 2, matched: 4)?.contains("maxCount") == true)
+        #expect(SafetySpec(maxCount: 2).refusal(victims: 2, matched: 4) == nil)
+        #expect(SafetySpec(maxPercent: 25).refusal(victims: 2, matched: 4)?.contains("50.0 %") == true)
+        #expect(SafetySpec(maxPercent: 50).refusal(victims: 2, matched: 4) == nil)
+        #expect(SafetySpec().refusal(victims: 100, matched: 100) == nil)
+    }
+
+    @Test("a stop condition trips only after its window, on judged samples below the threshold")
+    func stop() {
+        let c = StopCondition(probe: "web", availabilityBelow: 50, window: .seconds(2))
+        func s(_ at: Int64, _ ok: Bool?, probe: String = "web") -> Sample {
+            Sample(probe: probe, at: at, latencyMs: 1, phase: .during, judgement: ok.map { $0 ? .ok : .fail("x") } ?? .blind("b"))
+        }
+        let failing = (0..<8).map { s(Int64($0) * 250, false) }
+        #expect(!c.tripped(by: failing, now: 1500, faultSince: 0), "not before the window has passed")
+        #expect(c.tripped(by: failing, now: 2000, faultSince: 0))
+        #expect(!c.tripped(by: (0..<8).map { s(Int64($0) * 250, nil) }, now: 2000, faultSince: 0), "blind samples never trip")
+        #expect(!c.tripped(by: (0..<8).map { s(Int64($0) * 250, false, probe: "other") }, now: 2000, faultSince: 0), "another probe's")
+        #expect(!c.tripped(by: (0..<8).map { s(Int64($0) * 250, $0 % 2 == 0) }, now: 2000, faultSince: 0), "50 % is not below 50 %")
+    }
+}
