@@ -180,6 +180,22 @@ struct VerdictTests {
         #expect(checked > 50)
     }
 
+    @Test("property: an observer blind in a phase that matters is never passed, whatever it saw elsewhere")
+    func blindNeverPasses() {
+        var rng = SplitMix64(seed: 0xB11D)
+        for _ in 0..<300 {
+            let reversible = Bool.random(using: &rng)
+            let seen = Int.random(in: 0...4, using: &rng)
+            let blindCount = seen + Int.random(in: 1...10, using: &rng)
+            var mixed: [Bool?] = Array(repeating: true, count: seen) + Array(repeating: nil, count: blindCount)
+            mixed.shuffle(using: &rng)
+            let t = reversible && Bool.random(using: &rng)
+                ? Timeline(before: ok(5), during: mixed, after: ok(Int.random(in: 2...10, using: &rng)), reversible: true)
+                : Timeline(before: ok(5), during: reversible ? ok(10) : [], after: mixed, reversible: reversible)
+            #expect(t.verdict.outcome != .passed, "\(t)")
+        }
+    }
+
     @Test("property: the verdict is the same every time it is computed, and survives a JSON round trip of the journal")
     func deterministic() throws {
         var rng = SplitMix64(seed: 42)
