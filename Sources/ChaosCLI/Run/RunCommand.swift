@@ -21,10 +21,10 @@ struct RunCommand: AsyncParsableCommand {
         Exit status: 0 passed, 1 failed, 2 inconclusive, aborted or interrupted, 64 invalid file.
 
         Examples:
-          chaos run experiments/examples/kill-one-web.yaml
-          chaos run experiments/sandbox/kill-db-primary.yaml --inventory deploy/sandbox/inventory.yaml
-          chaos run experiments/examples/pause-redis.yaml --dry-run
-          chaos run experiment.yaml --output json > verdict.json
+          chaos run experiments/examples/process-pause.yaml
+          chaos run experiments/examples/process-kill.yaml --inventory deploy/inventory.example.yaml
+          chaos run experiments/examples/process-pause.yaml --dry-run
+          chaos run experiments/examples/process-pause.yaml --output json > run.json
         """
     )
     @Argument(help: ArgumentHelp("The experiment file (YAML or JSON).", valueName: "file")) var file: String
