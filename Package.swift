@@ -95,7 +95,7 @@ let package = Package(
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosReport",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -137,7 +137,7 @@ let package = Package(
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore"], swiftSettings: strictSettings),
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport"], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
             name: "chaos-agent",

@@ -30,7 +30,7 @@ struct ObservedOneOff {
         do { try services.store(RunServices.storeDirectory(nil, global: one.global)).save(record) } catch {
             Console.err("warning: the run could not be stored: \(error.message)")
         }
-        RunSummary.print(record, format: one.global.output)
+        RunSummary.print(record, format: one.global.output, services: services)
         return record.exitStatus
     }
 }

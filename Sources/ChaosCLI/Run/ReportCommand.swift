@@ -1,9 +1,9 @@
 import ArgumentParser
 import ChaosCore
-import ChaosReport
 import Foundation
 
-extension ReportFormat: ExpressibleByArgument {}
+/// The report formats (rendered by ChaosReport in chaos-remote).
+enum ReportFormatName: String, ExpressibleByArgument, CaseIterable, Sendable { case text, md, html, junit, json }
 
 struct ReportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,7 +18,7 @@ struct ReportCommand: AsyncParsableCommand {
         """
     )
     @Argument(help: ArgumentHelp("Run ids (see 'chaos verdicts'); none: the runs the filters select.", valueName: "run")) var runs: [String] = []
-    @Option(help: "text, md, html, junit or json.") var format: ReportFormat = .text
+    @Option(help: "text, md, html, junit or json.") var format: ReportFormatName = .text
     @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
     @Option(help: "Only runs of this experiment (without run ids).") var experiment: String?
     @Option(help: ArgumentHelp("Only runs that started within this long (without run ids).", valueName: "duration")) var since: ChaosDuration?
@@ -55,7 +55,7 @@ struct ReportCommand: AsyncParsableCommand {
                 selected.append(r)
             }
         }
-        let text = RunReport.render(selected, format: format, title: title)
+        let text = services.render(selected, format.rawValue, title)
         if let out {
             do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                 throw ChaosError("report.io", "Cannot write '\(out)': \(error.localizedDescription).")

@@ -3,7 +3,6 @@ import ChaosCore
 import ChaosEngine
 import ChaosFaults
 import ChaosLinux
-import ChaosReport
 import Foundation
 
 struct RunCommand: AsyncParsableCommand {
@@ -76,7 +75,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             Console.err("warning: the run could not be stored: \(error.message)")
         }
-        RunSummary.print(record, format: global.output)
+        RunSummary.print(record, format: global.output, services: services)
         return record.exitStatus
     }
 
@@ -155,9 +154,9 @@ struct DryRun {
 
 /// The verdict of a finished run on the terminal (the text report), or the whole record as JSON.
 enum RunSummary {
-    static func print(_ r: RunRecord, format: OutputFormat) {
+    static func print(_ r: RunRecord, format: OutputFormat, services: RunServices.Installed) {
         if format == .json { Console.json(r); return }
-        Console.out(RunReport.render([r], format: .text))
+        Console.out(services.render([r], "text", nil))
         Console.err("Stored as \(r.runID): 'chaos report \(r.runID) --format html -o report.html' draws its timeline.")
     }
 }

@@ -1,15 +1,19 @@
 public import ChaosCore
 import Synchronization
 
-/// Probes and the run store, when this executable has them (`chaos-remote` installs both at start;
+/// Probes, the run store and the report renderers, when this executable has them (`chaos-remote`
+/// installs them at start;
 /// `chaos` execs it for `run`, `verdicts` and `report`, like for commands that talk to agents).
 public enum RunServices {
     public struct Installed: Sendable {
         public var probes: @Sendable () -> any ProbeFactory
         public var store: @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring
+        /// Renders runs in a format (`text`, `md`, `html`, `junit`, `json`) with an optional title.
+        public var render: @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String
         public init(probes: @escaping @Sendable () -> any ProbeFactory,
-                    store: @escaping @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring) {
-            self.probes = probes; self.store = store
+                    store: @escaping @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring,
+                    render: @escaping @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String) {
+            self.probes = probes; self.store = store; self.render = render
         }
     }
     private static let installed = Mutex<Installed?>(nil)
