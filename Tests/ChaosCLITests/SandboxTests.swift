@@ -1,0 +1,89 @@
+import ChaosCore
+import ChaosLinux
+import Foundation
+import Glibc
+import Testing
+
+/// deploy/sandbox/sandbox: real haproxy, redis and sentinels, an agent per host, in namespaces.
+@Suite("The sandbox cluster comes up and goes away", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+struct SandboxTests {
+    static let script = Harness.root + "/deploy/sandbox/sandbox"
+
+    /// Runs the script to completion with posix_spawn and waitpid (Foundation's Process did not
+    /// notice the script's exit once it had left background processes behind, here), output to files.
+    static func sandbox(_ args: [String], dir: String, timeout: TimeInterval = 120) throws -> (status: Int32, stdout: String, stderr: String) {
+        let pid = try spawn(args + ["--dir", dir], output: dir + ".out")
+        let end = Date().addingTimeInterval(timeout)
+        var status: Int32 = 0
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > end { kill(pid, SIGKILL) }
+            usleep(20_000)
+        }
+        let read = { (f: String) in (try? String(contentsOfFile: f, encoding: .utf8)) ?? "" }
+        return (status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), read(dir + ".out.1"), read(dir + ".out.2"))
+    }
+
+    /// Starts the script with a clean signal mask; stdout and stderr go to OUTPUT.1 and OUTPUT.2.
+    static func spawn(_ args: [String], output: String) throws -> pid_t {
+        try? FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path, withIntermediateDirectories: true)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, output + ".1", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, output + ".2", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t(); sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t(); sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let env = ProcessInfo.processInfo.environment.merging(["CHAOS_BIN": Harness.chaos]) { $1 }.map { "\($0.key)=\($0.value)" }
+        let argv: [UnsafeMutablePointer<CChar>?] = ([script] + args).map { strdup($0) } + [nil]
+        let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
+        defer { for a in argv + envp { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, script, &actions, &attr, argv, envp)
+        guard rc == 0 else { throw ChaosError("test.spawn", "posix_spawn \(script): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Namespaces and processes of the sandbox (by its directory, which every process names).
+    static func leftovers(_ dir: String) -> (namespaces: Int, processes: Int, mounts: Int) {
+        let spaces = (try? FileManager.default.contentsOfDirectory(atPath: "/run/netns"))?.filter { $0.hasPrefix("chsbx-") }.count ?? 0
+        let procs = ProcFS.table().processes.filter { p in !p.isDead && p.cmdline.contains { $0.contains(dir) } }.count
+        let mounts = ((try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8)) ?? "").components(separatedBy: "\n").filter { $0.contains(dir) }.count
+        return (spaces, procs, mounts)
+    }
+
+    @Test("up twice is one healthy cluster; up after a crash halfway cleans first; down twice leaves nothing")
+    func upDown() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        let first = try Self.sandbox(["up"], dir: dir)
+        try #require(first.status == 0, "\(first.stderr)")
+        #expect(try Self.sandbox(["status"], dir: dir).status == 0)
+        #expect(try Self.sandbox(["primary"], dir: dir).stdout.trimmingWhitespace() == "db1")
+        let again = try Self.sandbox(["up"], dir: dir)
+        #expect(again.status == 0 && again.stderr.contains("already up"))
+        #expect(ProcFS.table().processes.filter { !$0.isDead && $0.cmdline.joined(separator: " ").hasPrefix("redis-server 10.80.0.") }.count == 3,
+                "one cluster: three redis servers")
+        // Killed halfway through a rebuild (the spof variant replaces the ha one), then up again.
+        let crashed = try Self.spawn(["up", "--variant", "spof", "--dir", dir], output: dir + ".crash")
+        Thread.sleep(forTimeInterval: 1.5)
+        kill(crashed, SIGKILL)
+        var status: Int32 = 0
+        waitpid(crashed, &status, 0)
+        let spof = try Self.sandbox(["up", "--variant", "spof"], dir: dir)
+        #expect(spof.status == 0, "\(spof.stderr)")
+        #expect(try Self.sandbox(["status"], dir: dir).stdout.contains("variant: spof"))
+        #expect(ProcFS.table().processes.filter { !$0.isDead && $0.cmdline.joined(separator: " ").hasPrefix("redis-server 10.80.0.") }.count == 1,
+                "exactly one cluster: the spof variant's single redis")
+        #expect(try Self.sandbox(["down"], dir: dir).status == 0)
+        #expect(try Self.sandbox(["down"], dir: dir).status == 0)
+        let left = Self.leftovers(dir)
+        #expect(left.namespaces == 0 && left.processes == 0 && left.mounts == 0, "\(left)")
+    }
+}
