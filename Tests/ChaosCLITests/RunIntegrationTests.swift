@@ -158,6 +158,27 @@ struct RunIntegrationTests {
         #expect(!Harness.isDead(a.processIdentifier) && !Harness.isDead(b.processIdentifier))
     }
 
+    @Test("--dry-run observes the steady state and shows the planned fault; nothing is injected or stored")
+    func dryRun() throws {
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        let dir = Harness.stateDir()
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: dry
+        target: {process: {pid: \(victim.processIdentifier)}}
+        fault: {type: process.pause, duration: 10s}
+        probes:
+          - {name: alive, type: command, command: [/bin/true], interval: 250ms, timeout: 250ms}
+        """.write(toFile: dir + "/dry.yaml", atomically: true, encoding: .utf8)
+        let r = try Harness.run(["run", dir + "/dry.yaml", "--dry-run", "--gate", "1s"], state: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("SIGSTOP to \(victim.processIdentifier)") && r.stdout.contains("steady state: 100 %"), "\(r.stdout)")
+        #expect(Harness.state(victim.processIdentifier) == "S")
+        #expect(try Harness.run(["verdicts"], state: dir).stdout.contains("No runs stored"))
+    }
+
     @Test("a stop condition aborts the run and reverts the fault at once")
     func stopCondition() throws {
         let c = try Cluster(webs: 1)
