@@ -37,14 +37,23 @@ struct Context {
     /// Loads and validates an inventory file.
     func loadInventory(_ path: String?) throws(ChaosError) -> Inventory? {
         guard let path else { return nil }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw .usage("inventory.unreadable", "Cannot read the inventory '\(path)'. Check the path (YAML or JSON).")
-        }
-        let loaded = ChaosDocument.load(text, file: path, expecting: "Inventory")
-        guard loaded.isValid, case .inventory(let inv)? = loaded.document else {
-            throw .usage("inventory.invalid", "The inventory is not valid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n") + "\nFix it, then check with 'chaos validate \(path)'.")
+        guard case .inventory(let inv) = try Self.loadDocument(path, kind: "Inventory") else {
+            throw .internalError("inventory.kind", "'\(path)' was read as an inventory but is not one.")
         }
         return inv
+    }
+
+    /// Reads and validates a chaos file of `kind` (`Inventory`, `Experiment`), reporting every problem.
+    static func loadDocument(_ path: String, kind: String) throws(ChaosError) -> ChaosDocument {
+        let what = kind.lowercased()
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw .usage("\(what).unreadable", "Cannot read the \(what) '\(path)'. Check the path (YAML or JSON).")
+        }
+        let loaded = ChaosDocument.load(text, file: path, expecting: kind)
+        guard loaded.isValid, let document = loaded.document else {
+            throw .usage("\(what).invalid", "The \(what) is not valid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n") + "\nFix it, then check with 'chaos validate \(path)'.")
+        }
+        return document
     }
 
     /// A resolver for targets on this host.

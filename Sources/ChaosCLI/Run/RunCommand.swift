@@ -81,12 +81,8 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Reads and validates an experiment file.
     static func load(_ path: String) throws(ChaosError) -> Experiment {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw .usage("experiment.unreadable", "Cannot read the experiment '\(path)'. Check the path.")
-        }
-        let loaded = ChaosDocument.load(text, file: path, expecting: "Experiment")
-        guard loaded.isValid, case .experiment(let e)? = loaded.document else {
-            throw .usage("experiment.invalid", "The experiment is not valid:\n" + loaded.diagnostics.map(\.description).joined(separator: "\n") + "\nFix it, then check with 'chaos validate \(path)'.")
+        guard case .experiment(let e) = try Context.loadDocument(path, kind: "Experiment") else {
+            throw .internalError("experiment.kind", "'\(path)' was read as an experiment but is not one.")
         }
         return e
     }
