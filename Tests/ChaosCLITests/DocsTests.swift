@@ -20,7 +20,7 @@ struct DocsTests {
     }
 
     static var exampleFiles: [String] {
-        files(in: "experiments/examples", ext: [".yaml", ".json"]) + files(in: "deploy", ext: [".yaml", ".json"])
+        files(in: "experiments/examples", ext: [".yaml", ".json"]) + files(in: "experiments/sandbox", ext: [".yaml", ".json"]) + files(in: "deploy", ext: [".yaml", ".json"])
     }
 
     static var fixtureFiles: [String] { files(in: "Tests/Fixtures/invalid", ext: [".yaml", ".json"]) }

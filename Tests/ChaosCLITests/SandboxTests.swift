@@ -1,5 +1,6 @@
 import ChaosCore
 import ChaosLinux
+import ChaosTesting
 import Foundation
 import Glibc
 import Testing
@@ -85,5 +86,37 @@ struct SandboxTests {
         #expect(try Self.sandbox(["down"], dir: dir).status == 0)
         let left = Self.leftovers(dir)
         #expect(left.namespaces == 0 && left.processes == 0 && left.mounts == 0, "\(left)")
+    }
+
+    /// `chaos run` from the sandbox's client host, through the agents.
+    static func run(_ experiment: String, dir: String) throws -> [String: Any] {
+        let r = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "run", Harness.root + "/experiments/sandbox/" + experiment,
+                                     "--inventory", dir + "/inventory.yaml", "--gate", "2s", "--output", "json"],
+                                    env: ["CHAOS_IDENTITY": "sandbox", "CHAOS_PKI_DIR": dir + "/pki", "CHAOS_STATE_DIR": dir + ".state"], timeout: 120)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)\n\(r.stderr)")
+        return json
+    }
+
+    @Test("killing db-primary: the ha variant fails over and passes; the spof variant fails with an outage")
+    func killDBPrimary() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        let ha = try Self.run("kill-db-primary.yaml", dir: dir)
+        let haVerdict = try #require(ha["verdict"] as? [String: Any])
+        #expect(haVerdict["outcome"] as? String == "passed", "\(haVerdict)")
+        let moved = try Self.sandbox(["primary"], dir: dir).stdout.trimmingWhitespace()
+        #expect(["db2", "db3"].contains(moved), "a replica was promoted: \(moved)")
+        let haTTR = (haVerdict["figures"] as? [String: Any])?["timeToRecoverMs"] as? Int64 ?? -1
+        #expect(haTTR > 0 && haTTR < 15_000, "the site was down until the failover: \(haTTR) ms")
+
+        try #require(try Self.sandbox(["up", "--variant", "spof"], dir: dir).status == 0)
+        let spof = try Self.run("kill-db-primary.yaml", dir: dir)
+        let spofVerdict = try #require(spof["verdict"] as? [String: Any])
+        #expect(spofVerdict["outcome"] as? String == "failed", "\(spofVerdict)")
+        let failures = spofVerdict["failures"] as? [String] ?? []
+        #expect(failures.contains("outage") && failures.contains("not_recovered"), "\(failures)")
+        let outage = (spofVerdict["figures"] as? [String: Any])?["longestOutageMs"] as? Int64 ?? 0
+        #expect(outage >= 15_000, "down from the kill to the end of the recovery window: \(outage) ms")
     }
 }
