@@ -30,7 +30,11 @@ public enum AgentServer {
     public static func run(_ config: AgentConfiguration, logger: Logger, hooks: Hooks = Hooks(),
                            extraServices: [any Service] = []) async throws {
         if let why = config.problem() { throw ChaosError.usage("agent.config", "The agent cannot start: \(why).") }
-        let host = LinuxHost()
+        // Helpers (stress workers, the delay relay) are hidden commands of `chaos`, installed beside
+        // `chaos-agent`; the agent's own executable has none of them.
+        let helper = helperExecutable()
+        if helper == nil { logger.warning("no 'chaos' executable beside chaos-agent: stress and relayed delay faults will fail to start their helpers") }
+        let host = LinuxHost(executable: helper)
         let engine = FaultEngine(ledger: try FaultLedger(directory: config.stateDir + "/ledger"), host: host)
         let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
         let hostname = config.name ?? host.facts.hostname
@@ -77,6 +81,13 @@ public enum AgentServer {
         for r in await manager.revertAll(reason: "agent shutting down") {
             logger.notice("reverted at shutdown", metadata: ["fault.id": "\(r.id)", "error": "\(r.error ?? "none")"])
         }
+    }
+
+    /// `chaos` in this executable's directory, if it is there.
+    static func helperExecutable() -> String? {
+        guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
+        let chaos = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chaos").path
+        return FileManager.default.isExecutableFile(atPath: chaos) ? chaos : nil
     }
 
     static func tlsConfiguration(_ c: AgentConfiguration) throws -> TLSConfiguration {

@@ -49,7 +49,7 @@ struct OneOff {
         if inventoryPath != nil && (target.ref != nil || target.host != nil) {
             _ = try RemoteAgents.connector() // in `chaos`: exec chaos-remote, before anything is done
             let inventory = try ctx.loadInventory(inventoryPath) ?? Inventory()
-            if case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(target) {
+            if case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(target, for: spec.type) {
                 return try await RemoteOneOff(one: self, inventory: inventory, host: host, target: agentTarget).run()
             }
         }

@@ -128,13 +128,15 @@ public struct TargetResolver: Sendable {
     }
 
     /// Where `spec` runs: here when the target's host (or one of its hosts) is this one, else on
-    /// one of its hosts chosen at random. Runs the target's resolver command if it has one.
-    public func placement(_ spec: TargetSpec) async throws(ChaosError) -> Placement {
+    /// one of its hosts chosen at random. Runs the target's resolver command if it has one. A fault of
+    /// `kind` that acts on the whole host (network, disk, stress) takes only the host from the target.
+    public func placement(_ spec: TargetSpec, for kind: FaultKind? = nil) async throws(ChaosError) -> Placement {
+        let hostWide = kind?.subject == .host
         if let ref = spec.ref {
             let (target, candidates) = try await inventoryCandidates(ref)
             if candidates.contains(where: isLocal) { return .local }
             guard let host = candidates.randomElement() else { return .local }
-            return .remote(host, TargetSpec(process: target.process, selection: spec.selection))
+            return .remote(host, hostWide ? TargetSpec() : TargetSpec(process: target.process, selection: spec.selection))
         }
         if let h = spec.host {
             guard let inventory else {
@@ -143,7 +145,7 @@ public struct TargetResolver: Sendable {
             guard let host = inventory.host(named: h) else {
                 throw .usage("target.unknownHost", "No host '\(h)' in the inventory.\(Self.suggest(h, inventory.hosts.map(\.name)))")
             }
-            return isLocal(host) ? .local : .remote(host, TargetSpec(process: spec.process, selection: spec.selection))
+            return isLocal(host) ? .local : .remote(host, hostWide ? TargetSpec() : TargetSpec(process: spec.process, selection: spec.selection))
         }
         return .local
     }

@@ -121,6 +121,11 @@ struct RemoteIntegrationTests {
         #expect(net.terminationStatus == 0)
         #expect(try fleet.tables().contains("chaos_") == false, "and gone after")
 
+        // Host-wide faults whose helpers are `chaos` subcommands, started by the agent.
+        let stress = try fleet.chaos(["stress", "cpu", "--host", "db1", "--workers", "1", "--load", "10", "--for", "1s"])
+        #expect(stress.status == 0, "\(stress.stdout)\(stress.stderr)")
+        #expect(stress.stdout.contains("confirmed by its agent"), "\(stress.stdout)")
+
         let kill = try fleet.chaos(["kill", "--target", "victim"])
         #expect(kill.status == 0, "\(kill.stderr)")
         #expect(kill.stdout.contains("confirmed gone"), "\(kill.stdout)")

@@ -232,6 +232,9 @@ struct PlacementTests {
         #expect(moved.name == "db3" && t.process?.port == 6379)
         guard case .remote(let h2, _) = try await resolver().placement(TargetSpec(host: "db2")) else { Issue.record("not remote"); return }
         #expect(h2.name == "db2")
+        // A host-wide fault on a named target takes the host and leaves the process selector behind.
+        guard case .remote(let h3, let wide) = try await resolver().placement(TargetSpec(ref: "primary"), for: .networkBlackhole) else { Issue.record("not remote"); return }
+        #expect(h3.name == "db1" && wide == TargetSpec())
     }
 
     @Test("unknown targets and hosts are usage errors with a suggestion")

@@ -69,6 +69,15 @@ struct RemoteOneOff {
             one.render(r, heading: "Done on \(host.name) through its agent (\(fault.id)), victims confirmed gone:")
             return 0
         }
+        if let v = fault.verified, v != "active" {
+            // The agent could not confirm it: undo now rather than hold a fault that is not there.
+            _ = try? await agent.revert(fault.id)
+            var r = report(fault)
+            r.state = "reverted"
+            r.verified = v
+            one.render(r, heading: "Injected \(fault.id) on \(host.name), but its agent could not confirm it (\(v)); reverted it.")
+            return 1
+        }
         if one.detach {
             one.render(report(fault), heading: "Injected \(fault.id) on \(host.name); its agent reverts it at \(fault.deadline.map(Console.time) ?? "its deadline"). Undo sooner with 'chaos revert \(fault.id) --inventory FILE'.")
             return 0

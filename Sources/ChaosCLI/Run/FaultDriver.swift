@@ -111,7 +111,7 @@ final class AgentFaultDriver: FaultDriver, @unchecked Sendable {
     var keeper: LeaseKeeper?
     var faultID: String?
 
-    var target: String { preview.target }
+    var target: String { preview.target == "this host" ? "host \(hostName)" : "\(preview.target) on \(hostName)" }
     var actions: [String] { preview.victims.map { "\(request.fault.type) on \($0)" } }
     var host: String? { hostName }
     var reversible: Bool { request.fault.duration != nil }

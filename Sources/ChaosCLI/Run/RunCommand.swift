@@ -101,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
             network.oneWay = e.fault.with.mode == "oneway"
         }
         if let inventory, e.target.ref != nil || e.target.host != nil,
-           case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(e.target) {
+           case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(e.target, for: e.fault.type) {
             let fleet = try AgentFleet.open(inventory, global: global)
             let request = InjectRequest(runID: nil, idempotencyKey: "run/\(UUID().uuidString.lowercased())", lease: e.fault.duration == nil ? nil : RemoteOneOff.lease,
                                             fault: e.fault, target: agentTarget, to: network.remotes.isEmpty ? nil : network.remotes,
