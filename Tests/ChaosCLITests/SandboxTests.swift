@@ -119,4 +119,38 @@ struct SandboxTests {
         let outage = (spofVerdict["figures"] as? [String: Any])?["longestOutageMs"] as? Int64 ?? 0
         #expect(outage >= 15_000, "down from the kill to the end of the recovery window: \(outage) ms")
     }
+
+    @Test("a game day runs a suite in order, scores it, writes one HTML report and the JSONL log, and leaves nothing behind")
+    func gameday() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        let suite = Harness.stateDir()
+        for e in ["kill-app-replica.yaml", "stop-lb.yaml"] {
+            try FileManager.default.copyItem(atPath: Harness.root + "/experiments/sandbox/" + e, toPath: suite + "/" + e)
+        }
+        let state = dir + ".state"
+        let report = suite + "/gameday.html"
+        let r = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "gameday", suite, "--inventory", dir + "/inventory.yaml",
+                                     "--gate", "2s", "--report", report, "--output", "json"],
+                                    env: ["CHAOS_IDENTITY": "sandbox", "CHAOS_PKI_DIR": dir + "/pki", "CHAOS_STATE_DIR": state], timeout: 180)
+        #expect(r.status == 1, "a failed experiment makes the game day fail: \(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)")
+        let runs = json["runs"] as? [[String: Any]] ?? []
+        #expect(runs.map { $0["experiment"] as? String } == ["kill-app-replica", "stop-lb"], "in order")
+        #expect(runs.map { $0["outcome"] as? String } == ["passed", "failed"], "the single load balancer is a SPOF")
+        #expect(json["score"] as? Double == 50)
+        let page = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(page.contains("kill-app-replica") && page.contains("stop-lb") && page.contains("<svg"))
+        let log = try String(contentsOfFile: state + "/runs/verdicts.jsonl", encoding: .utf8)
+        #expect(log.split(separator: "\n").count == 2)
+        // Nothing left: no chaos nft table or qdisc on any host, no stopped process.
+        for host in ["lb", "app1", "app2", "db1", "db2", "db3", "client"] {
+            let tables = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-" + host, "/usr/sbin/nft", "list", "tables"], timeout: 10).stdout
+            let qdiscs = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-" + host, "/usr/sbin/tc", "qdisc", "show"], timeout: 10).stdout
+            #expect(!tables.contains("chaos_") && !qdiscs.contains("c4a"), "\(host): \(tables) \(qdiscs)")
+            let pids = try NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + host], timeout: 10).stdout.split(separator: "\n").compactMap { Int32($0) }
+            #expect(!pids.isEmpty && pids.allSatisfy { Harness.state($0) != "T" }, "\(host): a stopped process is left")
+        }
+    }
 }

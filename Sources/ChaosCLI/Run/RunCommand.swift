@@ -42,12 +42,36 @@ struct RunCommand: AsyncParsableCommand {
     private func execute() async throws(ChaosError) -> Int32 {
         let services = try RunServices.required()
         let experiment = try Self.load(file)
+        let ctx = Context(global: global)
+        let prepared = try await Self.prepare(experiment, file: file, inventory: try ctx.loadInventory(inventory), gate: gate,
+                                              global: global, services: services)
+        if dryRun || experiment.safety.dryRun {
+            let status = await DryRun(driver: prepared.driver).run()
+            await prepared.close()
+            return status
+        }
+        let record = await prepared.driver.run()
+        await prepared.close()
+        Self.store(record, storeDir: storeDir, global: global, services: services)
+        RunSummary.print(record, format: global.output, services: services)
+        return record.exitStatus
+    }
+
+    /// A run ready to go, and what to close after it.
+    struct Prepared {
+        var driver: RunDriver
+        var close: @Sendable () async -> Void
+    }
+
+    /// Checks an experiment (probes, blast radius), places its fault (here or through an agent) and
+    /// makes its probes. Nothing is injected yet.
+    static func prepare(_ experiment: Experiment, file: String?, inventory: Inventory?, gate: ChaosDuration, global: GlobalOptions,
+                        services: RunServices.Installed) async throws(ChaosError) -> Prepared {
         guard !experiment.probes.isEmpty else {
-            throw .usage("run.noProbes", "'\(file)' has no probes: a run needs at least one to judge the system. Add e.g. 'probes: [{name: web, type: http, url: http://...}]'.")
+            throw .usage("run.noProbes", "'\(file ?? experiment.name)' has no probes: a run needs at least one to judge the system. Add e.g. 'probes: [{name: web, type: http, url: http://...}]'.")
         }
         let ctx = Context(global: global)
-        let inv = try ctx.loadInventory(inventory)
-        let (driver, fleet) = try await Self.driver(experiment, inventory: inv, ctx: ctx, global: global)
+        let (driver, fleet) = try await Self.driver(experiment, inventory: inventory, ctx: ctx, global: global)
         if let why = experiment.safety.refusal(victims: driver.blast.victims, matched: driver.blast.matched) {
             await fleet?.close()
             throw ChaosError("safety.blastRadius", "Refusing to run '\(experiment.name)': \(why). Narrow the target (count, percent) or raise the limit.")
@@ -60,23 +84,16 @@ struct RunCommand: AsyncParsableCommand {
         }
         var runDriver = RunDriver(experiment: experiment, file: file, fault: driver, probes: runners, output: global.output)
         runDriver.gate = gate
-        if dryRun || experiment.safety.dryRun {
-            let status = await DryRun(driver: runDriver).run()
-            await factory.shutdown()
-            await fleet?.close()
-            return status
-        }
-        let record = await runDriver.run()
-        await factory.shutdown()
-        await fleet?.close()
+        return Prepared(driver: runDriver, close: { await factory.shutdown(); await fleet?.close() })
+    }
+
+    /// Stores a finished run; a store that fails is a warning (the verdict is still printed).
+    static func store(_ record: RunRecord, storeDir: String?, global: GlobalOptions, services: RunServices.Installed) {
         do {
-            let store = try services.store(RunServices.storeDirectory(storeDir, global: global))
-            try store.save(record)
+            try services.store(RunServices.storeDirectory(storeDir, global: global)).save(record)
         } catch {
             Console.err("warning: the run could not be stored: \(error.message)")
         }
-        RunSummary.print(record, format: global.output, services: services)
-        return record.exitStatus
     }
 
     /// Reads and validates an experiment file.

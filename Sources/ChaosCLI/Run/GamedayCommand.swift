@@ -1,0 +1,98 @@
+import ArgumentParser
+import ChaosCore
+import ChaosEngine
+import Foundation
+
+struct GamedayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gameday",
+        abstract: "Run a suite of experiments in order and end with a verdict table, a resilience score and one HTML report.",
+        discussion: """
+        Every file in DIR (*.yaml, *.json, by name) is validated first: if any is invalid, nothing runs. \
+        Then each experiment runs as with 'chaos run' (its own gate, so a system that has not recovered \
+        from the previous one makes the next inconclusive, with nothing injected). A run that ends in \
+        an error (a revert that failed) stops the game day. Every verdict is stored and appended to the \
+        JSONL verdict log.
+
+        The resilience score is the share of experiments that passed; inconclusive ones count as not \
+        passed (an unknown is not resilience).
+
+        Exit status: 0 all passed, 1 any failed, 2 otherwise (inconclusive, aborted, interrupted).
+
+        Examples:
+          chaos gameday experiments/sandbox --inventory /run/chaos-sandbox/inventory.yaml
+          chaos gameday experiments/sandbox --inventory deploy/inventory.yaml --report gameday.html --output json
+        """
+    )
+    @Argument(help: ArgumentHelp("The directory of experiment files.", valueName: "dir")) var dir: String
+    @Option(help: ArgumentHelp("Inventory file: targets by name, run through their host's agent.", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("Where to write the combined HTML report (default: STORE_DIR/gameday-TIME.html).", valueName: "file")) var report: String?
+    @Option(help: ArgumentHelp("How long each run observes the steady state before its fault.", valueName: "duration")) var gate: ChaosDuration = .seconds(5)
+    @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let code: Int32
+        do { code = try await play() } catch { code = Console.report(error, format: global.output) }
+        try finish(code)
+    }
+
+    struct Result: Encodable { var runs: [VerdictLine]; var score: Double; var report: String; var stoppedEarly: Bool }
+
+    private func play() async throws(ChaosError) -> Int32 {
+        let services = try RunServices.required()
+        let files = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted().map { "\(dir)/\($0)" }
+        guard !files.isEmpty else { throw .usage("gameday.empty", "No experiment files (*.yaml, *.json) in '\(dir)'.") }
+        var experiments: [(String, Experiment)] = []
+        var problems: [String] = []
+        for f in files {
+            do { experiments.append((f, try RunCommand.load(f))) } catch { problems.append(error.message) }
+        }
+        guard problems.isEmpty else {
+            throw .usage("gameday.invalid", "Nothing was run: \(problems.count) of \(files.count) files are not valid.\n" + problems.joined(separator: "\n"))
+        }
+        let inv = try Context(global: global).loadInventory(inventory)
+        var records: [RunRecord] = []
+        var stoppedEarly = false
+        for (i, (file, experiment)) in experiments.enumerated() {
+            Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name) (\(file))")
+            let record: RunRecord
+            do {
+                let prepared = try await RunCommand.prepare(experiment, file: file, inventory: inv, gate: gate, global: global, services: services)
+                record = await prepared.driver.run()
+                await prepared.close()
+            } catch {
+                Console.err("   not run: \(error.message)")
+                continue
+            }
+            RunCommand.store(record, storeDir: storeDir, global: global, services: services)
+            records.append(record)
+            Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
+            if record.status == .error || record.status == .interrupted {
+                Console.err("== stopping the game day: '\(experiment.name)' ended \(record.status.rawValue)")
+                stoppedEarly = true
+                break
+            }
+        }
+        let passed = records.filter { $0.verdict.outcome == .passed && $0.status == .completed }.count
+        let score = experiments.isEmpty ? 0 : Double(passed) * 100 / Double(experiments.count)
+        let path = report ?? RunServices.storeDirectory(storeDir, global: global) + "/gameday-\(Int64(Date().timeIntervalSince1970)).html"
+        let title = "Game day: \(URL(fileURLWithPath: dir).lastPathComponent) — resilience score \(Verdict.pct(score))"
+        do { try services.render(records, "html", title).write(toFile: path, atomically: true, encoding: .utf8) } catch {
+            Console.err("warning: could not write the report '\(path)': \(error.localizedDescription)")
+        }
+        if global.output == .json {
+            Console.json(Result(runs: records.map(VerdictLine.init), score: score, report: path, stoppedEarly: stoppedEarly))
+        } else {
+            Console.out(Console.table(["EXPERIMENT", "VERDICT", "STATUS", "TTR", "OUTAGE", "REASON"], records.map { r in
+                [r.experiment, r.verdict.outcome.rawValue, r.status.rawValue, r.verdict.figures.timeToRecoverMs.map(Verdict.seconds) ?? "n/a",
+                 Verdict.seconds(r.verdict.figures.longestOutageMs), r.verdict.reasons.first ?? ""]
+            }))
+            Console.out("Resilience score: \(Verdict.pct(score)) (\(passed) of \(experiments.count) experiments passed)\(stoppedEarly ? "; stopped early" : "")")
+            Console.out("Report: \(path)")
+        }
+        if records.contains(where: { $0.verdict.outcome == .failed }) { return 1 }
+        return passed == experiments.count ? 0 : 2
+    }
+}
