@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The main job, on a fresh Debian machine as root: install what is missing, build chaos, bring the
+# sandbox staging cluster up (deploy/sandbox), run the game day (experiments/sandbox) on the ha
+# variant and then on the spof variant, print each verdict table, write the HTML reports, and tear
+# everything down (also on failure or Ctrl-C).
+#
+#   scripts/gameday.sh [--dir DIR]        (default DIR: /run/chaos-gameday; reports land in DIR-reports/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dir=/run/chaos-gameday
+[[ "${1:-}" == "--dir" ]] && dir=$2
+reports=$dir-reports
+
+need=()
+for pkg in libsystemd-dev libsqlite3-dev systemd nftables iproute2 haproxy redis-server redis-sentinel python3 curl procps util-linux; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi
+command -v swift >/dev/null || { echo "Swift 6.2 or later is needed on PATH (https://swift.org/install)." >&2; exit 1; }
+
+echo "== building chaos, chaos-agent and chaos-remote (release)"
+for p in chaos chaos-agent chaos-remote; do swift build -c release --product "$p" --static-swift-stdlib --scratch-path .build-static >/dev/null; done
+export CHAOS_BIN=$PWD/.build-static/release/chaos
+sandbox() { deploy/sandbox/sandbox "$@" --dir "$dir"; }
+trap 'sandbox down >/dev/null 2>&1 || true' EXIT
+mkdir -p "$reports"
+
+status=0
+for variant in ha spof; do
+  echo; echo "== sandbox up: $variant"
+  sandbox up --variant "$variant"
+  echo "== game day on $variant"
+  ip netns exec chsbx-client env CHAOS_IDENTITY=sandbox CHAOS_PKI_DIR="$dir/pki" CHAOS_STATE_DIR="$reports/state" \
+    "$CHAOS_BIN" gameday experiments/sandbox --inventory "$dir/inventory.yaml" --report "$reports/gameday-$variant.html" || status=$?
+done
+sandbox down
+echo; echo "== reports: $reports/gameday-ha.html $reports/gameday-spof.html; verdict log: $reports/state/runs/verdicts.jsonl"
+# A game day that finds failures did its job: 1 (something failed) is the expected outcome here.
+exit $(( status == 1 ? 0 : status ))
