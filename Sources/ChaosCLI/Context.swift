@@ -22,6 +22,22 @@ struct Context {
         return FaultEngine(ledger: try FaultLedger(directory: dir, create: create), host: host, clock: clock)
     }
 
+    /// Write-ahead and crash safety for a reversible fault held by this process: records the plan in
+    /// the ledger owned by this process, then starts the detached guardian (which reverts at the
+    /// deadline if this process dies) and adds it as an owner. Nothing is injected yet.
+    func recordGuarded(_ plan: FaultEngine.Plan, engine: FaultEngine) async throws(ChaosError) -> ProcessIdentity {
+        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        _ = try await engine.record(plan, owners: [me])
+        let guardian = try await host.spawnHelper(["_guardian", "--state-dir", global.resolvedStateDir, "--fault", plan.request.faultID])
+        try await engine.addOwner(plan.request.faultID, guardian)
+        return guardian
+    }
+
+    /// Stops a guardian this process started, if it is still that process (pid and start time).
+    static func stopGuardian(_ g: ProcessIdentity) {
+        if let p = ProcFS.process(g.pid), p.startTime == g.startTime { kill(g.pid, SIGTERM) }
+    }
+
     /// Reverts leftovers (past deadline, owner gone) before doing anything else, and says so on stderr.
     @discardableResult
     func recoverLeftovers() async -> [FaultEngine.Recovery] {

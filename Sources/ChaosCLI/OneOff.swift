@@ -107,14 +107,10 @@ struct OneOff {
     // MARK: Reversible faults
 
     private func holdReversible(_ plan: FaultEngine.Plan, engine: FaultEngine, ctx: Context, report: inout Report) async throws(ChaosError) -> Int32 {
-        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
         let id = plan.request.faultID
         report.id = id
-        // 1. Write-ahead: the receipt is durable before anything else happens.
-        _ = try await engine.record(plan, owners: [me])
-        // 2. The guardian reverts at the deadline even if this process is killed from here on.
-        let guardian = try await ctx.host.spawnHelper(["_guardian", "--state-dir", global.resolvedStateDir, "--fault", id])
-        try await engine.addOwner(id, guardian)
+        // 1-2. Write-ahead, then the guardian: reverted at the deadline even if this process is killed from here on.
+        let guardian = try await ctx.recordGuarded(plan, engine: engine)
         report.guardianPID = guardian.pid
         let waiter = SignalWaiter()
         // 3. Inject (a failed inject is reverted by the engine before it throws).
@@ -126,7 +122,7 @@ struct OneOff {
         report.state = "active"
         if state != .active {
             try await engine.revert(id, reason: "not confirmed active (\(state))")
-            stopGuardian(guardian)
+            Context.stopGuardian(guardian)
             report.state = "reverted"
             report.revertReason = "the fault could not be confirmed active (\(state))"
             render(report, heading: "Injected but could not confirm the fault (\(state)); reverted it.")
@@ -149,17 +145,13 @@ struct OneOff {
         // 6. Revert.
         let reason = signal.map { "interrupted by signal \($0)" } ?? "duration elapsed"
         let final = try await engine.revert(id, reason: reason)
-        stopGuardian(guardian)
+        Context.stopGuardian(guardian)
         report.state = final.state.rawValue
         report.revertedAt = final.history.last?.at
         report.revertReason = reason
         let after = try? await engine.verify(id)
         render(report, heading: "Reverted \(id) (\(reason))\(after == .absent ? ", confirmed absent" : after.map { ", but now \($0)" } ?? ""):")
         return signal == nil ? 0 : 130
-    }
-
-    private func stopGuardian(_ g: ProcessIdentity) {
-        if let p = ProcFS.process(g.pid), p.startTime == g.startTime { kill(g.pid, SIGTERM) }
     }
 
     // MARK: Output

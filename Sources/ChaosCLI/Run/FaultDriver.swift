@@ -76,12 +76,8 @@ final class LocalFaultDriver: FaultDriver, @unchecked Sendable {
             let state = try await engine.confirmApplied(plan)
             return Injected(id: id, at: at, notConfirmed: state == .active ? nil : state.description, actions: plan.planned.actions)
         }
-        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
-        _ = try await engine.record(plan, owners: [me])
         self.id = id
-        let g = try await ctx.host.spawnHelper(["_guardian", "--state-dir", ctx.global.resolvedStateDir, "--fault", id])
-        guardian = g
-        try await engine.addOwner(id, g)
+        guardian = try await ctx.recordGuarded(plan, engine: engine)
         _ = try await engine.inject(id)
         let at = ctx.clock.now()
         let state = try await engine.confirmActive(id)
@@ -97,7 +93,7 @@ final class LocalFaultDriver: FaultDriver, @unchecked Sendable {
     func revert(reason: String) async throws(ChaosError) {
         guard let id else { return }
         try await engine.revert(id, reason: reason)
-        if let g = guardian, let p = ProcFS.process(g.pid), p.startTime == g.startTime { kill(g.pid, SIGTERM) }
+        if let g = guardian { Context.stopGuardian(g) }
         guardian = nil
     }
 }
