@@ -1,3 +1,4 @@
+import Foundation
 @testable import ChaosCore
 import Testing
 
@@ -203,6 +204,9 @@ struct VerdictTests {
             let t = Timeline(before: ok(3), during: (0..<10).map { _ in Bool.random(using: &rng) }, after: (0..<10).map { _ in Bool.random(using: &rng) })
             let j = t.journal
             #expect(Verdict.of(j) == Verdict.of(j))
+            let stored = try JSONDecoder().decode(Journal.self, from: try JSONEncoder().encode(j))
+            #expect(stored == j)
+            #expect(Verdict.of(stored) == Verdict.of(j), "a stored journal gives the same verdict")
         }
     }
 }
