@@ -85,6 +85,8 @@ nonisolated(unsafe) private var relayWakeFD: Int32 = -1
 
 private let soMark: Int32 = 36              // SO_MARK
 private let soOriginalDst: Int32 = 80       // SO_ORIGINAL_DST (SOL_IP) and IP6T_SO_ORIGINAL_DST (SOL_IPV6)
+private let ipTransparent: Int32 = 19       // IP_TRANSPARENT (SOL_IP)
+private let ipv6Transparent: Int32 = 75     // IPV6_TRANSPARENT (SOL_IPV6)
 private let readSize = 64 * 1024
 
 /// Microseconds on the monotonic clock (release times).
@@ -285,6 +287,8 @@ private final class Relay {
     var wakeRead: Int32 = -1
     var wakeWrite: Int32 = -1
     var connections: [Connection] = []
+    /// Said once: a transparent bind failed (no CAP_NET_ADMIN).
+    var warnedTransparent = false
     var jitter: Jitter
     var scratch: UnsafeMutableRawBufferPointer
     var acceptPausedUntil: Int64 = 0
@@ -523,8 +527,10 @@ private final class Relay {
     func open(_ client: Int32, v6: Bool) {
         var original = sockaddr_storage()
         var local = sockaddr_storage()
+        var peer = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         var localLen = len
+        var peerLen = len
         let got = withUnsafeMutablePointer(to: &original) { p in
             getsockopt(client, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), soOriginalDst, p, &len) == 0
         }
@@ -545,6 +551,21 @@ private final class Relay {
         }
         _ = setInt(server, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
         _ = setInt(client, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+        // Transparent: connect from the client's own address (any port), so the server sees who
+        // called and not this relay. Needs CAP_NET_ADMIN, and for a remote client the fault's
+        // policy routing, which brings the server's replies to this socket. Without it (no
+        // capability), the connection still works, from this host's address.
+        let gotPeer = withUnsafeMutablePointer(to: &peer) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(client, $0, &peerLen) == 0 }
+        }
+        if gotPeer, setInt(server, v6 ? Int32(IPPROTO_IPV6) : Int32(IPPROTO_IP), v6 ? ipv6Transparent : ipTransparent, 1) {
+            Relay.clearPort(&peer, v6: v6)
+            let bound = withUnsafePointer(to: &peer) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, peerLen) } }
+            if bound != 0 && !warnedTransparent {
+                warnedTransparent = true
+                say("cannot connect from the client's address (\(errorText("bind"))); servers see this host's address instead")
+            }
+        }
         let size = socklen_t(v6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafePointer(to: &original) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, size) } }
         if rc != 0 && errno != EINPROGRESS {
@@ -553,6 +574,14 @@ private final class Relay {
             return
         }
         connections.append(Connection(client: client, server: server, connecting: rc != 0, config: config))
+    }
+
+    /// Port 0: the kernel picks one (the client's own port is taken by the redirected connection).
+    static func clearPort(_ a: inout sockaddr_storage, v6: Bool) {
+        withUnsafeMutablePointer(to: &a) { p in
+            if v6 { p.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_port = 0 } }
+            else { p.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port = 0 } }
+        }
     }
 
     static func same(_ a: sockaddr_storage, _ b: sockaddr_storage, v6: Bool) -> Bool {

@@ -15,6 +15,8 @@ public final class FakeHost: HostSystem {
         public var filesystem = FilesystemStats(size: 1000 << 20, available: 900 << 20, free: 950 << 20, id: 0xfeed, isDirectory: true)
         /// nft tables by name, with their programs.
         public var nftTables: [String: String] = [:]
+        /// Policy rules and routes added with `ip -4|-6 rule|route add ...`, as their argument text.
+        public var ipRouting: Set<String> = []
         /// Root qdisc per interface: (kind, handle). Interfaces not listed have `noqueue 0:`.
         public var rootQdiscs: [String: (kind: String, handle: String)] = [:]
         public var interfaces: Set<String> = ["lo", "eth0"]
@@ -212,6 +214,12 @@ public final class FakeHost: HostSystem {
                 if argv[8] == "netem" && s.capabilities.qdiscs["netem"] != true { return fail("Error: Specified qdisc kind is unknown.") }
                 s.rootQdiscs[iface] = (kind: argv[8], handle: argv[7])
                 return ok()
+            case ["ip", "-4", "rule", "add"], ["ip", "-4", "route", "add"], ["ip", "-6", "rule", "add"], ["ip", "-6", "route", "add"]:
+                let key = ([argv[1], argv[2]] + argv.dropFirst(4)).joined(separator: " ")
+                return s.ipRouting.insert(key).inserted ? ok() : fail("RTNETLINK answers: File exists")
+            case ["ip", "-4", "rule", "del"], ["ip", "-4", "route", "del"], ["ip", "-6", "rule", "del"], ["ip", "-6", "route", "del"]:
+                let key = ([argv[1], argv[2]] + argv.dropFirst(4)).joined(separator: " ")
+                return s.ipRouting.remove(key) != nil ? ok() : fail("RTNETLINK answers: No such file or directory")
             case ["tc", "qdisc", "del", "dev"]:
                 return s.rootQdiscs.removeValue(forKey: argv[4]) != nil ? ok() : fail("Error: Cannot delete qdisc with handle of zero.")
             default:

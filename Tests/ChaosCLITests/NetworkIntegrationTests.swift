@@ -267,6 +267,30 @@ struct NetworkIntegrationTests {
         #expect(try bed.snapshot("a") == before)
     }
 
+    @Test("delay on the server's own host: the relay is transparent (the server sees the client's address, not its own), round trips rise, and nothing is left")
+    func delayIngressTransparent() throws {
+        let bed = try NetBed.pair("dlyin", subnet: 30)
+        defer { bed.close() }
+        try bed.serveTCP("b", ports: [8080])
+        let before = try bed.snapshot("b")
+        #expect(try bed.whoami(from: "a", "10.77.30.2", port: 8080).hasSuffix("10.77.30.1"))
+        let base = Stats(try bed.rtt(from: "a", "10.77.30.2", port: 8080, count: 10))
+
+        let fault = try bed.inject("b", ["net", "delay", "--delay", "100ms", "--port", "8080", "--ingress"])
+        #expect(!bed.relays(fault.id).isEmpty, "the relay runs")
+        let seen = try bed.whoami(from: "a", "10.77.30.2", port: 8080)
+        #expect(seen.hasSuffix("10.77.30.1"), "the server must see the client, not the relay on its own host: \(seen)")
+        let during = Stats(try bed.rtt(from: "a", "10.77.30.2", port: 8080, count: 10))
+        let rise = during.median - base.median
+        print("[net] ingress delay 100ms on the server's host: median RTT \(base.median.f) → \(during.median.f) ms, peer seen \(seen)")
+        #expect((90...160).contains(rise), "median RTT rise \(rise) ms")
+
+        try bed.revert("b", fault.id)
+        #expect(Harness.waitUntil(timeout: 5) { bed.relays(fault.id).isEmpty }, "the relay is gone after revert")
+        #expect(try bed.snapshot("b") == before, "no nft table, policy rule or route is left")
+        #expect(try bed.whoami(from: "a", "10.77.30.2", port: 8080).hasSuffix("10.77.30.1"))
+    }
+
     // MARK: bandwidth
 
     @Test("bandwidth 1mbit on eth0: iperf3 throughput is 0.6-1.3 Mbit/s, far above that without the fault")
@@ -625,8 +649,19 @@ private final class NetBed: @unchecked Sendable {
     func snapshot(_ host: String) throws -> String {
         let nft = try lab.run(host, ["/usr/sbin/nft", "list", "ruleset"], timeout: 10)
         let tc = try lab.run(host, ["/usr/sbin/tc", "qdisc", "show"], timeout: 10)
-        guard nft.status == 0, tc.status == 0 else { throw NetTestError("snapshot failed: \(nft.stderr) \(tc.stderr)") }
-        return "# nft list ruleset\n" + nft.stdout + "# tc qdisc show\n" + tc.stdout
+        // Policy rules, and routes outside the main and local tables (the delay relay's reply routing).
+        let rules = try lab.run(host, ["/usr/sbin/ip", "-4", "rule", "show"], timeout: 10)
+        let rules6 = try lab.run(host, ["/usr/sbin/ip", "-6", "rule", "show"], timeout: 10)
+        let routes = try lab.run(host, ["/usr/sbin/ip", "-4", "route", "show", "table", "all"], timeout: 10)
+        let routes6 = try lab.run(host, ["/usr/sbin/ip", "-6", "route", "show", "table", "all"], timeout: 10)
+        guard nft.status == 0, tc.status == 0, rules.status == 0, routes.status == 0 else {
+            throw NetTestError("snapshot failed: \(nft.stderr) \(tc.stderr) \(rules.stderr) \(routes.stderr)")
+        }
+        let extra = (routes.stdout + routes6.stdout).split(separator: "\n").filter {
+            $0.contains(" table ") && !$0.contains(" table local") && !$0.contains(" table main")
+        }
+        return "# nft list ruleset\n" + nft.stdout + "# tc qdisc show\n" + tc.stdout + "# ip rule show\n" + rules.stdout + rules6.stdout
+            + "# routes in other tables\n" + extra.joined(separator: "\n")
     }
 
     func nftLoad(_ host: String, _ program: String) throws {
@@ -735,6 +770,11 @@ private final class NetBed: @unchecked Sendable {
     }
 
     /// `count` round trips of one line over one new connection; milliseconds each.
+    /// The address the server at `address:port` sees this connection come from.
+    func whoami(from host: String, _ address: String, port: Int) throws -> String {
+        (try probe(host, ["whoami", address, String(port), "10"]) as? [String: Any])?["peer"] as? String ?? ""
+    }
+
     func rtt(from host: String, _ address: String, port: Int, count: Int) throws -> [Double] {
         let list = (try probe(host, ["rtt", address, String(port), String(count), "10"]) as? [Any] ?? []).compactMap { number($0) }
         guard list.count == count else { throw NetTestError("rtt: \(list.count) of \(count) round trips") }
@@ -847,7 +887,7 @@ private enum NetProbe {
     import json, socket, sys, threading, time
 
     def tcp_serve(ports):
-        # Echoes what it reads, on each port, until killed.
+        # Echoes what it reads, on each port, until killed; answers "whoami" with the caller's address.
         def handle(c):
             try:
                 c.settimeout(60)
@@ -855,6 +895,9 @@ private enum NetProbe {
                     d = c.recv(65536)
                     if not d:
                         break
+                    if d == b"whoami\n":
+                        c.sendall(c.getpeername()[0].encode() + b"\n")
+                        continue
                     c.sendall(d)
             except OSError:
                 pass
@@ -896,6 +939,12 @@ private enum NetProbe {
         ms = (time.perf_counter() - t) * 1000
         s.close()
         return {"result": r, "ms": ms}
+
+    def whoami(host, port, timeout):
+        s = socket.create_connection((host, port), timeout=timeout)
+        s.sendall(b"whoami\n")
+        print(json.dumps({"peer": s.makefile().readline().strip()}))
+        s.close()
 
     def connect_all(timeout, targets):
         out = {}
@@ -971,6 +1020,7 @@ private enum NetProbe {
     elif a[0] == "connect-all": connect_all(float(a[1]), a[2:])
     elif a[0] == "connect-many": print(json.dumps([connect_once(a[1], int(a[2]), float(a[4])) for _ in range(int(a[3]))]))
     elif a[0] == "rtt": rtt(a[1], int(a[2]), int(a[3]), float(a[4]))
+    elif a[0] == "whoami": whoami(a[1], int(a[2]), float(a[3]))
     elif a[0] == "udp-serve": udp_serve(int(a[1]), None)
     elif a[0] == "udp-sink": udp_serve(int(a[1]), a[2])
     elif a[0] == "udp-query": udp_query(a[1], int(a[2]), float(a[3]))

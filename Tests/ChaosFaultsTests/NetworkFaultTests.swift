@@ -166,15 +166,32 @@ struct NetworkFaultTests {
         let host = FakeHost()
         let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.ports = ["6379"] }, remotes: ["10.0.0.21"])
         let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host) {
-            host.with { s in s.nftTables.keys.map { "table \($0) left" } + s.processes.values.filter { $0.cmdline.contains("_relay") && !$0.isDead }.map { "relay \($0.pid) alive" } }
+            host.with { s in s.nftTables.keys.map { "table \($0) left" } + s.processes.values.filter { $0.cmdline.contains("_relay") && !$0.isDead }.map { "relay \($0.pid) alive" }
+                + s.ipRouting.map { "routing '\($0)' left" } }
         }
         #expect(planned.actions[0] == "mechanism: userspace TCP relay (no netem here)")
         let trace = host.trace
         let spawn = try #require(trace.firstIndex { $0.hasPrefix("spawn chaos _relay --fault-id f-net00001") })
         let load = try #require(trace.firstIndex(of: "nft -f -"))
         #expect(spawn < load, "the redirect must go in only after the relay listens")
-        #expect(planned.actions[2].contains("meta mark \(NetworkDelayFault.relayMark) return"))
-        #expect(planned.actions[2].contains("redirect to :"))
+        let program = try #require(planned.actions.first { $0.hasPrefix("nft -f -") })
+        #expect(program.contains("meta mark \(NetworkDelayFault.relayMark) return"))
+        #expect(program.contains("redirect to :"))
+        // Incoming connections are relayed transparently: their replies are marked and routed home.
+        let route = NetworkDelayFault.replyRoute("f-net00001")
+        #expect(program.contains("ct direction reply ct mark \(route.mark) meta mark set \(route.mark)"))
+        let rule = try #require(trace.firstIndex(of: "ip -4 rule add fwmark \(route.mark) lookup \(route.table) priority 90"))
+        #expect(spawn < rule && rule < load, "the replies' route is in place before anything is redirected")
+        #expect(trace.contains("ip -4 route del local 0.0.0.0/0 dev lo table \(route.table)"))
+    }
+
+    @Test("delay of outgoing traffic only needs no policy routing")
+    func delayEgressOnly() async throws {
+        let host = FakeHost()
+        let req = request(.networkDelay, params { $0.delay = .milliseconds(50); $0.direction = "egress"; $0.ports = ["5432"] })
+        let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host)
+        #expect(!planned.actions.contains { $0.contains("policy routing") || $0.contains("relayreplies") })
+        #expect(!host.trace.contains { $0.hasPrefix("ip ") })
     }
 
     @Test("delay uses netem on a whole interface where the kernel has it")

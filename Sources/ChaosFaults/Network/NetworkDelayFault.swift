@@ -10,9 +10,17 @@ public import ChaosCore
 ///   carry mark M and are not redirected). The relay holds each chunk sent by the client for D ± J
 ///   before forwarding it, so round trips grow by D. New connections are delayed; connections open
 ///   before the fault are not; UDP and ICMP are not delayed by the relay.
+///   Incoming connections are relayed transparently: the relay connects to the local server from
+///   the client's own address, so the server sees the real caller (a proxy's address would mislead
+///   anything that trusts peer addresses: Redis reported its replicas at its own address, the
+///   sentinels then made the primary a replica of itself). Replies to those connections are routed
+///   back to the relay by a policy rule the fault adds (`ip rule add fwmark R lookup T`, `local`
+///   routes in table T; R and T derive from the fault id).
 /// - Revert: delete the table (new connections go direct again), then SIGTERM the relay (it resets the
-///   connections it holds; SIGKILL after a second). The relay
-///   also exits by itself at the deadline.
+///   connections it holds; SIGKILL after a second), then remove the policy rule and routes. The relay
+///   also exits by itself `relayGraceMs` after the deadline, should nobody revert the fault: not at
+///   the deadline itself, where it would race the revert and refuse the connections redirected in
+///   between (a blip the fault did not ask for, seen as a 1 s outage on the sandbox).
 /// - Receipt: the mechanism, and its table/program/relay arguments or its tc command.
 public struct NetworkDelayFault: Fault {
     public let kind = FaultKind.networkDelay
@@ -20,6 +28,24 @@ public struct NetworkDelayFault: Fault {
 
     /// The relay's connections carry this mark, so the redirect rule lets them through.
     public static let relayMark: UInt32 = 0x0043_4841
+    /// How long after the fault's deadline an unreverted relay ends itself.
+    public static let relayGraceMs: Int64 = 5000
+
+    /// The policy routing that brings a transparent relay's replies home (ingress only).
+    public struct ReplyRoute: Sendable, Hashable, Codable {
+        public var mark: UInt32
+        public var table: Int
+        public var priority: Int
+
+        /// The commands that add it: IPv4 (must succeed), then IPv6 (where the host has IPv6).
+        func add(v6: Bool) -> [[String]] { commands("add", v6: v6) }
+        func delete(v6: Bool) -> [[String]] { commands("del", v6: v6) }
+        private func commands(_ verb: String, v6: Bool) -> [[String]] {
+            let family = v6 ? "-6" : "-4"
+            return [["ip", family, "rule", verb, "fwmark", String(mark), "lookup", String(table), "priority", String(priority)],
+                    ["ip", family, "route", verb, "local", v6 ? "::/0" : "0.0.0.0/0", "dev", "lo", "table", String(table)]]
+        }
+    }
 
     public struct Receipt: FaultReceipt {
         public var mechanism: String
@@ -28,13 +54,17 @@ public struct NetworkDelayFault: Fault {
         public var program: String?
         public var relayArguments: [String]?
         public var relayPort: Int?
+        public var replyRoute: ReplyRoute?
         public var faultID: String
         public var actions: [String] {
             if let netem { return ["mechanism: tc netem"] + netem.actions }
+            let route = replyRoute.map { r in ["policy routing for the relay's replies: " + (r.add(v6: false) + r.add(v6: true)).map { $0.joined(separator: " ") }.joined(separator: "; ")] } ?? []
             return ["mechanism: userspace TCP relay (no netem here)",
-                    "start helper: chaos \((relayArguments ?? []).joined(separator: " "))",
-                    "nft -f -:\n" + (program ?? ""),
-                    "on revert: nft delete table inet \(table ?? ""), then SIGTERM the relay (SIGKILL after 1 s)"]
+                    "start helper: chaos \((relayArguments ?? []).joined(separator: " "))"]
+                + route
+                + ["nft -f -:\n" + (program ?? ""),
+                   "on revert: nft delete table inet \(table ?? ""), then SIGTERM the relay (SIGKILL after 1 s)"
+                   + (replyRoute == nil ? "" : ", then delete the policy rule and routes")]
         }
         public var claims: [ResourceClaim] { netem?.claims ?? [.path("nft:inet/\(table ?? "")")] }
     }
@@ -61,8 +91,16 @@ public struct NetworkDelayFault: Fault {
 
     /// Relay ports to try, derived from the fault id (so plan stays pure), in 41000–48999.
     static func candidatePorts(_ id: String) -> [Int] {
-        let h = id.unicodeScalars.reduce(UInt32(2166136261)) { ($0 ^ $1.value) &* 16777619 }
+        let h = hash(id)
         return (0..<8).map { 41000 + Int((h &+ UInt32($0) &* 977) % 8000) }
+    }
+
+    static func hash(_ id: String) -> UInt32 { id.unicodeScalars.reduce(UInt32(2166136261)) { ($0 ^ $1.value) &* 16777619 } }
+
+    /// The reply mark and routing table of a fault's transparent relay, derived from its id.
+    public static func replyRoute(_ id: String) -> ReplyRoute {
+        let h = hash(id)
+        return ReplyRoute(mark: 0x4352_0000 | (h & 0xffff), table: 20000 + Int(h % 10000), priority: 90)
     }
 
     public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
@@ -91,10 +129,13 @@ public struct NetworkDelayFault: Fault {
             throw ChaosError("fault.resourceBusy", "No free local port for the delay relay (tried \(Self.candidatePorts(request.faultID).map(String.init).joined(separator: ", "))). Retry; the ports depend on the fault id.")
         }
         let table = NftProgram.table(for: request.faultID)
-        let program = NftProgram.redirect(table: table, scope: scope, relayPort: port, mark: Self.relayMark)
+        let route = scope.direction == .egress ? nil : Self.replyRoute(request.faultID)
+        let program = NftProgram.redirect(table: table, scope: scope, relayPort: port, mark: Self.relayMark,
+                                          replyMark: Self.replyRoute(request.faultID).mark)
         let args = ["_relay", "--fault-id", request.faultID, "--listen-port", String(port), "--delay-ms", String(delay.milliseconds),
-                    "--jitter-ms", String(p.jitter?.milliseconds ?? 0), "--mark", String(Self.relayMark), "--until", String(deadline)]
-        return Receipt(mechanism: "relay", netem: nil, table: table, program: program, relayArguments: args, relayPort: port, faultID: request.faultID)
+                    "--jitter-ms", String(p.jitter?.milliseconds ?? 0), "--mark", String(Self.relayMark), "--until", String(deadline + Self.relayGraceMs)]
+        return Receipt(mechanism: "relay", netem: nil, table: table, program: program, relayArguments: args, relayPort: port,
+                       replyRoute: route, faultID: request.faultID)
     }
 
     public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
@@ -109,6 +150,17 @@ public struct NetworkDelayFault: Fault {
                 throw ChaosError("fault.relayFailed", "The delay relay did not start listening on port \(port) within 5 s. Nothing was redirected.")
             }
             try? await Task.sleep(for: .milliseconds(5))
+        }
+        if let route = receipt.replyRoute {
+            for v6 in [false, true] {
+                for command in route.add(v6: v6) {
+                    let r = try await host.run(command, input: nil, timeout: .seconds(10))
+                    // IPv6 only where the host has it; an identical rule left by an earlier attempt is ours.
+                    if r.status != 0 && !r.stderrTail.contains("File exists") && !v6 {
+                        throw ChaosError("fault.commandFailed", "'\(command.joined(separator: " "))' failed: \(r.stderrTail.trimmingWhitespace()). Nothing was redirected.")
+                    }
+                }
+            }
         }
         try await Nft.load(program, table: table, on: host)
     }
@@ -141,6 +193,18 @@ public struct NetworkDelayFault: Fault {
         }
         for p in try await Helpers.find("_relay", receipt.faultID, on: host) {
             do { try await host.send(.kill, to: p.pid) } catch where error.code == "host.noSuchProcess" {}
+        }
+        // Last, the reply routing (inert without the table's marks); already gone counts as removed.
+        if let route = receipt.replyRoute {
+            for v6 in [false, true] {
+                for command in route.delete(v6: v6) {
+                    let r = try await host.run(command, input: nil, timeout: .seconds(10))
+                    let gone = r.stderrTail.contains("No such file") || r.stderrTail.contains("No such process")
+                    if r.status != 0 && !gone && !v6 {
+                        throw ChaosError("fault.revertFailed", "'\(command.joined(separator: " "))' failed: \(r.stderrTail.trimmingWhitespace())")
+                    }
+                }
+            }
         }
     }
 }

@@ -30,7 +30,14 @@ public enum NftProgram {
 
     /// A NAT program that redirects matching outgoing (and incoming) TCP connections to a local relay
     /// port, except connections the relay itself makes (they carry `mark`).
-    public static func redirect(table: String, scope: NetworkScope, relayPort: Int, mark: UInt32) -> String {
+    ///
+    /// With an ingress chain, the relay connects to the local server *from the client's address*
+    /// (a transparent socket), so the server sees who really called, as it would without the fault
+    /// (Redis, for one, tells its sentinels the address its replicas come from). The server's answers
+    /// to that address must come back to the relay rather than leave for the real client: a
+    /// `type route` chain gives the replies of the relay's connections `replyMark`, and a policy rule
+    /// (`ip rule add fwmark REPLYMARK lookup TABLE`, `local` routes in TABLE) delivers them locally.
+    public static func redirect(table: String, scope: NetworkScope, relayPort: Int, mark: UInt32, replyMark: UInt32) -> String {
         var chains: [String] = []
         let hooks: [(String, String, Bool)] = [("egress", "output", true), ("ingress", "prerouting", false)]
         for (name, hook, outgoing) in hooks where (outgoing ? scope.direction != .ingress : scope.direction != .egress) {
@@ -42,6 +49,16 @@ public enum NftProgram {
             }
             lines.append("  }")
             chains.append(lines.joined(separator: "\n") + "\n")
+        }
+        if scope.direction != .egress {
+            chains.append("""
+              chain relayreplies {
+                type route hook output priority -150; policy accept;
+                meta mark \(mark) ct mark set \(replyMark)
+                ct direction reply ct mark \(replyMark) meta mark set \(replyMark)
+              }
+
+            """)
         }
         return "table inet \(table) {\n" + chains.joined(separator: "\n") + "}\n"
     }
