@@ -9,13 +9,16 @@ struct GamedayCommand: AsyncParsableCommand {
         abstract: "Run a suite of experiments in order and end with a verdict table, a resilience score and one HTML report.",
         discussion: """
         Every file in DIR (*.yaml, *.json, by name) is validated first: if any is invalid, nothing runs. \
-        Then each experiment runs as with 'chaos run' (its own gate, so a system that has not recovered \
-        from the previous one makes the next inconclusive, with nothing injected). A run that ends in \
+        Then each experiment runs as with 'chaos run'. Before each one, chaos waits (up to --settle) \
+        until the experiment's probes succeed three times in a row, so the system can recover from the \
+        previous experiment; each run's own gate still decides (a system that has not recovered makes \
+        the run inconclusive, with nothing injected). A run that ends in \
         an error (a revert that failed) stops the game day. Every verdict is stored and appended to the \
         JSONL verdict log.
 
-        The resilience score is the share of experiments that passed; inconclusive ones count as not \
-        passed (an unknown is not resilience).
+        The resilience score is the share of experiments that passed, weighted by each experiment's \
+        'weight' (default 1); inconclusive ones, and those not run, count as not passed (an unknown is \
+        not resilience).
 
         Exit status: 0 all passed, 1 any failed, 2 otherwise (inconclusive, aborted, interrupted).
 
@@ -28,6 +31,7 @@ struct GamedayCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Inventory file: targets by name, run through their host's agent.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("Where to write the combined HTML report (default: STORE_DIR/gameday-TIME.html).", valueName: "file")) var report: String?
     @Option(help: ArgumentHelp("How long each run observes the steady state before its fault.", valueName: "duration")) var gate: ChaosDuration = .seconds(5)
+    @Option(help: ArgumentHelp("Before each experiment, wait up to this long for its probes to succeed (the system recovering from the previous one); 0s: do not wait.", valueName: "duration")) var settle: ChaosDuration = .seconds(60)
     @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
     @OptionGroup var global: GlobalOptions
 
@@ -54,10 +58,15 @@ struct GamedayCommand: AsyncParsableCommand {
         }
         let inv = try Context(global: global).loadInventory(inventory)
         var records: [RunRecord] = []
+        var ran: [(Int, RunRecord)] = []
         var stoppedEarly = false
         for (i, (file, experiment)) in experiments.enumerated() {
             Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name) (\(file))")
             let record: RunRecord
+            if settle.milliseconds > 0,
+               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
+                Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
+            }
             do {
                 let prepared = try await RunCommand.prepare(experiment, file: file, inventory: inv, gate: gate, global: global, services: services)
                 record = await prepared.driver.run()
@@ -68,6 +77,7 @@ struct GamedayCommand: AsyncParsableCommand {
             }
             RunCommand.store(record, storeDir: storeDir, global: global, services: services)
             records.append(record)
+            ran.append((i, record))
             Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
             if record.status == .error || record.status == .interrupted {
                 Console.err("== stopping the game day: '\(experiment.name)' ended \(record.status.rawValue)")
@@ -75,8 +85,9 @@ struct GamedayCommand: AsyncParsableCommand {
                 break
             }
         }
-        let passed = records.filter { $0.verdict.outcome == .passed && $0.status == .completed }.count
-        let score = experiments.isEmpty ? 0 : Double(passed) * 100 / Double(experiments.count)
+        let passedIndices = Set(ran.filter { $0.1.verdict.outcome == .passed && $0.1.status == .completed }.map(\.0))
+        let passed = passedIndices.count
+        let score = GamedayScore.of(experiments.enumerated().map { ($0.element.1.weight, passedIndices.contains($0.offset)) })
         let path = report ?? RunServices.storeDirectory(storeDir, global: global) + "/gameday-\(Int64(Date().timeIntervalSince1970)).html"
         let title = "Game day: \(URL(fileURLWithPath: dir).lastPathComponent) — resilience score \(Verdict.pct(score))"
         do { try services.render(records, "html", title).write(toFile: path, atomically: true, encoding: .utf8) } catch {
@@ -94,5 +105,14 @@ struct GamedayCommand: AsyncParsableCommand {
         }
         if records.contains(where: { $0.verdict.outcome == .failed }) { return 1 }
         return passed == experiments.count ? 0 : 2
+    }
+}
+
+/// The resilience score of a game day: the weighted share of experiments that passed, in percent.
+enum GamedayScore {
+    static func of(_ runs: [(weight: Double, passed: Bool)]) -> Double {
+        let total = runs.reduce(0) { $0 + $1.weight }
+        guard total > 0 else { return 0 }
+        return runs.filter(\.passed).reduce(0) { $0 + $1.weight } * 100 / total
     }
 }

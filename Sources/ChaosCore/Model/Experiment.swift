@@ -13,12 +13,15 @@ public struct Experiment: Hashable, Sendable, Codable {
     public var stopWhen: [StopCondition]
     public var schedule: ScheduleSpec?
     public var safety: SafetySpec
+    /// How much this experiment counts in a game day's resilience score (default 1).
+    public var weight: Double
 
     public init(name: String, description: String? = nil, target: TargetSpec, fault: FaultSpec, probes: [ProbeSpec] = [],
                 expect: ExpectSpec = ExpectSpec(), stopWhen: [StopCondition] = [], schedule: ScheduleSpec? = nil,
-                safety: SafetySpec = SafetySpec()) {
+                safety: SafetySpec = SafetySpec(), weight: Double = 1) {
         self.name = name; self.description = description; self.target = target; self.fault = fault
         self.probes = probes; self.expect = expect; self.stopWhen = stopWhen; self.schedule = schedule; self.safety = safety
+        self.weight = weight
     }
 }
 
@@ -28,7 +31,7 @@ public struct Experiment: Hashable, Sendable, Codable {
 /// be read again as an experiment file; decoding takes the same shape, with the file's defaults.
 extension Experiment {
     enum CodingKeys: String, CodingKey {
-        case apiVersion, kind, name, description, target, fault, probes, expect, stopWhen, schedule, safety
+        case apiVersion, kind, name, description, target, fault, probes, expect, stopWhen, schedule, safety, weight
     }
 
     public init(from decoder: any Decoder) throws {
@@ -43,7 +46,8 @@ extension Experiment {
             expect: try c.decodeIfPresent(ExpectSpec.self, forKey: .expect) ?? ExpectSpec(),
             stopWhen: try c.decodeIfPresent([StopCondition].self, forKey: .stopWhen) ?? [],
             schedule: try c.decodeIfPresent(ScheduleSpec.self, forKey: .schedule),
-            safety: try c.decodeIfPresent(SafetySpec.self, forKey: .safety) ?? SafetySpec()
+            safety: try c.decodeIfPresent(SafetySpec.self, forKey: .safety) ?? SafetySpec(),
+            weight: try c.decodeIfPresent(Double.self, forKey: .weight) ?? 1
         )
     }
 
@@ -60,6 +64,7 @@ extension Experiment {
         try c.encode(stopWhen, forKey: .stopWhen)
         try c.encodeIfPresent(schedule, forKey: .schedule)
         try c.encode(safety, forKey: .safety)
+        try c.encode(weight, forKey: .weight)
     }
 }
 

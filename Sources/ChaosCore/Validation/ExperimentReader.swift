@@ -19,10 +19,11 @@ struct ExperimentReader {
         let stopWhen = top.optional("stopWhen") { r.list($0, $1) { readStop($0, $1, probes: probeNames.texts) } } ?? []
         let schedule = top.optional("schedule", readSchedule)
         let safety = top.optional("safety", readSafety) ?? SafetySpec()
+        let weight = top.optional("weight") { r.number($0, $1, in: 0.01...100) } ?? 1
         top.finish()
         guard let name, let target, let fault else { return nil }
         return Experiment(name: name, description: description, target: target, fault: fault, probes: probes,
-                          expect: expect, stopWhen: stopWhen, schedule: schedule, safety: safety)
+                          expect: expect, stopWhen: stopWhen, schedule: schedule, safety: safety, weight: weight)
     }
 
     // MARK: target
