@@ -3,13 +3,15 @@
 
     app.py --listen ADDR:PORT (--sentinel ADDR:PORT ... | --redis ADDR:PORT) [--master mymaster]
 
-GET /health  200 {"status": "up", "master": "10.80.0.21:6379"} when the Redis primary answers a write
-             (SET with a 500 ms socket timeout), else 503 {"status": "down", "error": "..."}.
+GET /health  200 {"status": "up", "master": "10.80.0.21:6379"} when the Redis primary accepts a write
+             (SET of a 1 KiB record, the size of a small session, with a 500 ms socket timeout), else
+             503 {"status": "down", "error": "..."}. The record's size makes a full data disk show at
+             once: Redis appends it to its log, and a few bytes would fit in the last page for seconds.
 GET /        200 with a visit counter (INCR), or 503.
 The primary is asked of the sentinels on every request (the first that answers), so the app follows a
 failover; with --redis it is fixed (the SPOF variant). Plain sockets and RESP: no dependencies.
 """
-import argparse, json, socket, sys
+import argparse, json, socket, sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 def resp(addr, *args, timeout=0.5):
@@ -55,7 +57,8 @@ class App(BaseHTTPRequestHandler):
         try:
             primary = self.primary()
             if self.path == "/health":
-                resp(primary, "SET", "chaos:health", "ok")
+                record = json.dumps({"app": self.server.name, "at": time.time()})
+                resp(primary, "SET", "chaos:health:" + self.server.name, record.ljust(1024))
                 self.answer(200, {"status": "up", "master": primary})
             elif self.path == "/":
                 self.answer(200, {"visits": resp(primary, "INCR", "chaos:visits"), "master": primary})
@@ -87,7 +90,7 @@ def main():
     host, port = a.listen.rsplit(":", 1)
     server = ThreadingHTTPServer((host, int(port)), App)
     server.daemon_threads = True
-    server.sentinels, server.redis, server.master = a.sentinel, a.redis, a.master
+    server.sentinels, server.redis, server.master, server.name = a.sentinel, a.redis, a.master, a.listen
     server.serve_forever()
 
 if __name__ == "__main__":
