@@ -30,10 +30,32 @@ for variant in ha spof; do
   echo; echo "== sandbox up: $variant"
   sandbox up --variant "$variant"
   echo "== game day on $variant"
-  ip netns exec chsbx-client env CHAOS_IDENTITY=sandbox CHAOS_PKI_DIR="$dir/pki" CHAOS_STATE_DIR="$reports/state" \
+  ip netns exec chsbx-client env CHAOS_IDENTITY=sandbox CHAOS_PKI_DIR="$dir/pki" CHAOS_STATE_DIR="$reports/state-$variant" \
     "$CHAOS_BIN" gameday experiments/sandbox --inventory "$dir/inventory.yaml" --report "$reports/gameday-$variant.html" || status=$?
+  echo "== chaos leftovers on the $variant hosts"
+  sandbox leftovers || status=3
 done
 sandbox down
-echo; echo "== reports: $reports/gameday-ha.html $reports/gameday-spof.html; verdict log: $reports/state/runs/verdicts.jsonl"
+
+echo; echo "== ha vs spof (the same experiments on the redundant and on the single-Redis cluster)"
+python3 - "$reports/state-ha/runs/verdicts.jsonl" "$reports/state-spof/runs/verdicts.jsonl" <<'PY'
+import json, sys
+def load(path):
+    try:
+        return {d["experiment"]: d for d in (json.loads(l) for l in open(path) if l.strip())}
+    except FileNotFoundError:
+        return {}
+ha, spof = load(sys.argv[1]), load(sys.argv[2])
+def cell(d):
+    if not d: return "not run"
+    out = d.get("outcome", "?")
+    o = (d.get("figures") or {}).get("longestOutageMs")
+    return out + ("" if o is None else " (outage %.1f s)" % (o / 1000))
+rows = [("EXPERIMENT", "HA", "SPOF")] + [(n, cell(ha.get(n)), cell(spof.get(n))) for n in sorted(set(ha) | set(spof))]
+w = [max(len(r[i]) for r in rows) for i in range(3)]
+for r in rows: print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
+PY
+echo; echo "== reports: $reports/gameday-ha.html $reports/gameday-spof.html"
+echo "   verdict logs: $reports/state-ha/runs/verdicts.jsonl $reports/state-spof/runs/verdicts.jsonl"
 # A game day that finds failures did its job: 1 (something failed) is the expected outcome here.
 exit $(( status == 1 ? 0 : status ))
