@@ -55,6 +55,31 @@ struct FaultContractTests {
         #expect(host.with { $0.filesystem.available } == 900 << 20)
     }
 
+    @Test("disk.fill to a level takes what is left when another writer took space after the plan, and counts as active")
+    func diskFillRace() async throws {
+        let host = FakeHost()
+        var p = FaultParameters()
+        p.path = "/var/lib/redis"
+        p.percent = 100
+        let fault = try FaultCatalog.fault(.diskFill)
+        let request = FaultRequest(faultID: "f-test0014", spec: FaultSpec(type: .diskFill, duration: .seconds(60), with: p), deadline: Self.deadline)
+        let planned = try await fault.plan(request, on: host)
+        // Redis appends 64 KiB to its log between the plan and the fallocate.
+        host.with { $0.filesystem.available -= 64 << 10; $0.filesystem.free -= 64 << 10 }
+        try await fault.inject(planned.receipt, on: host)
+        #expect(host.with { $0.filesystem.available } == 0, "the disk is full, as asked")
+        #expect(try await fault.verify(planned.receipt, on: host) == .active)
+        try await fault.revert(planned.receipt, on: host)
+        #expect(host.with { $0.files.isEmpty })
+        // A fill of a size is a size: the same race fails it, and nothing is left.
+        p.percent = nil
+        p.size = ByteSize(bytes: host.with { $0.filesystem.available })
+        let sized = try await fault.plan(FaultRequest(faultID: "f-test0015", spec: FaultSpec(type: .diskFill, duration: .seconds(60), with: p), deadline: Self.deadline), on: host)
+        host.with { $0.filesystem.available -= 4096; $0.filesystem.free -= 4096 }
+        await #expect(throws: ChaosError.self) { try await fault.inject(sized.receipt, on: host) }
+        #expect(host.with { $0.files.isEmpty })
+    }
+
     @Test("stress faults start one helper named by the fault id and kill it", arguments: [FaultKind.stressCPU, .stressMemory])
     func stress(kind: FaultKind) async throws {
         let host = FakeHost()

@@ -9,6 +9,10 @@ public import ChaosCore
 /// - Revert: unlink the fill file; already gone counts as reverted.
 /// - Claims: the filesystem, so two fills never stack on one filesystem.
 /// - Sizes follow df: used / (used + available), so `percent: 95` makes `df` show 95 %.
+/// - A fill to a level (`percent`, `free`) aims at the level, not at a size: if other writers took
+///   space between the plan and the `fallocate` (Redis appending to its log while chaos fills its
+///   disk to 100 %), the fill takes what is left instead of failing, up to three tries, and counts as
+///   active while the disk is at least as full as planned.
 public struct DiskFillFault: Fault {
     public let kind = FaultKind.diskFill
     public init() {}
@@ -20,6 +24,8 @@ public struct DiskFillFault: Fault {
         /// df's Use% before and the one planned.
         public var percentBefore: Double
         public var percentPlanned: Double
+        /// A fill to a level (percent or free space), not of a size.
+        public var level: Bool?
         public var actions: [String] {
             ["fallocate \(ByteSize(bytes: bytes)) at '\(file)' (disk \(Self.pct(percentBefore)) → \(Self.pct(percentPlanned)) used)", "on revert remove '\(file)'"]
         }
@@ -59,16 +65,35 @@ public struct DiskFillFault: Fault {
         while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
         let file = (dir == "/" ? "" : dir) + "/.chaos-fill-\(request.faultID)"
         let after = Double(fs.used + need) * 100 / Double(max(total, 1))
-        return Receipt(file: file, bytes: need, filesystem: fs.id, percentBefore: fs.percentUsed, percentPlanned: after)
+        return Receipt(file: file, bytes: need, filesystem: fs.id, percentBefore: fs.percentUsed, percentPlanned: after, level: p.size == nil)
     }
 
     public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
-        try await host.allocateFile(receipt.file, bytes: receipt.bytes)
+        var bytes = receipt.bytes
+        for attempt in 1...3 {
+            do {
+                try await host.allocateFile(receipt.file, bytes: bytes)
+                return
+            } catch where receipt.level == true && attempt < 3 && error.code == "host.allocateFailed" {
+                // Someone wrote meanwhile: aim at the planned level with what is left.
+                let fs = try await host.filesystem(at: receipt.file.dropLastPathComponent)
+                let total = fs.used + fs.available
+                let need = Int64((Double(total) * receipt.percentPlanned / 100).rounded(.up)) - fs.used
+                bytes = min(max(need, 0), fs.available)
+                guard bytes > 0 else {
+                    throw ChaosError("fault.nothingToDo", "Others filled the disk holding '\(receipt.file)' to \(Receipt.pct(fs.percentUsed)) while chaos prepared; nothing was added.")
+                }
+            }
+        }
     }
 
     public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {
         guard let size = await host.fileSize(receipt.file) else { return .absent }
-        return size >= receipt.bytes ? .active : .drifted(reason: "fill file holds \(ByteSize(bytes: size)) of \(ByteSize(bytes: receipt.bytes))")
+        if size >= receipt.bytes { return .active }
+        if receipt.level == true, let fs = try? await host.filesystem(at: receipt.file.dropLastPathComponent), fs.percentUsed + 0.05 >= receipt.percentPlanned {
+            return .active
+        }
+        return .drifted(reason: "fill file holds \(ByteSize(bytes: size)) of \(ByteSize(bytes: receipt.bytes))")
     }
 
     public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
@@ -80,5 +105,13 @@ public struct DiskFillFault: Fault {
             throw .usage("fault.badParameters", "disk.fill needs an absolute '--path', e.g. '--path /var/lib/redis'.")
         }
         return path
+    }
+}
+
+private extension String {
+    /// The directory holding a path (`/srv/redis/.chaos-fill-x` → `/srv/redis`).
+    var dropLastPathComponent: String {
+        guard let i = lastIndex(of: "/") else { return "." }
+        return i == startIndex ? "/" : String(self[..<i])
     }
 }
