@@ -20,8 +20,11 @@ import Glibc
 /// 64 KiB read) per direction before it stops reading from that side (TCP backpressure does the rest).
 /// Reads go through one shared 64 KiB buffer; only the bytes actually read are copied into the queue.
 ///
-/// The relay is its own deadline: it exits with 0 at `until` (epoch ms) or on SIGTERM/SIGINT, and
-/// resets every connection it still holds. It exits with 1 when it cannot listen.
+/// The relay is its own deadline: it exits with 0 at `until` (epoch ms), resetting every connection it
+/// still holds. On SIGTERM/SIGINT (the revert, after the redirect is gone) it first drains: it stops
+/// accepting and keeps relaying the connections it holds for up to `drainMs`, so short requests in
+/// flight complete instead of failing (a reset the fault did not ask for); what is left is then reset.
+/// A second signal ends the drain at once. It exits with 1 when it cannot listen.
 ///
 /// Limits: TCP only (UDP is not delayed); the client's handshake completes locally at once, so
 /// `connect()` itself is not slowed (the first bytes are); connections to the relay's port that were
@@ -51,6 +54,8 @@ public enum DelayRelay {
         public var direction: Direction
         /// Most bytes held per direction of one connection before the relay stops reading that side.
         public var maxQueuedBytes: Int
+        /// How long a stopped relay keeps relaying the connections it holds (under the revert's 1 s wait).
+        public var drainMs: Int64 = 750
 
         public init(listenPort: Int, delayMs: Int, jitterMs: Int = 0, mark: UInt32, until: Int64,
                     direction: Direction = .upstream, maxQueuedBytes: Int = 1 << 20) {
@@ -387,12 +392,22 @@ private final class Relay {
     // MARK: the loop
 
     func loop() {
-        while !stopping {
+        var drainUntil: Int64?
+        while true {
             let nowReal = realMs()
             if nowReal >= config.until { return }
             var now = monoUs()
+            if stopping {
+                if drainUntil != nil { return }  // a second signal
+                stopping = false
+                drainUntil = now + config.drainMs * 1000
+                for l in listeners { Glibc.close(l.fd) }
+                listeners.removeAll()
+            }
+            if let end = drainUntil, now >= end || connections.allSatisfy(\.closed) { return }
             // Sleep until the earliest release, the deadline, or at most a second (to follow the wall clock).
             var wait = min((config.until - nowReal) * 1000, 1_000_000)
+            if let end = drainUntil { wait = min(wait, end - now) }
             for c in connections { if let t = c.nextTimer { wait = min(wait, t - now) } }
             buildPollSet(now: now)
             if acceptPausedUntil > now { wait = min(wait, acceptPausedUntil - now) }

@@ -175,6 +175,28 @@ struct DelayRelayTests {
         #expect(Harness.waitUntil(timeout: 5) { !held.isRunning }, "the held client connection outlived the relay")
         print("relay: SIGTERM to exit in \(fmt(Date().timeIntervalSince(start) * 1000)) ms")
     }
+
+    @Test("SIGTERM drains: a request in flight when the relay is stopped still gets its answer, then the relay exits")
+    func drainsOnSIGTERM() throws {
+        let lab = try RelayLab()
+        defer { lab.destroy() }
+        let relay = try lab.startRelay(delayMs: 400, jitterMs: 0)
+        let idle = lab.openDescriptors(relay)
+        try lab.redirect()
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) let shared = lab
+        nonisolated(unsafe) var seen: Probe?
+        Thread.detachNewThread {
+            seen = try? shared.client(Probe.self, ["probe", "0"])
+            done.signal()
+        }
+        #expect(Harness.waitUntil(timeout: 10) { lab.openDescriptors(relay) >= idle + 2 }, "the request never reached the relay")
+        usleep(100_000)  // its bytes are now held for 400 ms
+        kill(relay.processIdentifier, SIGTERM)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        #expect(seen?.outcome == "data", "the request in flight was answered, not reset: \(String(describing: seen))")
+        #expect(Harness.waitUntil(timeout: 1.5) { Harness.isDead(relay.processIdentifier) }, "the relay exits once drained")
+    }
 }
 
 // MARK: - The lab
