@@ -135,3 +135,15 @@ extension Inventory.Dependency {
     }
 }
 
+
+extension Inventory {
+    /// The hosts a named target may land on, known without running anything: its fixed host, or every
+    /// host carrying all its tags; nil for a target resolved at run time (or unknown). Used for
+    /// per-group spacing.
+    public func candidateHosts(forTarget name: String) -> [String]? {
+        guard let t = targets.first(where: { $0.name == name }) else { return nil }
+        if let h = t.host { return [h] }
+        if let tags = t.tags { return hosts.filter { Set(tags).isSubset(of: $0.tags) }.map(\.name) }
+        return nil
+    }
+}
