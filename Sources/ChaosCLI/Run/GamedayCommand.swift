@@ -12,9 +12,9 @@ struct GamedayCommand: AsyncParsableCommand {
         Then each experiment runs as with 'chaos run'. Before each one, chaos waits (up to --settle) \
         until the experiment's probes succeed three times in a row, so the system can recover from the \
         previous experiment; each run's own gate still decides (a system that has not recovered makes \
-        the run inconclusive, with nothing injected). A run that ends in \
-        an error (a revert that failed) stops the game day. Every verdict is stored and appended to the \
-        JSONL verdict log.
+        the run inconclusive, with nothing injected). A revert that failed (a fault may still be in \
+        place) or an interruption stops the game day; a fault that could not be injected is recorded \
+        and the game day goes on. Every verdict is stored and appended to the JSONL verdict log.
 
         The resilience score is the share of experiments that passed, weighted by each experiment's \
         'weight' (default 1); inconclusive ones, and those not run, count as not passed (an unknown is \
@@ -79,7 +79,9 @@ struct GamedayCommand: AsyncParsableCommand {
             records.append(record)
             ran.append((i, record))
             Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
-            if record.status == .error || record.status == .interrupted {
+            // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the
+            // game day; a fault that could not be injected (and was cleaned up) does not.
+            if record.status == .interrupted || record.journal.events.contains(where: { $0.kind == .revertFailed }) {
                 Console.err("== stopping the game day: '\(experiment.name)' ended \(record.status.rawValue)")
                 stoppedEarly = true
                 break
