@@ -200,6 +200,11 @@ public final class FakeHost: HostSystem {
                 return ok()
             case ["nft", "list", "table", "inet"]:
                 return s.nftTables[argv[4]].map { ok($0) } ?? fail("Error: No such file or directory")
+            case ["nft", "flush", "chain", "inet"]:
+                guard argv.count == 6, let program = s.nftTables[argv[4]], program.contains("chain \(argv[5]) {") else {
+                    return fail("Error: No such file or directory")
+                }
+                return ok()
             case ["nft", "delete", "table", "inet"]:
                 return s.nftTables.removeValue(forKey: argv[4]) != nil ? ok() : fail("Error: Could not process rule: No such file or directory")
             case ["tc", "-j", "qdisc", "show"]:

@@ -285,7 +285,22 @@ struct NetworkIntegrationTests {
         print("[net] ingress delay 100ms on the server's host: median RTT \(base.median.f) → \(during.median.f) ms, peer seen \(seen)")
         #expect((90...160).contains(rise), "median RTT rise \(rise) ms")
 
+        // A request in flight (its bytes held by the relay) when the fault is reverted still gets its
+        // answer: revert stops redirecting, lets the relay drain, and only then removes the NAT table.
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var inFlight: Result<[Double], any Error> = .success([])
+        nonisolated(unsafe) let shared = bed
+        Thread.detachNewThread {
+            inFlight = Result { try shared.rtt(from: "a", "10.77.30.2", port: 8080, count: 1) }
+            done.signal()
+        }
+        usleep(40_000)
         try bed.revert("b", fault.id)
+        #expect(done.wait(timeout: .now() + 10) == .success)
+        switch inFlight {
+        case .success(let rtts): #expect(rtts.count == 1 && rtts[0] >= 90, "answered, with the delay: \(rtts)")
+        case .failure(let e): Issue.record("the request in flight during the revert failed: \(e)")
+        }
         #expect(Harness.waitUntil(timeout: 5) { bed.relays(fault.id).isEmpty }, "the relay is gone after revert")
         #expect(try bed.snapshot("b") == before, "no nft table, policy rule or route is left")
         #expect(try bed.whoami(from: "a", "10.77.30.2", port: 8080).hasSuffix("10.77.30.1"))

@@ -183,6 +183,11 @@ struct NetworkFaultTests {
         let rule = try #require(trace.firstIndex(of: "ip -4 rule add fwmark \(route.mark) lookup \(route.table) priority 90"))
         #expect(spawn < rule && rule < load, "the replies' route is in place before anything is redirected")
         #expect(trace.contains("ip -4 route del local 0.0.0.0/0 dev lo table \(route.table)"))
+        // Revert: stop redirecting, stop (drain) the relay, then drop the reply marks and the rule.
+        let unredirect = try #require(trace.firstIndex { $0.hasPrefix("nft flush chain inet") && $0.hasSuffix(" ingress") })
+        let dropTable = try #require(trace.firstIndex { $0.hasPrefix("nft delete table inet") })
+        let dropRule = try #require(trace.firstIndex { $0.hasPrefix("ip -4 rule del") })
+        #expect(unredirect < dropTable && dropTable < dropRule)
     }
 
     @Test("delay of outgoing traffic only needs no policy routing")

@@ -16,8 +16,10 @@ public import ChaosCore
 ///   sentinels then made the primary a replica of itself). Replies to those connections are routed
 ///   back to the relay by a policy rule the fault adds (`ip rule add fwmark R lookup T`, `local`
 ///   routes in table T; R and T derive from the fault id).
-/// - Revert: delete the table (new connections go direct again), then SIGTERM the relay (it resets the
-///   connections it holds; SIGKILL after a second), then remove the policy rule and routes. The relay
+/// - Revert: flush the redirect chains (new connections go direct again; the chains stay, because
+///   the kernel NATs a connection's packets only while a NAT chain is on its hook), then SIGTERM the
+///   relay (it drains the connections it holds for up to 750 ms, then resets the rest; SIGKILL after
+///   a second), then delete the table and the policy rule. The relay
 ///   also exits by itself `relayGraceMs` after the deadline, should nobody revert the fault: not at
 ///   the deadline itself, where it would race the revert and refuse the connections redirected in
 ///   between (a blip the fault did not ask for, seen as a 1 s outage on the sandbox).
@@ -63,7 +65,7 @@ public struct NetworkDelayFault: Fault {
                     "start helper: chaos \((relayArguments ?? []).joined(separator: " "))"]
                 + route
                 + ["nft -f -:\n" + (program ?? ""),
-                   "on revert: nft delete table inet \(table ?? ""), then SIGTERM the relay (SIGKILL after 1 s)"
+                   "on revert: nft flush the redirect chains of inet \(table ?? ""), SIGTERM the relay (it drains up to 750 ms; SIGKILL after 1 s), nft delete table inet \(table ?? "")"
                    + (replyRoute == nil ? "" : ", then delete the policy rule and routes")]
         }
         public var claims: [ResourceClaim] { netem?.claims ?? [.path("nft:inet/\(table ?? "")")] }
@@ -179,7 +181,17 @@ public struct NetworkDelayFault: Fault {
 
     public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
         if let netem = receipt.netem { try await TC.deleteRoot(netem.interface, ifHandle: netem.handle, on: host); return }
-        if let table = receipt.table { try await Nft.delete(table, on: host) }
+        if let table = receipt.table {
+            // Stop redirecting new connections, but keep the NAT chains registered: the kernel
+            // translates a connection's packets only while a NAT chain sits on its hook, so deleting
+            // them (or the table) now would cut the connections the relay still holds.
+            for chain in ["egress", "ingress"] {
+                let r = try await host.run(["nft", "flush", "chain", "inet", table, chain], input: nil, timeout: .seconds(10))
+                if !r.succeeded && !r.stderrTail.contains("No such file or directory") {
+                    throw ChaosError("host.nftFailed", "nft could not flush chain '\(chain)' of table '\(table)': \(r.stderrTail.trimmingWhitespace()).")
+                }
+            }
+        }
         // SIGTERM first: the relay resets the connections it holds, so no client mistakes a cut stream
         // for a complete one; SIGKILL whatever is left after a second.
         let relays = try await Helpers.find("_relay", receipt.faultID, on: host)
@@ -194,7 +206,9 @@ public struct NetworkDelayFault: Fault {
         for p in try await Helpers.find("_relay", receipt.faultID, on: host) {
             do { try await host.send(.kill, to: p.pid) } catch where error.code == "host.noSuchProcess" {}
         }
-        // Last, the reply routing (inert without the table's marks); already gone counts as removed.
+        // Then the table (with the marks that bring transparent replies home), and the policy routing;
+        // already gone counts as removed.
+        if let table = receipt.table { try await Nft.delete(table, on: host) }
         if let route = receipt.replyRoute {
             for v6 in [false, true] {
                 for command in route.delete(v6: v6) {
