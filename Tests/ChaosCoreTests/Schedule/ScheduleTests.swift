@@ -219,3 +219,47 @@ struct SeededRNG: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Due fires: never twice, missed once, halted skipped")
+struct DueFiresTests {
+    static func fire(_ name: String, _ at: Double, skip: String? = nil) -> PlannedFire {
+        PlannedFire(at: at, experiment: name, target: "t", trigger: .cron, skipCode: skip, skipReason: skip)
+    }
+
+    @Test("a controller restarted after a crash neither repeats a started fire nor runs a long-missed one late")
+    func restart() {
+        let plan = [Self.fire("a", 1_000), Self.fire("b", 1_030), Self.fire("c", 1_100), Self.fire("d", 1_190), Self.fire("e", 1_200, skip: "blackout"), Self.fire("f", 1_300)]
+        // "a" was started before the crash (its record was written first); the controller was down
+        // from 1,010 to 1,200, with a grace of 60 s.
+        let recorded: Set<DueFires.Key> = [DueFires.Key(plan[0])]
+        let d = DueFires.decide(plan, recorded: recorded, now: 1_200, grace: 60)
+        #expect(d.start.map(\.experiment) == ["d"], "within the grace: starts late")
+        #expect(d.missed.map(\.experiment) == ["b", "c"], "long missed: recorded, not run")
+        #expect(d.skipped.map(\.experiment) == ["e"])
+        #expect(!d.start.contains { $0.experiment == "a" } && !d.start.contains { $0.experiment == "f" }, "started before, or not due yet")
+        // Once recorded, the next look decides nothing about them again.
+        let after = recorded.union((d.start + d.missed + d.skipped).map(DueFires.Key.init))
+        let next = DueFires.decide(plan, recorded: after, now: 1_250, grace: 60)
+        #expect(next.start.isEmpty && next.missed.isEmpty && next.skipped.isEmpty)
+    }
+
+    @Test("property: over any sequence of looks, each fire is decided exactly once")
+    func exactlyOnce() {
+        var rng = SeededRNG(seed: 5)
+        for _ in 0..<200 {
+            let plan = (0..<20).map { i in Self.fire("e\(i % 4)", Double(i * 37 + Int(rng.next() % 30)), skip: rng.next() % 5 == 0 ? "holiday" : nil) }
+            var recorded = Set<DueFires.Key>()
+            var decided: [DueFires.Key] = []
+            var now = 0.0
+            while now < 900 {
+                now += Double(rng.next() % 120)
+                let d = DueFires.decide(plan, recorded: recorded, now: now, grace: 45, halted: rng.next() % 7 == 0 ? "incident" : nil)
+                let keys = (d.start + d.missed + d.skipped).map(DueFires.Key.init)
+                decided += keys
+                recorded.formUnion(keys)
+            }
+            #expect(Set(decided).count == decided.count, "decided twice")
+            #expect(Set(decided) == Set(plan.filter { $0.at <= now }.map(DueFires.Key.init)))
+        }
+    }
+}
