@@ -108,16 +108,11 @@ private func realMs() -> Int64 {
     return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
 }
 
-/// SplitMix64: jitter without a syscall per chunk.
+/// Jitter without a syscall per chunk.
 private struct Jitter {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var rng: SplitMix64
+    init(state: UInt64) { rng = SplitMix64(seed: state) }
+    mutating func next() -> UInt64 { rng.next() }
     /// Uniform in -range...range.
     mutating func offset(_ range: Int64) -> Int64 {
         guard range > 0 else { return 0 }

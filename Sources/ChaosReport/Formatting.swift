@@ -1,3 +1,5 @@
+import ChaosCore
+
 /// How figures are written in every format: "250 ms", "1.5 s", "99.2 %", "+5.0 s", "n/a".
 enum Format {
     /// A figure that is not there.
@@ -56,17 +58,8 @@ enum Format {
         let secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000
         let days = secs >= 0 ? secs / 86_400 : (secs - 86_399) / 86_400
         let rest = secs - days * 86_400
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-        let z = days + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let (year, month, day) = ZoneClock.civil(Int(days))
+        func two(_ n: some BinaryInteger) -> String { n < 10 ? "0\(n)" : "\(n)" }
         let date = "\(year)-\(two(month))-\(two(day))"
         let time = "\(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
         return iso ? "\(date)T\(time)" : "\(date) \(time) UTC"

@@ -24,12 +24,7 @@ public struct MonkeyDraws: Sendable {
 
     /// Two uniform numbers in [0, 1) for `day`: whether, and when.
     func draw(day: Int) -> (whether: Double, when: Double) {
-        func mix(_ x: UInt64) -> UInt64 {
-            var z = x &+ 0x9E37_79B9_7F4A_7C15
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        func mix(_ x: UInt64) -> UInt64 { SplitMix64.mix(x &+ 0x9E37_79B9_7F4A_7C15) }
         let name = experiment.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
         let key = mix(mix(seed ^ name) ^ UInt64(bitPattern: Int64(day)))
         let unit = { (z: UInt64) in Double(z >> 11) / Double(UInt64(1) << 53) }

@@ -7,7 +7,7 @@ struct VictimGuardTests {
 
     @Test("a group of three with minHealthy 2 gives one victim; one already down gives none")
     func minHealthy() {
-        var rng = SeededRNG(seed: 1)
+        var rng = SplitMix64(seed: 1)
         let cands = ["db1", "db2", "db3"].map { C(id: "redis@\($0)", host: $0) }
         let g = VictimGuard.Group(name: "redis", members: ["db1", "db2", "db3"], minHealthy: 2, healthy: ["db1", "db2", "db3"])
         #expect(VictimGuard.choose(cands, wanted: 3, safety: SafetySpec(), groups: [g], using: &rng).chosen.count == 1)
@@ -23,7 +23,7 @@ struct VictimGuardTests {
 
     @Test("property: never more than maxCount or maxPercent, never a group below minHealthy, and maximal")
     func property() {
-        var rng = SeededRNG(seed: 11)
+        var rng = SplitMix64(seed: 11)
         let hosts = (1...8).map { "h\($0)" }
         for _ in 0..<2_000 {
             let cands = (0..<Int.random(in: 0...12, using: &rng)).map { C(id: "p\($0)", host: hosts.randomElement(using: &rng)!) }

@@ -70,7 +70,7 @@ struct ScheduleTests {
 
     @Test("property: nothing fires in a blackout, on a holiday, on another day or outside hours, whatever the cron")
     func neverClosed() throws {
-        var rng = SeededRNG(seed: 7)
+        var rng = SplitMix64(seed: 7)
         let zones = ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
         let crons = ["*/7 * * * *", "0 */3 * * *", "15 9-17 * * *", "0 2 * * *", "30 2 * 3,10 sun", "0 0 1 * *"]
         for _ in 0..<60 {
@@ -134,7 +134,7 @@ struct ScheduleTests {
 
     @Test("property: spacing per target and group holds and no target has two runs at once, whatever fires")
     func spacing() throws {
-        var rng = SeededRNG(seed: 3)
+        var rng = SplitMix64(seed: 3)
         for _ in 0..<40 {
             var exps: [ScheduledExperiment] = []
             for i in 0..<5 {
@@ -207,18 +207,6 @@ private extension Array {
     func ifEmpty(_ other: [Element]) -> [Element] { isEmpty ? other : self }
 }
 
-/// SplitMix64: reproducible randomness for property tests.
-struct SeededRNG: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite("Due fires: never twice, missed once, halted skipped")
 struct DueFiresTests {
@@ -245,7 +233,7 @@ struct DueFiresTests {
 
     @Test("property: over any sequence of looks, each fire is decided exactly once")
     func exactlyOnce() {
-        var rng = SeededRNG(seed: 5)
+        var rng = SplitMix64(seed: 5)
         for _ in 0..<200 {
             let plan = (0..<20).map { i in Self.fire("e\(i % 4)", Double(i * 37 + Int(rng.next() % 30)), skip: rng.next() % 5 == 0 ? "holiday" : nil) }
             var recorded = Set<DueFires.Key>()

@@ -1,18 +1,2 @@
-/// A tiny seeded random number generator (SplitMix64), so property tests are repeatable: a failure
-/// prints its seed, and running again with that seed reproduces it.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// The seeds every property test runs with; fixed, so a red run stays red.
 let propertySeeds: [UInt64] = [1, 42, 0xC0FFEE, 0xDEAD_BEEF, 20_260_101]

@@ -1,3 +1,4 @@
+import ChaosCore
 import Testing
 
 @Suite("SplitMix64, the seeded generator the property tests rely on")

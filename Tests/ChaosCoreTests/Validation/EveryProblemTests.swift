@@ -32,7 +32,7 @@ struct EveryProblemTests {
         "t.yaml:12:10: probes[0].url: 'ftp://x' is not an http or https URL; start it with 'http://' or 'https://'",
         "t.yaml:14:5: probes[0].timeout: timeout 2s is longer than the interval 1s; keep the timeout at most the interval, or observations overlap",
         "t.yaml:16:11: safety.dryRun: expected true or false, found 'maybe'",
-        "t.yaml:17:1: colour: unknown field; known fields here: apiVersion, description, expect, fault, kind, name, probes, safety, schedule, stopWhen, target",
+        "t.yaml:17:1: colour: unknown field; known fields here: apiVersion, description, expect, fault, kind, name, probes, safety, schedule, stopWhen, target, weight",
     ]
 
     @Test("a file with seven mistakes gets seven diagnostics, one per mistake")
@@ -56,7 +56,7 @@ struct EveryProblemTests {
             name: x
             """
         #expect(Doc.diagnostics(text) == [
-            "t.yaml:2:1: colour: unknown field; known fields here: apiVersion, description, expect, fault, kind, name, probes, safety, schedule, stopWhen, target",
+            "t.yaml:2:1: colour: unknown field; known fields here: apiVersion, description, expect, fault, kind, name, probes, safety, schedule, stopWhen, target, weight",
             "t.yaml:5:9: target.process: process.pause needs processes to act on; add e.g. 'process: {name: redis-server}' (pid, pidfile, name, match, port or unit)",
         ])
     }
