@@ -88,6 +88,10 @@ struct StopCommand: AsyncParsableCommand {
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    func validate() throws {
+        if at.target != nil { throw ValidationError("stop takes its unit from --unit; use --host to name the host it runs on.") }
+    }
+
     func run() async throws {
         let target = TargetSpec(host: at.host, process: ProcessSelector(unit: unit, user: user ? true : nil))
         var one = OneOff(global: global, safety: safety, target: target, inventoryPath: at.inventory,
@@ -134,7 +138,7 @@ struct DiskFillCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.path = path; p.percent = percent; p.free = free; p.size = size
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory,
+        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory,
                          spec: FaultSpec(type: .diskFill, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
@@ -173,7 +177,7 @@ struct StressCPUCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.workers = workers; p.load = load
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
     }
@@ -199,7 +203,7 @@ struct StressMemoryCommand: AsyncParsableCommand {
     func run() async throws {
         var p = FaultParameters()
         p.size = size
-        var one = OneOff(global: global, safety: safety, target: TargetSpec(host: at.host), inventoryPath: at.inventory, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
         one.detach = hold.detach
         try finish(await one.run())
     }

@@ -17,6 +17,7 @@ struct NetworkOptions: ParsableArguments {
     @Flag(help: "Only traffic arriving at this host.") var ingress = false
     @Option(help: ArgumentHelp("Inventory file, to resolve host names in --to (and for --host).", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
+    @Option(help: ArgumentHelp("An inventory target (e.g. db-primary): run on the host it is on now, through its agent.", valueName: "name")) var target: String?
     @Option(help: ArgumentHelp("The agent's control port, exempt from every network fault (env CHAOS_CONTROL_PORT; default 7433).", valueName: "port"))
     var controlPort: Int?
     @Flag(help: "Let the fault cut the control port too.") var includeControlPort = false
@@ -24,6 +25,8 @@ struct NetworkOptions: ParsableArguments {
     func validate() throws {
         if egress && ingress { throw ValidationError("Give --egress or --ingress, not both (neither means both).") }
         if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
+        if target != nil && inventory == nil { throw ValidationError("--target needs --inventory FILE.") }
+        if target != nil && host != nil { throw ValidationError("Give --host or --target, not both.") }
         if let proto, !["tcp", "udp", "icmp", "all"].contains(proto) { throw ValidationError("--protocol must be tcp, udp, icmp or all.") }
         for p in list(ports) where PortRange(p) == nil { throw ValidationError("'\(p)' is not a port or range (1-65535).") }
     }
@@ -48,9 +51,13 @@ struct NetworkOptions: ParsableArguments {
     static func at(_ at: HostOptions) throws -> NetworkOptions {
         var o = try NetworkOptions.parse([])
         o.host = at.host
+        o.target = at.target
         o.inventory = at.inventory
         return o
     }
+
+    /// Where to run: an inventory target's host, an inventory host, or here.
+    var placement: TargetSpec { target.map { TargetSpec(ref: $0) } ?? TargetSpec(host: host) }
 
     var controlPorts: [Int] {
         [controlPort ?? Environment.value("CHAOS_CONTROL_PORT").flatMap(Int.init) ?? 7433]
@@ -117,7 +124,7 @@ struct NetworkOneOff {
                 network.oneWay = oneWay
                 network.localAddresses = Array(LocalIdentity.names(hostname: ctx.host.facts.hostname).filter { AddressText.family(of: $0) != 0 })
             }
-            var one = OneOff(global: global, safety: safety, target: TargetSpec(host: options.host), inventoryPath: options.inventory,
+            var one = OneOff(global: global, safety: safety, target: options.placement, inventoryPath: options.inventory,
                              spec: FaultSpec(type: kind, duration: hold.duration, with: params))
             one.detach = hold.detach
             one.network = network

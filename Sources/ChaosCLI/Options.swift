@@ -87,11 +87,17 @@ public struct TargetOptions: ParsableArguments {
 /// Where a host-wide fault runs: this host, or another inventory host through its agent.
 public struct HostOptions: ParsableArguments {
     @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
-    @Option(help: ArgumentHelp("Inventory file, with --host.", valueName: "file")) var inventory: String?
+    @Option(help: ArgumentHelp("An inventory target (e.g. db-primary): run on the host it is on now, through its agent.", valueName: "name")) var target: String?
+    @Option(help: ArgumentHelp("Inventory file, with --host or --target.", valueName: "file")) var inventory: String?
     public init() {}
     public func validate() throws {
         if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
+        if target != nil && inventory == nil { throw ValidationError("--target needs --inventory FILE.") }
+        if target != nil && host != nil { throw ValidationError("Give --host or --target, not both.") }
     }
+
+    /// Where to run: an inventory target's host, an inventory host, or here.
+    var placement: TargetSpec { target.map { TargetSpec(ref: $0) } ?? TargetSpec(host: host) }
 }
 
 /// How long a reversible fault is held, and whether this command waits for the end.

@@ -144,6 +144,11 @@ struct SandboxTests {
         let dir = Harness.stateDir() + "/sbx"
         defer { _ = try? Self.sandbox(["down"], dir: dir) }
         try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        // A one-off on the host an inventory target is on now: `--target` for host-wide faults.
+        let oneOff = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "disk", "fill", "--inventory", dir + "/inventory.yaml",
+                                          "--target", "db-primary", "--path", "/srv/redis", "--percent", "50", "--for", "1s"],
+                                         env: ["CHAOS_IDENTITY": "sandbox", "CHAOS_PKI_DIR": dir + "/pki", "CHAOS_STATE_DIR": dir + ".state"], timeout: 60)
+        #expect(oneOff.status == 0 && oneOff.stdout.contains("on db1"), "\(oneOff.stdout) \(oneOff.stderr)")
         let ha = try Self.run("fill-db-disk.yaml", dir: dir)
         let haVerdict = try #require(ha["verdict"] as? [String: Any])
         #expect(haVerdict["outcome"] as? String == "passed", "\(haVerdict)")
