@@ -70,24 +70,11 @@ struct SchedulePreviewCommand: AsyncParsableCommand {
         let inv = try Context(global: global).loadInventory(inventory)
         var scheduled: [ScheduledExperiment] = []
         var zones: [String: ZoneClock] = [:]
-        for file in try Self.files(paths.isEmpty ? ["experiments"] : paths) {
+        for file in try ScheduleLoader.files(paths.isEmpty ? ["experiments"] : paths) {
             let e = try RunCommand.load(file)
-            guard let s = e.schedule else { continue }
-            var extra: [String] = []
-            if let ics = s.holidayCalendar {
-                let path = ics.hasPrefix("/") ? ics : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(ics).path
-                guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                    throw ChaosError("schedule.noCalendar", "\(file): holidayCalendar '\(ics)' cannot be read (looked at '\(path)').")
-                }
-                extra = try HolidayCalendar.dates(text, file: path, through: through)
-            }
-            let calendar = try WorkCalendar(s, extraHolidays: extra)
-            zones[e.name] = calendar.clock
-            let target = e.target.ref ?? e.target.host.map { "\($0):\(e.name)" } ?? e.name
-            let hosts = e.target.ref.flatMap { inv?.candidateHosts(forTarget: $0) } ?? e.target.host.map { [$0] } ?? []
-            let groups = inv?.groups.filter { !Set($0.members).isDisjoint(with: hosts) }.map(\.name) ?? []
-            let run = 5 + Double(e.fault.duration?.milliseconds ?? 0) / 1000 + Double(e.expect.recoverWithin.milliseconds) / 1000
-            scheduled.append(ScheduledExperiment(name: e.name, target: target, groups: groups, schedule: s, calendar: calendar, runSeconds: run))
+            guard let one = try ScheduleLoader.scheduled(e, file: file, inventory: inv, through: through) else { continue }
+            zones[e.name] = one.calendar.clock
+            scheduled.append(one)
         }
         let plan = SchedulePlanner.plan(scheduled, from: start, to: end, seed: seed, history: [])
             .filter { all || $0.fires || !["not_workday", "outside_hours"].contains($0.skipCode ?? "") }
@@ -109,25 +96,5 @@ struct SchedulePreviewCommand: AsyncParsableCommand {
             Console.out("\(fired) run\(fired == 1 ? "" : "s") in the next \(days) days from \(scheduled.count) scheduled experiment\(scheduled.count == 1 ? "" : "s"); \(lines.count - fired) skipped\(all ? "" : " (matches outside work days and hours hidden; --all shows them)").")
         }
         return 0
-    }
-
-    /// Files as given; directories expanded to their *.yaml, *.yml and *.json files (subdirectories
-    /// included), by path.
-    static func files(_ paths: [String]) throws(ChaosError) -> [String] {
-        var out: [String] = []
-        for p in paths {
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: p, isDirectory: &isDir) else {
-                throw .usage("schedule.noPath", "'\(p)' does not exist. Give experiment files or directories.")
-            }
-            if isDir.boolValue {
-                let names = (FileManager.default.enumerator(atPath: p)?.allObjects as? [String] ?? [])
-                    .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted()
-                out += names.map { "\(p)/\($0)" }
-            } else {
-                out.append(p)
-            }
-        }
-        return out
     }
 }

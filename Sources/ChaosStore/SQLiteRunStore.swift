@@ -90,11 +90,11 @@ public final class SQLiteRunStore: RunStoring {
         return nil
     }
 
-    private func write<T>(_ what: String, _ updates: (Database) throws -> T) throws(ChaosError) -> T {
+    func write<T>(_ what: String, _ updates: (Database) throws -> T) throws(ChaosError) -> T {
         do { return try pool.write(updates) } catch { throw StoreError.database(what, databasePath, error) }
     }
 
-    private func read<T>(_ what: String, _ value: (Database) throws -> T) throws(ChaosError) -> T {
+    func read<T>(_ what: String, _ value: (Database) throws -> T) throws(ChaosError) -> T {
         do { return try pool.read(value) } catch { throw StoreError.database(what, databasePath, error) }
     }
 }

@@ -24,6 +24,24 @@ enum StoreSchema {
                 t.column("logged", .integer).notNull().defaults(to: 0)
             }
         }
+        migrator.registerMigration("v2: controller fires and values") { db in
+            try db.create(table: "fires") { t in
+                t.column("experiment", .text).notNull()
+                t.column("scheduledMs", .integer).notNull().indexed()
+                t.column("target", .text).notNull()
+                t.column("groups", .jsonText).notNull()
+                t.column("trigger", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                t.column("reason", .text)
+                t.column("runID", .text)
+                t.column("decidedMs", .integer).notNull()
+                t.primaryKey(["experiment", "scheduledMs"])
+            }
+            try db.create(table: "controller_values") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .text).notNull()
+            }
+        }
         return migrator
     }
 

@@ -25,7 +25,10 @@ struct SandboxTests {
     }
 
     /// Starts the script with a clean signal mask; stdout and stderr go to OUTPUT.1 and OUTPUT.2.
-    static func spawn(_ args: [String], output: String) throws -> pid_t {
+    static func spawn(_ args: [String], output: String) throws -> pid_t { try spawn(script, args, output: output) }
+
+    /// Starts `executable` with a clean signal mask; stdout and stderr go to OUTPUT.1 and OUTPUT.2.
+    static func spawn(_ script: String, _ args: [String], output: String, env extra: [String: String] = [:]) throws -> pid_t {
         try? FileManager.default.createDirectory(atPath: URL(fileURLWithPath: output).deletingLastPathComponent().path, withIntermediateDirectories: true)
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -41,7 +44,7 @@ struct SandboxTests {
         var all = sigset_t(); sigfillset(&all)
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let env = ProcessInfo.processInfo.environment.merging(["CHAOS_BIN": Harness.chaos]) { $1 }.map { "\($0.key)=\($0.value)" }
+        let env = ProcessInfo.processInfo.environment.merging(["CHAOS_BIN": Harness.chaos].merging(extra) { $1 }) { $1 }.map { "\($0.key)=\($0.value)" }
         let argv: [UnsafeMutablePointer<CChar>?] = ([script] + args).map { strdup($0) } + [nil]
         let envp: [UnsafeMutablePointer<CChar>?] = env.map { strdup($0) } + [nil]
         defer { for a in argv + envp { free(a) } }
@@ -211,6 +214,91 @@ struct SandboxTests {
             let pids = try NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + host], timeout: 10).stdout.split(separator: "\n").compactMap { Int32($0) }
             #expect(!pids.isEmpty && pids.allSatisfy { Harness.state($0) != "T" }, "\(host): a stopped process is left")
         }
+        let left = try Self.sandbox(["leftovers"], dir: dir)
+        #expect(left.status == 0, "\(left.stdout)")
+    }
+
+    /// The controller's log so far.
+    static func controllerLog(_ dir: String) -> String { (try? String(contentsOfFile: dir + "/controller.out.2", encoding: .utf8)) ?? "" }
+
+    @Test("the controller fires a scheduled experiment through the agents; SIGKILLed mid-fault, the agent reverts at lease end and the restarted controller stores the run as interrupted, never repeats the fire, and carries on")
+    func controller() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        let exp = dir + ".experiments"
+        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: pause-app-every-minute
+        target: app
+        fault: {type: process.pause, duration: 20s}
+        probes:
+          - {name: site, type: http, url: "http://10.80.0.10/health", interval: 500ms, timeout: 500ms}
+        schedule: {cron: "* * * * *", workdays: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00"}
+
+        """.write(toFile: exp + "/pause-app.yaml", atomically: true, encoding: .utf8)
+        try "apiVersion: chaos/v1\nkind: Experiment\nname: broken\n".write(toFile: exp + "/broken.yaml", atomically: true, encoding: .utf8)
+        let config = dir + ".controller.yaml"
+        try """
+        inventory: \(dir)/inventory.yaml
+        experiments: \(exp)
+        stateDir: \(dir).cstate
+        identity: {name: controller, pkiDir: \(dir)/pki}
+        schedule: {tick: 1s, grace: 5m}
+        gate: 2s
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let argv = ["netns", "exec", "chsbx-client", Harness.chaos, "controller", "--config", config]
+        var controller = try Self.spawn("/usr/sbin/ip", argv, output: dir + "/controller.out")
+        defer { kill(controller, SIGKILL); var st: Int32 = 0; waitpid(controller, &st, WNOHANG) }
+
+        // The first fire comes at the next minute (a fresh controller does not run what was due before it).
+        let started = Harness.waitUntil(timeout: 80) { Self.controllerLog(dir).contains("starting 'pause-app-every-minute'") }
+        try #require(started, "no fire within 80 s:\n\(Self.controllerLog(dir))")
+        #expect(Self.controllerLog(dir).contains("skipped \(exp)/broken.yaml (invalid, not loaded)"), "an invalid file is reported and skipped")
+        let runID = try #require(Self.controllerLog(dir).split(separator: "\n").first { $0.contains("starting 'pause-app") }?.split(separator: " ").last.map(String.init))
+        let stopped = { () -> [Int32] in
+            ["app1", "app2"].flatMap { h in
+                ((try? NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + h], timeout: 10).stdout) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            }.filter { Harness.state($0) == "T" }
+        }
+        #expect(Harness.waitUntil(timeout: 15) { !stopped().isEmpty }, "an app replica is paused by the scheduled run")
+
+        // SIGKILL the controller mid-fault: the agent reverts when the 9 s lease runs out.
+        kill(controller, SIGKILL)
+        var status: Int32 = 0
+        waitpid(controller, &status, 0)
+        let killedAt = Date()
+        #expect(Harness.waitUntil(timeout: 15) { stopped().isEmpty }, "the agent resumed the paused replica at lease end")
+        let resumedAfter = Date().timeIntervalSince(killedAt)
+        print("[sandbox] controller SIGKILLed mid-fault: the agent reverted \(resumedAfter) s later")
+        #expect(resumedAfter < 12)
+
+        // Restarted: the run is stored as interrupted, the fire is not started again, the schedule goes on.
+        try? FileManager.default.removeItem(atPath: dir + "/controller.out.2")
+        controller = try Self.spawn("/usr/sbin/ip", argv, output: dir + "/controller.out")
+        #expect(Harness.waitUntil(timeout: 20) { Self.controllerLog(dir).contains(": interrupted (the controller stopped during the run") })
+        let next = Harness.waitUntil(timeout: 75) { Self.controllerLog(dir).contains("starting 'pause-app-every-minute'") }
+        #expect(next, "the next minute's fire starts: \(Self.controllerLog(dir))")
+        let starts = Self.controllerLog(dir).split(separator: "\n").filter { $0.contains("starting 'pause-app") }
+        #expect(starts.count == 1 && !starts[0].hasSuffix(runID), "one new fire, not the interrupted one again: \(starts)")
+        // SIGTERM: the run in progress reverts at once and is stored; the controller exits 0.
+        #expect(Harness.waitUntil(timeout: 15) { !stopped().isEmpty })
+        kill(controller, SIGTERM)
+        let end = Date().addingTimeInterval(20)
+        while waitpid(controller, &status, WNOHANG) == 0 {
+            if Date() > end { Issue.record("the controller did not stop within 20 s of SIGTERM"); kill(controller, SIGKILL) }
+            usleep(50_000)
+        }
+        #expect(status == 0, "exit status \(status)")
+        #expect(stopped().isEmpty, "SIGTERM reverted the pause before the controller exited")
+        let verdicts = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "verdicts", "--store-dir", dir + ".cstate/runs", "--output", "json"],
+                                           env: ["CHAOS_STATE_DIR": dir + ".state"], timeout: 30)
+        let runs = ((try? JSONSerialization.jsonObject(with: Data(verdicts.stdout.utf8))) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+        #expect(runs.contains { $0["runID"] as? String == runID && $0["status"] as? String == "interrupted" }, "\(verdicts.stdout)")
+        #expect(runs.count == 2 && runs.allSatisfy { $0["status"] as? String == "interrupted" }, "\(verdicts.stdout)")
         let left = try Self.sandbox(["leftovers"], dir: dir)
         #expect(left.status == 0, "\(left.stdout)")
     }

@@ -14,6 +14,8 @@ struct RunDriver {
     let output: OutputFormat
     /// How long the steady state is observed before the fault.
     var gate: ChaosDuration = .seconds(5)
+    /// The run's id; the controller chooses it, to write it ahead in its fire record.
+    var runID: String = "r-" + String(UUID().uuidString.lowercased().prefix(8))
 
     /// Observation after the recovery is confirmed, to see that it holds.
     var settleMs: Int64 {
@@ -22,7 +24,7 @@ struct RunDriver {
 
     func run() async -> RunRecord {
         let clock = SystemWallClock()
-        let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
+        let runID = self.runID
         let recorder = RunRecorder()
         let waiter = SignalWaiter()
         let start = clock.now()
