@@ -98,25 +98,27 @@ final class Controller: @unchecked Sendable {
                                         seed: config.seed, history: history)
         let due = DueFires.decide(plan, recorded: Set(records.map(\.key)), now: Double(now) / 1000, grace: Double(config.grace.milliseconds) / 1000)
         let byName = Dictionary(scheduled.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        func record(_ f: PlannedFire, _ state: FireRecord.State, _ reason: String?, runID: String? = nil) throws(ChaosError) {
+        let groups = byName.mapValues(\.groups)
+        let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void = { f, state, reason, runID in
+            // Stamped when written: a finished run's record says when it finished.
             try store.record(FireRecord(experiment: f.experiment, scheduledMs: DueFires.Key(f).scheduledMs, target: f.target,
-                                        groups: byName[f.experiment]?.groups ?? [], trigger: f.trigger, state: state, reason: reason,
-                                        runID: runID, decidedMs: now))
+                                        groups: groups[f.experiment] ?? [], trigger: f.trigger, state: state, reason: reason,
+                                        runID: runID, decidedMs: Self.nowMs()))
         }
         for f in due.missed {
-            try record(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before the controller could start it")
+            try record(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before the controller could start it", nil)
             Self.log("missed '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs))")
         }
         // Moments closed by the calendar's days and hours are not worth a record (every cron match at
         // night would be one); blackouts, holidays, spacing and busy targets are.
         for f in due.skipped where !["not_workday", "outside_hours"].contains(f.skipCode ?? "") {
-            try record(f, .skipped, f.skipReason)
+            try record(f, .skipped, f.skipReason, nil)
             Self.log("skipped '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs)): \(f.skipReason ?? "")")
         }
         for f in due.start {
             guard let (file, e) = catalog.experiment(named: f.experiment) else { continue }
             let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
-            try record(f, .started, nil, runID: runID)  // before anything is injected
+            try record(f, .started, nil, runID)  // before anything is injected
             Self.log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
             tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, store: store, record: record) })
         }
@@ -125,7 +127,7 @@ final class Controller: @unchecked Sendable {
 
     private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?,
                          store: any RunStoring & FireStoring,
-                         record: (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
+                         record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
         do {
             let prepared = try await RunCommand.prepare(e, file: file, inventory: inventory, gate: config.gate, global: global, services: services)
             var driver = prepared.driver

@@ -7,15 +7,15 @@ struct ControllerCommand: AsyncParsableCommand {
         commandName: "controller",
         abstract: "Run experiments on their schedules, through the agents, and keep every verdict.",
         discussion: """
-        Loads the experiments of the configured directory (and reloads them when a file changes: an \\
-        invalid file is reported with its errors and skipped whole), looks at the clock every tick, \\
-        and starts what its schedule makes due (see 'chaos schedule preview'): each run as with \\
-        'chaos run --inventory', its fault through the target's agent on a renewed lease, its verdict \\
+        Loads the experiments of the configured directory (and reloads them when a file changes: an \
+        invalid file is reported with its errors and skipped whole), looks at the clock every tick, \
+        and starts what its schedule makes due (see 'chaos schedule preview'): each run as with \
+        'chaos run --inventory', its fault through the target's agent on a renewed lease, its verdict \
         stored with the fire that started it.
 
-        Restart-safe: every fire is recorded before its run starts. After a crash, a run that was in \\
-        progress is stored as interrupted (its agent reverted the fault when the lease ran out), is \\
-        not started again, and the schedule carries on; fires missed by more than the grace are \\
+        Restart-safe: every fire is recorded before its run starts. After a crash, a run that was in \
+        progress is stored as interrupted (its agent reverted the fault when the lease ran out), is \
+        not started again, and the schedule carries on; fires missed by more than the grace are \
         recorded as missed, not run late. SIGTERM reverts the faults in progress and stops.
 
         Examples:
