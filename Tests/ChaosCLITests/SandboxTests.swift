@@ -302,4 +302,47 @@ struct SandboxTests {
         let left = try Self.sandbox(["leftovers"], dir: dir)
         #expect(left.status == 0, "\(left.stdout)")
     }
+
+    @Test("a blackout that begins during a scheduled run halts it: reverted at once, stored aborted with the reason")
+    func controllerBlackout() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        var fire = (Date().timeIntervalSince1970 / 60).rounded(.up) * 60
+        if fire - Date().timeIntervalSince1970 < 8 { fire += 60 }
+        let iso = ISO8601DateFormatter()
+        let from = iso.string(from: Date(timeIntervalSince1970: fire + 8)), to = iso.string(from: Date(timeIntervalSince1970: fire + 600))
+        let exp = dir + ".experiments"
+        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: pause-app-before-freeze
+        target: app
+        fault: {type: process.pause, duration: 40s}
+        probes:
+          - {name: site, type: http, url: "http://10.80.0.10/health", interval: 500ms, timeout: 500ms}
+        schedule:
+          cron: "* * * * *"
+          workdays: [mon, tue, wed, thu, fri, sat, sun]
+          hours: "00:00-24:00"
+          blackouts: [{from: "\(from)", to: "\(to)", reason: freeze}]
+
+        """.write(toFile: exp + "/pause.yaml", atomically: true, encoding: .utf8)
+        let config = dir + ".controller.yaml"
+        try "inventory: \(dir)/inventory.yaml\nexperiments: \(exp)\nstateDir: \(dir).cstate\nidentity: {name: controller, pkiDir: \(dir)/pki}\nschedule: {tick: 1s}\ngate: 2s\n"
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let controller = try Self.spawn("/usr/sbin/ip", ["netns", "exec", "chsbx-client", Harness.chaos, "controller", "--config", config], output: dir + "/controller.out")
+        defer { kill(controller, SIGKILL); var st: Int32 = 0; waitpid(controller, &st, WNOHANG) }
+        let ended = Harness.waitUntil(timeout: 140) { Self.controllerLog(dir).contains("run r-") && Self.controllerLog(dir).contains("(aborted)") }
+        #expect(ended, "\(Self.controllerLog(dir))")
+        let halted = Date().timeIntervalSince1970
+        print("[sandbox] blackout at +8 s: the run ended \(halted - fire) s after it started (its fault was 40 s)")
+        #expect(halted - fire < 20, "halted when the blackout began, not at the fault's end")
+        let verdicts = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "report", "--last", "1", "--format", "json",
+                                            "--store-dir", dir + ".cstate/runs"], env: ["CHAOS_STATE_DIR": dir + ".state"], timeout: 30)
+        #expect(verdicts.stdout.contains("halted: blackout (freeze) began"), "\(verdicts.stdout.prefix(2000))")
+        let left = try Self.sandbox(["leftovers"], dir: dir)
+        #expect(left.status == 0, "\(left.stdout)")
+    }
 }

@@ -120,18 +120,23 @@ final class Controller: @unchecked Sendable {
             let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
             try record(f, .started, nil, runID)  // before anything is injected
             Self.log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
-            tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, store: store, record: record) })
+            let calendar = byName[e.name]?.calendar
+            tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) })
         }
         try store.setValue(String(now), for: Self.lastLookKey)
     }
 
-    private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?,
+    private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?, calendar: WorkCalendar?,
                          store: any RunStoring & FireStoring,
                          record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
         do {
             let prepared = try await RunCommand.prepare(e, file: file, inventory: inventory, gate: config.gate, global: global, services: services)
             var driver = prepared.driver
             driver.runID = runID
+            // A blackout that begins while the fault is held halts the run (reverted, stored aborted).
+            if let calendar = calendar {
+                driver.halt = { calendar.blackout(at: Date().timeIntervalSince1970).map { "blackout" + ($0.reason.map { " (\($0))" } ?? "") + " began" } }
+            }
             let run = await driver.run()
             await prepared.close()
             try store.save(run)

@@ -14,6 +14,9 @@ struct RunDriver {
     let output: OutputFormat
     /// How long the steady state is observed before the fault.
     var gate: ChaosDuration = .seconds(5)
+    /// Asked while the fault is held (every 250 ms): a reason ends the run at once, aborted and
+    /// reverted (the controller's blackouts: a blackout that begins halts the experiments running).
+    var halt: (@Sendable () -> String?)? = nil
     /// The run's id; the controller chooses it, to write it ahead in its fire record.
     var runID: String = "r-" + String(UUID().uuidString.lowercased().prefix(8))
 
@@ -87,6 +90,8 @@ struct RunDriver {
         var revertFrom = injected.at
         if fault.reversible, let duration = experiment.fault.duration {
             let tripped = Mutex<StopCondition?>(nil)
+            let halted = Mutex<String?>(nil)
+            let halt = self.halt
             let conditions = experiment.stopWhen
             let signal = await waiter.wait(until: injected.at + duration.milliseconds, now: clock.now, step: 250, tick: { left in
                 await fault.keepAlive()
@@ -95,8 +100,9 @@ struct RunDriver {
                 if let c = conditions.first(where: { $0.tripped(by: samples, now: now, faultSince: injected.at) }) {
                     tripped.withLock { $0 = c }
                 }
+                if let why = halt?() { halted.withLock { $0 = why } }
                 await progress.tick("during")(left)
-            }, stop: { tripped.withLock { $0 != nil } || fault.endedElsewhere })
+            }, stop: { tripped.withLock { $0 != nil } || halted.withLock { $0 != nil } || fault.endedElsewhere })
             var reason = "duration elapsed"
             if let s = signal {
                 status = .interrupted
@@ -106,6 +112,10 @@ struct RunDriver {
                 status = .aborted
                 reason = "stop condition: \(c.summary)"
                 await recorder.mark(.stopTripped, at: clock.now(), detail: c.summary)
+            } else if let why = halted.withLock({ $0 }) {
+                status = .aborted
+                reason = "halted: \(why)"
+                await recorder.mark(.stopTripped, at: clock.now(), detail: reason)
             } else if fault.endedElsewhere {
                 status = .aborted
                 reason = "ended on the agent (halt or revert)"
