@@ -12,6 +12,8 @@ final class Controller: @unchecked Sendable {
     let catalog: ExperimentCatalog
     private var tasks: [Task<Void, Never>] = []
     private var reported = Set<String>()
+    /// The scheduled experiments, derived once per catalog reload and day (calendars, holiday files).
+    private var scheduledCache: (key: String, list: [ScheduledExperiment])?
 
     static let lastLookKey = "lastLookMs"
 
@@ -80,17 +82,7 @@ final class Controller: @unchecked Sendable {
         let now = Self.nowMs()
         let lastLook = try store.value(Self.lastLookKey).flatMap { Int64($0) } ?? now
         let through = ZoneClock.dateText(Int(now / 86_400_000) + 2)
-        var scheduled: [ScheduledExperiment] = []
-        for (file, e) in catalog.experiments where e.schedule != nil {
-            do {
-                if var one = try ScheduleLoader.scheduled(e, file: file, inventory: inventory, through: through) {
-                    one.runSeconds = ScheduleLoader.runSeconds(e, gate: config.gate)
-                    scheduled.append(one)
-                }
-            } catch {
-                if reported.insert(error.message).inserted { Self.log("not scheduled: \(error.message)") }
-            }
-        }
+        let scheduled = scheduledExperiments(inventory, through: through)
         let records = try store.fires(sinceMs: now - 30 * 86_400_000)
         let history = records.filter { [.started, .finished, .interrupted].contains($0.state) }
             .map { PastRun(experiment: $0.experiment, target: $0.target, groups: $0.groups, at: Double($0.scheduledMs) / 1000) }
@@ -124,6 +116,34 @@ final class Controller: @unchecked Sendable {
             tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) })
         }
         try store.setValue(String(now), for: Self.lastLookKey)
+    }
+
+    /// The catalog's scheduled experiments with their calendars; read again only when the catalog
+    /// reloads, a holiday calendar file changes, or the date moves (calendars are expanded through
+    /// `through`).
+    private func scheduledExperiments(_ inventory: Inventory?, through: String) -> [ScheduledExperiment] {
+        let calendars = catalog.experiments.compactMap { f, e in
+            e.schedule?.holidayCalendar.map { ics -> String in
+                let path = ScheduleLoader.calendarPath(ics, file: f)
+                let m = ((try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+                return "\(path)@\(m)"
+            }
+        }
+        let key = "\(catalog.generation)|\(through)|" + calendars.joined(separator: ",")
+        if let c = scheduledCache, c.key == key { return c.list }
+        var list: [ScheduledExperiment] = []
+        for (file, e) in catalog.experiments where e.schedule != nil {
+            do {
+                if var one = try ScheduleLoader.scheduled(e, file: file, inventory: inventory, through: through) {
+                    one.runSeconds = ScheduleLoader.runSeconds(e, gate: config.gate)
+                    list.append(one)
+                }
+            } catch {
+                if reported.insert(error.message).inserted { Self.log("not scheduled: \(error.message)") }
+            }
+        }
+        scheduledCache = (key, list)
+        return list
     }
 
     private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?, calendar: WorkCalendar?,

@@ -7,6 +7,8 @@ final class ExperimentCatalog {
     let directory: String
     private(set) var experiments: [(file: String, experiment: Experiment)] = []
     private var signature: [String] = []
+    /// Bumped at each reload: what is derived from the experiments can be cached by it.
+    private(set) var generation = 0
 
     init(directory: String) { self.directory = directory }
 
@@ -38,6 +40,7 @@ final class ExperimentCatalog {
         }
         if !FileManager.default.fileExists(atPath: directory) { log.append("the experiment directory '\(directory)' does not exist") }
         experiments = loaded
+        generation += 1
         let scheduled = loaded.filter { $0.1.schedule != nil }.count
         log.insert("loaded \(loaded.count) experiment\(loaded.count == 1 ? "" : "s") from \(directory) (\(scheduled) scheduled)", at: 0)
         return log

@@ -10,7 +10,7 @@ enum ScheduleLoader {
         guard let s = e.schedule else { return nil }
         var extra: [String] = []
         if let ics = s.holidayCalendar {
-            let path = ics.hasPrefix("/") ? ics : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(ics).path
+            let path = calendarPath(ics, file: file)
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ChaosError("schedule.noCalendar", "\(file): holidayCalendar '\(ics)' cannot be read (looked at '\(path)').")
             }
@@ -19,6 +19,11 @@ enum ScheduleLoader {
         let calendar = try WorkCalendar(s, extraHolidays: extra)
         return ScheduledExperiment(name: e.name, target: targetKey(e), groups: groups(e, inventory), schedule: s, calendar: calendar,
                                    runSeconds: runSeconds(e, gate: .seconds(5)))
+    }
+
+    /// A holiday calendar's path: as written if absolute, else beside the experiment file.
+    static func calendarPath(_ ics: String, file: String) -> String {
+        ics.hasPrefix("/") ? ics : URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(ics).path
     }
 
     /// Spacing and "one run per target" key: the inventory target's name, or the inline host and experiment.

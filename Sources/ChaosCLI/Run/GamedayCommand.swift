@@ -57,8 +57,7 @@ struct GamedayCommand: AsyncParsableCommand {
             throw .usage("gameday.invalid", "Nothing was run: \(problems.count) of \(files.count) files are not valid.\n" + problems.joined(separator: "\n"))
         }
         let inv = try Context(global: global).loadInventory(inventory)
-        var records: [RunRecord] = []
-        var ran: [(Int, RunRecord)] = []
+        var ran: [(index: Int, record: RunRecord)] = []
         var stoppedEarly = false
         for (i, (file, experiment)) in experiments.enumerated() {
             Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name) (\(file))")
@@ -76,7 +75,6 @@ struct GamedayCommand: AsyncParsableCommand {
                 continue
             }
             RunCommand.store(record, storeDir: storeDir, global: global, services: services)
-            records.append(record)
             ran.append((i, record))
             Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
             // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the
@@ -87,7 +85,8 @@ struct GamedayCommand: AsyncParsableCommand {
                 break
             }
         }
-        let passedIndices = Set(ran.filter { $0.1.verdict.outcome == .passed && $0.1.status == .completed }.map(\.0))
+        let records = ran.map(\.record)
+        let passedIndices = Set(ran.filter { $0.record.verdict.outcome == .passed && $0.record.status == .completed }.map(\.index))
         let passed = passedIndices.count
         let score = GamedayScore.of(experiments.enumerated().map { ($0.element.1.weight, passedIndices.contains($0.offset)) })
         let path = report ?? RunServices.storeDirectory(storeDir, global: global) + "/gameday-\(Int64(Date().timeIntervalSince1970)).html"
