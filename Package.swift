@@ -30,6 +30,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -98,6 +101,8 @@ let package = Package(
                 "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -132,12 +137,33 @@ let package = Package(
             dependencies: ["ChaosCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // The controller's HTTP face: JSON API, dashboard (swift-mustache), /metrics (Prometheus), webhooks.
+        .target(
+            name: "ChaosController",
+            dependencies: [
+                "ChaosCore", "ChaosPKI", "ChaosReport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Renderers of runs and verdicts: text, Markdown, HTML (self-contained, SVG timeline), JUnit, JSON.
         .target(name: "ChaosReport", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport"], swiftSettings: strictSettings),
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport", "ChaosController",
+                                                              .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
             name: "chaos-agent",

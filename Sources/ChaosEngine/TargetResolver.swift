@@ -159,7 +159,7 @@ public struct TargetResolver: Sendable {
     }
 
     /// An inventory target and the hosts it may be on now (never empty).
-    func inventoryCandidates(_ ref: String) async throws(ChaosError) -> (Inventory.Target, [Inventory.Host]) {
+    public func inventoryCandidates(_ ref: String) async throws(ChaosError) -> (Inventory.Target, [Inventory.Host]) {
         guard let inventory else {
             throw .usage("target.noInventory", "Target '\(ref)' is a name from an inventory. Pass '--inventory FILE' (e.g. deploy/inventory.yaml).")
         }

@@ -142,3 +142,47 @@ struct HTTPAgentClient: AgentClient {
         return ChaosError("agent.unreachable", "\(hostName): cannot reach the agent at \(base) (\(error)). Is it running ('systemctl status chaos-agent'), and can this host reach its port?")
     }
 }
+
+extension HTTPAgentConnector: ControllerConnector {
+    public func call(base: String, method: String, path: String, json: Data?, credentials: ClientCredentials?, ca: String, token: String?) async throws(ChaosError) -> Data {
+        var tls: TLSConfiguration
+        if let credentials { tls = try Self.tlsConfiguration(credentials) } else {
+            tls = TLSConfiguration.makeClientConfiguration()
+            let caPEM = try PKIFiles.readText(ca, hint: "The controller's certificate is checked against the chaos CA: pass --pki-dir DIR holding ca.pem.")
+            do { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(caPEM.utf8))) } catch {
+                throw ChaosError.usage("pki.invalid", "'\(ca)' is not a PEM CA certificate (\(error)).")
+            }
+            tls.certificateVerification = .fullVerification
+            tls.minimumTLSVersion = .tlsv12
+        }
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls, redirectConfiguration: .disallow,
+                                                                                          timeout: .init(connect: .seconds(3), read: .seconds(30))))
+        defer { Task { try? await client.shutdown() } }
+        var b = base
+        while b.hasSuffix("/") { b.removeLast() }
+        var request = HTTPClientRequest(url: b + path)
+        request.method = HTTPMethod(rawValue: method)
+        request.headers.add(name: "accept", value: "application/json")
+        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
+        if let json {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: json))
+        }
+        let status: HTTPResponseStatus
+        let data: Data
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            status = response.status
+            var buffer = try await response.body.collect(upTo: 16 << 20)
+            data = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
+        } catch {
+            throw ChaosError("controller.unreachable", "Cannot reach the controller at \(b) (\(error)). Is it running with an 'api' section, and does its certificate name this address?")
+        }
+        guard (200..<300).contains(Int(status.code)) else {
+            struct Body: Decodable { struct E: Decodable { var code: String; var message: String }; var error: E }
+            if let e = try? JSONDecoder().decode(Body.self, from: data) { throw ChaosError(e.error.code, "The controller refused: \(e.error.message)") }
+            throw ChaosError("controller.protocol", "The controller at \(b) answered \(status.code) to \(method) \(path).")
+        }
+        return data
+    }
+}

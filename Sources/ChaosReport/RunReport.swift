@@ -33,3 +33,12 @@ public enum RunReport {
         runs.count == 1 ? "Chaos report: \(runs[0].experiment)" : "Chaos report: \(runs.count) runs"
     }
 }
+
+/// Pieces of the HTML report for pages that embed a run (the controller's dashboard): the same
+/// escaped section (figures, timeline SVG, events) and style sheet, no scripts.
+public enum HTMLFragments {
+    /// One run's section: verdict, figures, the inline SVG timeline, events.
+    public static func run(_ run: RunRecord) -> String { HTMLReport.section(RunFacts(run), anchor: "run").joined(separator: "\n") }
+    /// The report's style sheet.
+    public static var css: String { HTMLStyle.css }
+}

@@ -1,16 +1,32 @@
 import ChaosCLI
+import ChaosController
 import ChaosCore
 import ChaosProbes
 import ChaosRemote
 import ChaosReport
 import ChaosStore
+import Logging
 
-// `chaos` with the network and storage stack: the agent client, probes, the run store and reports. The lean
-// `chaos` executable execs this one for commands that need them. Same commands, same arguments.
+// `chaos` with the network and storage stack: the agent client, probes, the run store, reports and
+// the controller's HTTP face. The lean `chaos` executable execs this one for commands that need
+// them. Same commands, same arguments.
 ChaosMain.resetSignalMask()
 RemoteAgents.install(HTTPAgentConnector())
 RunServices.install(.init(
     probes: { Probes() },
     store: { (dir) throws(ChaosError) in try SQLiteRunStore(directory: dir) },
-    render: { runs, format, title in RunReport.render(runs, format: ReportFormat(rawValue: format) ?? .text, title: title) }))
+    render: { runs, format, title in RunReport.render(runs, format: ReportFormat(rawValue: format) ?? .text, title: title) },
+    controller: .init(
+        bootstrapMetrics: { _ = ControllerMetrics.bootstrap() },
+        serve: { (settings, backend) throws(ChaosError) in
+            let metrics = ControllerMetrics.bootstrap()
+            var logger = Logger(label: "chaos.controller.api")
+            logger.logLevel = .warning
+            let running = try await ControllerServer.start(settings, backend: backend, metrics: metrics, logger: logger)
+            return .init(port: running.port, stop: running.stop)
+        },
+        notifier: { hooks in
+            let sender = WebhookSender(hooks)
+            return .init(send: { await sender.send($0) }, close: { await sender.shutdown() })
+        })))
 await ChaosMain.run()

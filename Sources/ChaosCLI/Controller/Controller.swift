@@ -1,21 +1,45 @@
 import ChaosCore
 import Foundation
+import Metrics
 import Synchronization
 
 /// The controller's loop: look at the clock every tick, decide what is due (``SchedulePlanner``,
 /// ``DueFires``), write each decision to the store *before* acting on it, start the due runs (each a
 /// ``RunDriver`` through the agents), and record how they ended. Pure decisions, effects here.
+/// It is also the ``ControllerBackend`` its API and dashboard show and act through (ControllerAPI.swift).
 final class Controller: @unchecked Sendable {
     let config: ControllerConfiguration
     let services: RunServices.Installed
     let global: GlobalOptions
     let catalog: ExperimentCatalog
+    /// Set in `run()` before the API starts.
+    var store: (any RunStoring & FireStoring & AuditStoring)!
+    var inventory: Inventory?
+    var notifier: RunServices.ControllerFace.Notifier?
     private var tasks: [Task<Void, Never>] = []
     private var reported = Set<String>()
     /// The scheduled experiments, derived once per catalog reload and day (calendars, holiday files).
     private var scheduledCache: (key: String, list: [ScheduledExperiment])?
 
+    /// What the loop, the runs and the API share.
+    struct Shared {
+        var halt = HaltState.running
+        var live: [String: LiveEntry] = [:]
+        var scheduled: [ScheduledExperiment] = []
+        var experiments = 0
+    }
+    struct LiveEntry {
+        var experiment: String
+        var target: String
+        var startedAt: Int64
+        var recorder: RunRecorder?
+        var probes: [String]
+    }
+    let shared = Mutex(Shared())
+    let metrics = ControllerMetricsRecorder()
+
     static let lastLookKey = "lastLookMs"
+    static let haltKey = "halt"
 
     init(config: ControllerConfiguration, services: RunServices.Installed, global: GlobalOptions) {
         self.config = config; self.services = services; self.global = global
@@ -31,17 +55,35 @@ final class Controller: @unchecked Sendable {
     }
 
     func run() async throws(ChaosError) -> Int32 {
-        guard let store = try services.store(config.storeDir) as? any RunStoring & FireStoring else {
+        guard let store = try services.store(config.storeDir) as? any RunStoring & FireStoring & AuditStoring else {
             throw .internalError("controller.store", "This store cannot keep the controller's fire records.")
         }
-        let inventory = try Context(global: global).loadInventory(config.inventory)
+        self.store = store
+        inventory = try Context(global: global).loadInventory(config.inventory)
+        if let text = try store.value(Self.haltKey), let h = try? JSONDecoder().decode(HaltState.self, from: Data(text.utf8)), h.halted {
+            shared.withLock { $0.halt = h }
+            Self.log("HALTED since \(Self.text(h.at ?? 0)) by \(h.by ?? "?"): \(h.reason ?? ""); nothing starts until 'chaos resume'")
+        }
         for line in catalog.reloadIfChanged() { Self.log(line) }
         try recover(store)
+        var listening: RunServices.ControllerFace.Listening?
+        if let face = services.controller {
+            face.bootstrapMetrics()
+            metrics.make()
+            metrics.halted(shared.withLock { $0.halt.halted })
+            if !config.notify.isEmpty { notifier = face.notifier(config.notify) }
+            if let api = config.api {
+                let settings = try apiSettings(api)
+                listening = try await face.serve(settings, self)
+                Self.log("API and dashboard on \(settings.plaintext ? "http" : "https")://\(settings.address):\(listening!.port)/")
+            }
+        }
         let waiter = SignalWaiter()
         Self.log("started: experiments \(config.experiments), inventory \(config.inventory), store \(config.storeDir), tick \(config.tick)")
         while true {
             for line in catalog.reloadIfChanged() { Self.log(line) }
             do { try look(store, inventory) } catch { Self.log("could not decide what is due: \(error.message)") }
+            metrics.active(await liveRuns().filter { $0.holdsFault }.count)
             let until = Self.nowMs() + config.tick.milliseconds
             if let s = await waiter.wait(until: until, now: { Self.nowMs() }, tick: { _ in }) {
                 Self.log("signal \(s): stopping; runs in progress revert their faults")
@@ -49,8 +91,23 @@ final class Controller: @unchecked Sendable {
             }
         }
         for t in tasks { await t.value }
+        await listening?.stop()
+        await notifier?.close()
         Self.log("stopped")
         return 0
+    }
+
+    private func apiSettings(_ api: ControllerConfiguration.API) throws(ChaosError) -> ControllerAPISettings {
+        let dir = config.pkiDir, name = config.identity
+        let s = ControllerAPISettings(address: api.address, port: api.port, plaintext: api.plaintext,
+                                      certificate: api.certificate ?? "\(dir)/\(name).pem", key: api.key ?? "\(dir)/\(name)-key.pem",
+                                      ca: api.ca ?? "\(dir)/ca.pem", tokens: api.tokens, name: name)
+        if !s.plaintext {
+            for f in [s.certificate, s.key, s.ca] where !FileManager.default.isReadableFile(atPath: f) {
+                throw .usage("controller.noTLS", "Cannot read '\(f)' for the API's TLS. Issue the controller's certificate with 'chaos certs issue --controller --san HOST', or set api.tls.")
+            }
+        }
+        return s
     }
 
     /// A run in progress when the previous controller stopped: stored as interrupted (its agent
@@ -83,26 +140,30 @@ final class Controller: @unchecked Sendable {
         let lastLook = try store.value(Self.lastLookKey).flatMap { Int64($0) } ?? now
         let through = ZoneClock.dateText(Int(now / 86_400_000) + 2)
         let scheduled = scheduledExperiments(inventory, through: through)
+        shared.withLock { $0.scheduled = scheduled; $0.experiments = catalog.experiments.count }
         let records = try store.fires(sinceMs: now - 30 * 86_400_000)
-        let history = records.filter { [.started, .finished, .interrupted].contains($0.state) }
-            .map { PastRun(experiment: $0.experiment, target: $0.target, groups: $0.groups, at: Double($0.scheduledMs) / 1000) }
+        let history = Self.history(records)
         let plan = SchedulePlanner.plan(scheduled, from: Double(min(lastLook, now)) / 1000, to: Double(now) / 1000 + 0.001,
                                         seed: config.seed, history: history)
-        let due = DueFires.decide(plan, recorded: Set(records.map(\.key)), now: Double(now) / 1000, grace: Double(config.grace.milliseconds) / 1000)
+        let halt = shared.withLock { $0.halt }
+        let due = DueFires.decide(plan, recorded: Set(records.map(\.key)), now: Double(now) / 1000, grace: Double(config.grace.milliseconds) / 1000,
+                                  halted: halt.halted ? "chaos is halted (by \(halt.by ?? "?"): \(halt.reason ?? ""))" : nil)
         let byName = Dictionary(scheduled.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = byName.mapValues(\.groups)
+        let metrics = self.metrics
         let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void = { f, state, reason, runID in
             // Stamped when written: a finished run's record says when it finished.
             try store.record(FireRecord(experiment: f.experiment, scheduledMs: DueFires.Key(f).scheduledMs, target: f.target,
                                         groups: groups[f.experiment] ?? [], trigger: f.trigger, state: state, reason: reason,
                                         runID: runID, decidedMs: Self.nowMs()))
+            metrics.fire(state)
         }
         for f in due.missed {
             try record(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before the controller could start it", nil)
             Self.log("missed '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs))")
         }
         // Moments closed by the calendar's days and hours are not worth a record (every cron match at
-        // night would be one); blackouts, holidays, spacing and busy targets are.
+        // night would be one); blackouts, holidays, spacing, busy targets and halts are.
         for f in due.skipped where !["not_workday", "outside_hours"].contains(f.skipCode ?? "") {
             try record(f, .skipped, f.skipReason, nil)
             Self.log("skipped '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs)): \(f.skipReason ?? "")")
@@ -111,11 +172,18 @@ final class Controller: @unchecked Sendable {
             guard let (file, e) = catalog.experiment(named: f.experiment) else { continue }
             let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
             try record(f, .started, nil, runID)  // before anything is injected
+            metrics.lag(seconds: Double(now - DueFires.Key(f).scheduledMs) / 1000)
             Self.log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
             let calendar = byName[e.name]?.calendar
+            shared.withLock { $0.live[runID] = LiveEntry(experiment: e.name, target: f.target, startedAt: now, recorder: nil, probes: e.probes.map(\.name)) }
             tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) })
         }
         try store.setValue(String(now), for: Self.lastLookKey)
+    }
+
+    static func history(_ records: [FireRecord]) -> [PastRun] {
+        records.filter { [.started, .finished, .interrupted].contains($0.state) }
+            .map { PastRun(experiment: $0.experiment, target: $0.target, groups: $0.groups, at: Double($0.scheduledMs) / 1000) }
     }
 
     /// The catalog's scheduled experiments with their calendars; read again only when the catalog
@@ -146,27 +214,95 @@ final class Controller: @unchecked Sendable {
         return list
     }
 
+    /// Why a run must stop now: a halt, or a blackout of its calendar that began.
+    func haltReason(_ calendar: WorkCalendar?) -> String? {
+        let h = shared.withLock { $0.halt }
+        if h.halted { return "chaos halted by \(h.by ?? "?"): \(h.reason ?? "")" }
+        return calendar?.blackout(at: Date().timeIntervalSince1970).map { "blackout" + ($0.reason.map { " (\($0))" } ?? "") + " began" }
+    }
+
     private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?, calendar: WorkCalendar?,
                          store: any RunStoring & FireStoring,
                          record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
-        do {
-            let prepared = try await RunCommand.prepare(e, file: file, inventory: inventory, gate: config.gate, global: global, services: services)
+        defer { shared.withLock { _ = $0.live.removeValue(forKey: runID) } }
+        do throws(ChaosError) {
+            // The guards: the victim host chosen at random among the target's hosts, never taking a
+            // group below minHealthy (asked now); the gate then checks the steady state.
+            let factory = services.probes()
+            let pick: VictimPicker.Pick
+            do { pick = try await VictimPicker.pick(e, inventory: inventory, ctx: Context(global: global), probes: factory) } catch {
+                await factory.shutdown()
+                throw error
+            }
+            await factory.shutdown()
+            if !pick.note.isEmpty { Self.log("run \(runID) of '\(e.name)': \(pick.note)") }
+            let prepared = try await RunCommand.prepare(pick.experiment, file: file, inventory: inventory, gate: config.gate, global: global, services: services)
             var driver = prepared.driver
             driver.runID = runID
-            // A blackout that begins while the fault is held halts the run (reverted, stored aborted).
-            if let calendar = calendar {
-                driver.halt = { calendar.blackout(at: Date().timeIntervalSince1970).map { "blackout" + ($0.reason.map { " (\($0))" } ?? "") + " began" } }
+            // A halt, or a blackout that begins, while the run is on stops it (reverted, stored aborted).
+            driver.halt = { [weak self] in self?.haltReason(calendar) }
+            let target = driver.fault.target
+            driver.onStart = { [weak self] recorder in
+                self?.shared.withLock { $0.live[runID]?.recorder = recorder; $0.live[runID]?.target = target }
             }
+            notify(ControllerEvent(kind: .runStarted, at: Self.nowMs(), runID: runID, experiment: e.name, target: target))
             let run = await driver.run()
             await prepared.close()
             try store.save(run)
+            metrics.verdict(run.verdict.outcome)
             try record(f, .finished, "\(run.verdict.outcome.rawValue) (\(run.status.rawValue)): \(run.verdict.reasons.first ?? "")", runID)
             Self.log("run \(runID) of '\(e.name)': \(run.verdict.outcome.rawValue.uppercased()) (\(run.status.rawValue)) \(run.verdict.reasons.first ?? "")")
+            notify(ControllerEvent(kind: .verdict, at: Self.nowMs(), runID: runID, experiment: e.name, target: run.target,
+                                   outcome: run.verdict.outcome.rawValue, status: run.status.rawValue, reasons: run.verdict.reasons))
         } catch {
             try? record(f, .skipped, "could not start: \(error.message)", runID)
             Self.log("run \(runID) of '\(e.name)' could not start: \(error.message)")
         }
     }
 
+    /// Posts an event to the webhooks without holding up the caller; failures are logged.
+    func notify(_ event: ControllerEvent) {
+        guard let notifier else { return }
+        Task {
+            for failure in await notifier.send(event) { Self.log(failure) }
+        }
+    }
+
     static func text(_ ms: Int64) -> String { ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) }
+}
+
+/// The controller's metrics through swift-metrics (Prometheus behind, when chaos-remote bootstraps it).
+final class ControllerMetricsRecorder: @unchecked Sendable {
+    private let lock = Mutex<Void>(())
+    private var runs: [String: Counter] = [:]
+    private var fires: [String: Counter] = [:]
+    private var halts: Counter?
+    private var haltedGauge: Gauge?
+    private var lagGauge: Gauge?
+    private var made = false
+
+    /// Makes the metrics (after the metrics system is bootstrapped).
+    func make() {
+        lock.withLock { _ in
+            made = true
+            halts = Counter(label: "chaos_controller_halts_total")
+            haltedGauge = Gauge(label: "chaos_controller_halted")
+            lagGauge = Gauge(label: "chaos_controller_schedule_lag_seconds")
+            for o in Verdict.Outcome.allCases { runs[o.rawValue] = Counter(label: "chaos_controller_runs_total", dimensions: [("verdict", o.rawValue)]) }
+        }
+    }
+
+    func verdict(_ o: Verdict.Outcome) { lock.withLock { _ in runs[o.rawValue]?.increment() } }
+    func halt() { lock.withLock { _ in halts?.increment(); haltedGauge?.record(1) } }
+    func halted(_ on: Bool) { lock.withLock { _ in haltedGauge?.record(on ? 1 : 0) } }
+    /// How late the last run started after its scheduled moment.
+    func lag(seconds: Double) { lock.withLock { _ in lagGauge?.record(seconds) } }
+    func fire(_ state: FireRecord.State) {
+        lock.withLock { _ in
+            guard made else { return }
+            if fires[state.rawValue] == nil { fires[state.rawValue] = Counter(label: "chaos_controller_fires_total", dimensions: [("state", state.rawValue)]) }
+            fires[state.rawValue]?.increment()
+        }
+    }
+    func active(_ n: Int) { lock.withLock { _ in if made { Gauge(label: "chaos_controller_faults_active").record(n) } } }
 }

@@ -1,10 +1,52 @@
 import ArgumentParser
 import ChaosCore
+import Crypto
 import Foundation
 
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
+        abstract: "Run experiments on their schedules, through the agents, and keep every verdict.",
+        subcommands: [ControllerServeCommand.self, ControllerTokenCommand.self],
+        defaultSubcommand: ControllerServeCommand.self
+    )
+}
+
+/// `chaos controller token --name NAME`: a new API token and the line for controller.yaml.
+struct ControllerTokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Make an API token for the controller's API and dashboard.",
+        discussion: """
+        Prints a new random token (give it to its holder; the controller never stores it) and the \
+        line to add under 'api.tokens' in controller.yaml (its SHA-256). The name is who the audit \
+        log records for halts and resumes made with it.
+
+        Examples:
+          chaos controller token --name alice
+          chaos controller token --name ci --output json
+        """
+    )
+    @Option(help: "Who holds the token (for the audit log).") var name: String
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        var bytes = [UInt8](repeating: 0, count: 32)
+        var rng = SystemRandomNumberGenerator()
+        for i in bytes.indices { bytes[i] = UInt8.random(in: 0...255, using: &rng) }
+        let token = "chaos_" + Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        let hash = SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+        if global.output == .json {
+            Console.json(["name": name, "token": token, "sha256": hash])
+        } else {
+            Console.out("token:  \(token)\nadd to controller.yaml under api.tokens:\n  - {name: \(name), sha256: \(hash)}")
+        }
+    }
+}
+
+struct ControllerServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
         abstract: "Run experiments on their schedules, through the agents, and keep every verdict.",
         discussion: """
         Loads the experiments of the configured directory (and reloads them when a file changes: an \
@@ -17,6 +59,11 @@ struct ControllerCommand: AsyncParsableCommand {
         progress is stored as interrupted (its agent reverted the fault when the lease ran out), is \
         not started again, and the schedule carries on; fires missed by more than the grace are \
         recorded as missed, not run late. SIGTERM reverts the faults in progress and stops.
+
+        With an 'api' section it serves its JSON API and dashboard (upcoming fires, running \
+        experiments with live probes, verdict history, run pages, the halt button) over TLS to \
+        operators' certificates and API tokens ('chaos controller token'), /metrics for Prometheus, \
+        and posts webhooks ('notify') on run start, verdict, halt and resume.
 
         Examples:
           chaos controller --config /etc/chaos/controller.yaml

@@ -15,6 +15,12 @@ import Foundation
 ///   grace: 5m          # a fire missed by longer (controller down) is recorded as missed, not run late
 ///   tick: 10s          # how often the controller looks at the clock
 /// gate: 5s             # steady state observed before each fault
+/// api:                 # the API and dashboard (off without this section)
+///   listen: 0.0.0.0:7434
+///   tokens: [{name: alice, sha256: 5e88...}]   # `chaos controller token` makes one
+///   # tls: {certificate, key, ca} default to the identity's files; plaintext: true (loopback only)
+/// notify:              # webhooks on run start, verdict, halt and resume
+///   - {url: https://hooks.slack.com/services/..., format: slack, events: [run.verdict, halt]}
 /// ```
 struct ControllerConfiguration: Sendable {
     var experiments = "/etc/chaos/experiments"
@@ -26,8 +32,29 @@ struct ControllerConfiguration: Sendable {
     var grace: ChaosDuration = .seconds(300)
     var tick: ChaosDuration = .seconds(10)
     var gate: ChaosDuration = .seconds(5)
+    var api: API?
+    var notify: [WebhookSpec] = []
+
+    /// The `api` section; TLS files default to the controller's identity.
+    struct API: Sendable {
+        var address = "0.0.0.0"
+        var port = 7434
+        var plaintext = false
+        var certificate: String?
+        var key: String?
+        var ca: String?
+        var tokens: [ControllerAPISettings.Token] = []
+    }
 
     var storeDir: String { stateDir + "/runs" }
+
+    /// `HOST:PORT` or `[V6]:PORT`.
+    static func listen(_ text: String) -> (String, Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
 
     /// Reads a configuration, reporting every problem with its line and column, like `chaos validate`.
     static func load(_ text: String, file: String) -> (ControllerConfiguration?, [Diagnostic]) {
@@ -63,6 +90,54 @@ struct ControllerConfiguration: Sendable {
             s.finish()
         }
         c.gate = m.optional("gate") { r.duration($0, $1, atLeast: .milliseconds(500)) } ?? c.gate
+        if let a = m.optional("api", { r.mapping($0, $1) }) {
+            var api = API()
+            if let listen = a.optional("listen", { r.string($0, $1) }) {
+                if let (host, port) = Self.listen(listen) { api.address = host; api.port = port } else {
+                    sink.report(a.location(of: "listen"), "api.listen", "'\(listen)' is not ADDRESS:PORT", hint: "e.g. '0.0.0.0:7434' or '[::1]:7434'")
+                }
+            }
+            api.plaintext = a.optional("plaintext") { r.bool($0, $1) } ?? false
+            if let t = a.optional("tls", { r.mapping($0, $1) }) {
+                api.certificate = t.optional("certificate") { r.string($0, $1) }
+                api.key = t.optional("key") { r.string($0, $1) }
+                api.ca = t.optional("ca") { r.string($0, $1) }
+                t.finish()
+            }
+            api.tokens = a.optional("tokens") { node, path in
+                r.list(node, path) { item, itemPath -> ControllerAPISettings.Token? in
+                    guard let t = r.mapping(item, itemPath) else { return nil }
+                    let name = t.required("name", hint: "who holds the token, for the audit log") { r.string($0, $1) }
+                    let hash = t.required("sha256", hint: "the token's SHA-256 in hex ('chaos controller token' prints one)") { r.string($0, $1) }
+                    if let h = hash, h.count != 64 || !h.allSatisfy(\.isHexDigit) {
+                        sink.report(t.location(of: "sha256"), itemPath + ".sha256", "not a SHA-256 in hex (64 hex digits)", hint: "run 'chaos controller token --name NAME'")
+                    }
+                    t.finish()
+                    guard let name, let hash else { return nil }
+                    return ControllerAPISettings.Token(name: name, sha256: hash.lowercased())
+                }
+            } ?? []
+            a.finish()
+            if api.plaintext && !(api.address.hasPrefix("127.") || api.address == "::1" || api.address == "localhost") {
+                sink.report(a.location(of: "plaintext"), "api.plaintext", "plain HTTP is allowed on a loopback address only", hint: "listen on 127.0.0.1 behind a proxy, or remove 'plaintext' (TLS)")
+            }
+            c.api = api
+        }
+        c.notify = m.optional("notify") { node, path in
+            r.list(node, path) { item, itemPath -> WebhookSpec? in
+                guard let h = r.mapping(item, itemPath) else { return nil }
+                let url = h.required("url", hint: "the webhook's URL, e.g. https://hooks.slack.com/services/...") { r.string($0, $1) }
+                if let u = url, !(u.hasPrefix("https://") || u.hasPrefix("http://")) {
+                    sink.report(h.location(of: "url"), itemPath + ".url", "'\(u)' is not an http(s) URL", hint: "e.g. https://hooks.example.com/chaos")
+                }
+                let format = h.optional("format") { r.oneOf($0, $1, WebhookSpec.Format.allCases.map(\.rawValue)) }.flatMap(WebhookSpec.Format.init) ?? .json
+                let events = h.optional("events") { node, p in
+                    r.list(node, p) { e, ep in r.oneOf(e, ep, ["run.started", "run.verdict", "halt", "resume"]).flatMap(ControllerEvent.Kind.init) }
+                } ?? []
+                h.finish()
+                return url.map { WebhookSpec(url: $0, format: format, events: Set(events)) }
+            }
+        } ?? []
         m.finish()
         return (sink.isEmpty ? c : nil, sink.diagnostics)
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChaosCore
 import ChaosEngine
+import Foundation
 
 /// Which agents a fleet command talks to.
 struct FleetOptions: ParsableArguments {
@@ -118,22 +119,36 @@ struct HaltCommand: AsyncParsableCommand {
         Asks every agent of the inventory at once, and reports per host. A host that cannot be reached \
         is reported as failed (exit status 1): its faults still end at their lease or deadline.
 
+        With --controller, asks the controller instead: it stops the experiments it is running \
+        (stored as aborted), halts every agent of its inventory, refuses to start any until \
+        'chaos resume --controller', and records who and why in its audit log. You are known by \
+        your certificate (--identity, --pki-dir) or an API token (--token, CHAOS_TOKEN).
+
         Examples:
+          chaos halt --controller https://chaos.staging:7434 --reason "incident 4711"
           chaos halt --inventory deploy/inventory.yaml --reason "incident 4711"
           chaos halt --inventory deploy/inventory.yaml --host db1 --output json
         """
     )
     @Option(help: "Why, for the agents' logs and the audit trail.") var reason: String = "halted from the command line"
     @OptionGroup var fleet: FleetOptions
+    @OptionGroup var controller: ControllerOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if fleet.inventory == nil { throw ValidationError("chaos halt acts on the agents of an inventory: pass --inventory FILE.") }
+        if fleet.inventory == nil && controller.controller == nil {
+            throw ValidationError("chaos halt acts on a controller (--controller URL) or on the agents of an inventory (--inventory FILE).")
+        }
     }
 
     func run() async throws {
         let reason = self.reason
         let status: Int32
+        if controller.controller != nil {
+            do { status = try await controller.call("/api/v1/halt", body: ["reason": reason], global: global) } catch { status = Console.report(error, format: global.output) }
+            try finish(status)
+            return
+        }
         do {
             let results = try await withFleet(fleet, global) { (agent) throws(ChaosError) -> AgentHaltResult in try await agent.halt(reason: reason) }
             status = reportHosts(results.map { host, r in
@@ -155,19 +170,28 @@ struct ResumeCommand: AsyncParsableCommand {
         abstract: "Let the agents accept faults again after 'chaos halt'.",
         discussion: """
         Examples:
+          chaos resume --controller https://chaos.staging:7434
           chaos resume --inventory deploy/inventory.yaml
           chaos resume --inventory deploy/inventory.yaml --host db1
         """
     )
     @OptionGroup var fleet: FleetOptions
+    @OptionGroup var controller: ControllerOptions
     @OptionGroup var global: GlobalOptions
 
     func validate() throws {
-        if fleet.inventory == nil { throw ValidationError("chaos resume acts on the agents of an inventory: pass --inventory FILE.") }
+        if fleet.inventory == nil && controller.controller == nil {
+            throw ValidationError("chaos resume acts on a controller (--controller URL) or on the agents of an inventory (--inventory FILE).")
+        }
     }
 
     func run() async throws {
         let status: Int32
+        if controller.controller != nil {
+            do { status = try await controller.call("/api/v1/resume", body: [:], global: global) } catch { status = Console.report(error, format: global.output) }
+            try finish(status)
+            return
+        }
         do {
             let results = try await withFleet(fleet, global) { (agent) throws(ChaosError) -> Bool in try await agent.resume(); return true }
             status = reportHosts(results.map { host, r in
@@ -178,5 +202,35 @@ struct ResumeCommand: AsyncParsableCommand {
             }, format: global.output)
         } catch { status = Console.report(error, format: global.output) }
         try finish(status)
+    }
+}
+
+/// `--controller URL` and `--token`: halt and resume through the controller's API.
+struct ControllerOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The controller's API, e.g. https://chaos.staging:7434: act through it instead of on agents.", valueName: "url")) var controller: String?
+    @Option(help: ArgumentHelp("An API token of the controller (else CHAOS_TOKEN; without one, your certificate).", valueName: "token")) var token: String?
+    init() {}
+
+    /// POSTs to the controller and reports its answer (a ``HaltOutcome``) per agent.
+    func call(_ path: String, body: [String: String], global: GlobalOptions) async throws(ChaosError) -> Int32 {
+        guard let url = controller else { return 64 }
+        guard let connector = try RemoteAgents.connector() as? any ControllerConnector else {
+            throw .internalError("controller.client", "This build has no controller client.")
+        }
+        let token = self.token ?? Environment.value("CHAOS_TOKEN")
+        let credentials = token == nil ? try AgentFleet.credentials(global) : (try? AgentFleet.credentials(global))
+        let ca = credentials?.ca ?? (global.pkiDir ?? Environment.value("CHAOS_PKI_DIR") ?? "/etc/chaos/pki") + "/ca.pem"
+        let data = try await connector.call(base: url, method: "POST", path: path, json: try? JSONEncoder().encode(body), credentials: credentials, ca: ca, token: token)
+        guard let outcome = try? JSONDecoder().decode(HaltOutcome.self, from: data) else {
+            throw ChaosError("controller.protocol", "The controller's answer cannot be read; are it and this chaos the same version?")
+        }
+        if global.output == .json { Console.json(outcome); return outcome.agents.allSatisfy(\.ok) ? 0 : 1 }
+        let h = outcome.halt
+        Console.out(h.halted ? "HALTED by \(h.by ?? "?"): \(h.reason ?? "")\(outcome.abortedRuns.isEmpty ? "" : "; stopped runs " + outcome.abortedRuns.joined(separator: ", ")) (\(outcome.elapsedMs) ms)"
+                             : "Resumed: scheduled experiments run again at their next fire (\(outcome.elapsedMs) ms).")
+        return reportHosts(outcome.agents.map { a in
+            HostOutcome(host: a.host, ok: a.ok, detail: a.ok ? (h.halted ? "halted; reverted \(a.reverted) fault\(a.reverted == 1 ? "" : "s")" : "accepting faults") : "",
+                        error: a.error.map { ChaosError("agent.unreachable", $0) })
+        }, format: global.output)
     }
 }

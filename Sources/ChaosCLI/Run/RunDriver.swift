@@ -19,6 +19,8 @@ struct RunDriver {
     var halt: (@Sendable () -> String?)? = nil
     /// The run's id; the controller chooses it, to write it ahead in its fire record.
     var runID: String = "r-" + String(UUID().uuidString.lowercased().prefix(8))
+    /// Given the run's recorder as it starts (the controller shows live probe status from it).
+    var onStart: (@Sendable (RunRecorder) -> Void)? = nil
 
     /// Observation after the recovery is confirmed, to see that it holds.
     var settleMs: Int64 {
@@ -33,6 +35,7 @@ struct RunDriver {
         let start = clock.now()
         let interactive = Console.interactive && output == .table
         await recorder.mark(.started, at: start)
+        onStart?(recorder)
         let loops = ProbeLoops.start(probes, recorder: recorder)
         var status = RunStatus.completed
         let progress = Progress(experiment: experiment.name, interactive: interactive, recorder: recorder)
@@ -62,6 +65,12 @@ struct RunDriver {
             return await finish()
         }
         await recorder.mark(.gateMet, at: clock.now(), detail: "\(Verdict.pct(before)) available over \(count) observations")
+        if let why = halt?() {
+            // Halted (or a blackout began) during the gate: nothing is injected.
+            status = .aborted
+            await recorder.mark(.stopTripped, at: clock.now(), detail: "halted before the fault: \(why); nothing injected")
+            return await finish()
+        }
 
         // 2. Inject and confirm.
         let injected: Injected

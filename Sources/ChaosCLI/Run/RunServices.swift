@@ -10,10 +10,37 @@ public enum RunServices {
         public var store: @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring
         /// Renders runs in a format (`text`, `md`, `html`, `junit`, `json`) with an optional title.
         public var render: @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String
+        /// The controller's HTTP face and notifications (`chaos-remote` links them).
+        public var controller: ControllerFace?
         public init(probes: @escaping @Sendable () -> any ProbeFactory,
                     store: @escaping @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring,
-                    render: @escaping @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String) {
-            self.probes = probes; self.store = store; self.render = render
+                    render: @escaping @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String,
+                    controller: ControllerFace? = nil) {
+            self.probes = probes; self.store = store; self.render = render; self.controller = controller
+        }
+    }
+
+    /// What the controller needs beyond runs: its API and dashboard, metrics, webhooks.
+    public struct ControllerFace: Sendable {
+        public struct Listening: Sendable {
+            public var port: Int
+            public var stop: @Sendable () async -> Void
+            public init(port: Int, stop: @escaping @Sendable () async -> Void) { self.port = port; self.stop = stop }
+        }
+        public struct Notifier: Sendable {
+            /// Posts an event; returns what failed.
+            public var send: @Sendable (ControllerEvent) async -> [String]
+            public var close: @Sendable () async -> Void
+            public init(send: @escaping @Sendable (ControllerEvent) async -> [String], close: @escaping @Sendable () async -> Void) { self.send = send; self.close = close }
+        }
+        /// Bootstraps swift-metrics (once; before the controller makes its counters).
+        public var bootstrapMetrics: @Sendable () -> Void
+        public var serve: @Sendable (ControllerAPISettings, any ControllerBackend) async throws(ChaosError) -> Listening
+        public var notifier: @Sendable ([WebhookSpec]) -> Notifier
+        public init(bootstrapMetrics: @escaping @Sendable () -> Void,
+                    serve: @escaping @Sendable (ControllerAPISettings, any ControllerBackend) async throws(ChaosError) -> Listening,
+                    notifier: @escaping @Sendable ([WebhookSpec]) -> Notifier) {
+            self.bootstrapMetrics = bootstrapMetrics; self.serve = serve; self.notifier = notifier
         }
     }
     private static let installed = Mutex<Installed?>(nil)

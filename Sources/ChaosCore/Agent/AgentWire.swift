@@ -1,3 +1,4 @@
+import Foundation
 /// The bodies of the agent API (docs/agent-api.md), shared by the agent that writes them and the
 /// clients that read them, so the two cannot drift apart.
 
@@ -111,4 +112,11 @@ public protocol AgentSession: Sendable {
     /// A client for the agent at `url` (e.g. `https://10.0.0.11:7433`) of host `name`.
     func agent(url: String, hostName: String) throws(ChaosError) -> any AgentClient
     func close() async
+}
+
+/// Calls a controller's API (`chaos halt --controller URL`): with the caller's certificate when it
+/// has one, else with an API token; the controller's certificate must chain to `ca`.
+public protocol ControllerConnector: Sendable {
+    /// The response body of a 2xx answer; else throws with the controller's error message.
+    func call(base: String, method: String, path: String, json: Data?, credentials: ClientCredentials?, ca: String, token: String?) async throws(ChaosError) -> Data
 }

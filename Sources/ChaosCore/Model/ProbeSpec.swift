@@ -179,3 +179,19 @@ public struct StatusRange: Hashable, Sendable, Codable, CustomStringConvertible 
         try c.encode(description)
     }
 }
+
+extension ProbeSpec {
+    /// The probe for one member of a redundancy group: `{host}` and `{address}` replaced by the
+    /// member's in the URL, address, command, headers and body (an inventory group's `health`).
+    public func forMember(host: String, address: String) -> ProbeSpec {
+        func fill(_ s: String) -> String { s.replacing("{host}", with: host).replacing("{address}", with: address) }
+        var p = self
+        p.name = "\(name)[\(host)]"
+        p.url = url.map(fill)
+        p.address = self.address.map(fill)
+        p.command = command?.map(fill)
+        p.headers = headers?.mapValues(fill)
+        p.body = body.map(fill)
+        return p
+    }
+}

@@ -1,7 +1,7 @@
 /// The outcome of a run, computed from its journal alone: passed, failed (with why), or
 /// inconclusive (with why), plus the figures behind it.
 public struct Verdict: Hashable, Sendable, Codable {
-    public enum Outcome: String, Hashable, Sendable, Codable { case passed, failed, inconclusive }
+    public enum Outcome: String, Hashable, Sendable, Codable, CaseIterable { case passed, failed, inconclusive }
 
     /// Why a run failed.
     public enum Failure: String, Hashable, Sendable, Codable {

@@ -1,0 +1,295 @@
+public import ChaosCore
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOSSL
+import ServiceLifecycle
+import Synchronization
+
+/// The controller's HTTP face: the JSON API (`/api/v1/...`), the dashboard (server-rendered HTML,
+/// no scripts, nothing fetched), `/metrics` and `/healthz`, over TLS (client certificates optional
+/// and verified, or API tokens), on top of a ``ControllerBackend``.
+public enum ControllerServer {
+    /// A server that is listening; `stop()` ends it.
+    public struct Running: Sendable {
+        public let port: Int
+        public let stop: @Sendable () async -> Void
+    }
+
+    /// Starts listening and returns once the port is bound (or throws why it could not be).
+    public static func start(_ settings: ControllerAPISettings, backend: any ControllerBackend, metrics: @escaping @Sendable () -> String,
+                             logger: Logger) async throws(ChaosError) -> Running {
+        if settings.plaintext && !isLoopback(settings.address) {
+            throw .usage("controller.plaintext", "api.plaintext is allowed on a loopback address only (127.0.0.1, ::1), not '\(settings.address)'. Use TLS (the default) or listen on loopback behind a proxy.")
+        }
+        let router = routes(settings, backend: backend, metrics: metrics)
+        let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
+        let bound = Once<Result<Int, ChaosError>>()
+        let onRunning: @Sendable (any Channel) async -> Void = { channel in bound.set(.success(channel.localAddress?.port ?? settings.port)) }
+        let configuration = ApplicationConfiguration(address: .hostname(settings.address, port: settings.port), serverName: "chaos-controller")
+        let app: any Service
+        if settings.plaintext {
+            app = Application(router: router, server: .http1(configuration: http), configuration: configuration, onServerRunning: onRunning, logger: logger)
+        } else {
+            let tls = try ControllerAccess.tls(settings)
+            do {
+                app = Application(router: router, server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
+                                  configuration: configuration, onServerRunning: onRunning, logger: logger)
+            } catch {
+                throw ChaosError("controller.tls", "Cannot set up TLS for the controller's API: \(error).")
+            }
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [], logger: logger))
+        let task = Task {
+            do { try await group.run() } catch {
+                bound.set(.failure(ChaosError("controller.listen", "The controller's API cannot listen on \(settings.address):\(settings.port): \(error). Change api.listen or stop what holds the port.")))
+            }
+            bound.set(.failure(ChaosError("controller.listen", "The controller's API stopped before it listened.")))
+        }
+        switch await bound.value() {
+        case .success(let port):
+            return Running(port: port, stop: {
+                await group.triggerGracefulShutdown()
+                await task.value
+            })
+        case .failure(let e):
+            throw e
+        }
+    }
+
+    static func isLoopback(_ address: String) -> Bool { address == "localhost" || address == "::1" || address.hasPrefix("127.") }
+
+    static func routes(_ settings: ControllerAPISettings, backend: any ControllerBackend, metrics: @escaping @Sendable () -> String) -> Router<ControllerRequestContext> {
+        let router = Router(context: ControllerRequestContext.self)
+        let access = ControllerAccess(tokens: settings.tokens, plaintext: settings.plaintext)
+        let dashboard = Dashboard(name: settings.name)
+        let secure = !settings.plaintext
+
+        router.get("/healthz") { _, _ in text("ok\n") }
+
+        // Sign in with a token: a cookie for the browser (HttpOnly, SameSite=Strict).
+        router.get("/login") { _, _ in html(dashboard.login(error: nil)) }
+        router.post("/login") { request, _ in
+            let form = await Forms.read(request)
+            guard let token = form["token"], access.tokenName(token) != nil else {
+                return html(dashboard.login(error: "That token is not known to this controller."), status: .unauthorized)
+            }
+            let cookie = "\(ControllerAccess.cookie)=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token); Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
+            return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookie])
+        }
+        router.get("/logout") { _, _ in
+            Response(status: .seeOther, headers: [.location: "/login", .setCookie: "\(ControllerAccess.cookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"])
+        }
+
+        /// Runs `body` for an identified caller; API paths answer 401 JSON, pages redirect to the login.
+        @Sendable func authorized(_ request: Request, _ context: ControllerRequestContext, api: Bool,
+                                  _ body: @escaping @Sendable (ControllerAccess.Identified) async -> Response) async -> Response {
+            guard let who = await access.identify(request, context) else {
+                if api { return json(ErrorBody(error: .init(code: "controller.unauthorized", message: "Send a client certificate from the chaos CA (operator or controller) or 'Authorization: Bearer TOKEN'.")), status: .unauthorized) }
+                return Response(status: .seeOther, headers: [.location: "/login"])
+            }
+            if request.method == .post, who.byCookie, !ControllerAccess.sameOrigin(request) {
+                return html(dashboard.message("Refused", "This form was posted from another site.", who: who.who, halt: nil), status: .forbidden)
+            }
+            return await body(who)
+        }
+
+        // The dashboard.
+        router.get("/") { request, context in
+            await authorized(request, context, api: false) { who in
+                let o = await backend.overview()
+                let recent = (try? await backend.runs(RunFilter(limit: 10))) ?? []
+                return html(dashboard.overview(o, recent: recent, who: who.who))
+            }
+        }
+        router.get("/runs") { request, context in
+            await authorized(request, context, api: false) { who in
+                let q = request.uri.queryParameters
+                var query = Dashboard.RunsQuery()
+                query.experiment = q["experiment"].map(String.init) ?? ""
+                query.outcome = q["outcome"].map(String.init) ?? ""
+                query.since = q["since"].map(String.init) ?? ""
+                query.limit = q["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100
+                let filter = RunFilter(experiment: query.experiment.isEmpty ? nil : query.experiment, outcome: Verdict.Outcome(rawValue: query.outcome),
+                                       since: Self.day(query.since), limit: query.limit)
+                let halt = await backend.overview().halt
+                do throws(ChaosError) {
+                    let runs = try await backend.runs(filter)
+                    let names = Set(((try? await backend.runs(RunFilter(limit: 500))) ?? []).map(\.experiment)).sorted()
+                    return html(dashboard.runs(runs, query: query, names: names, who: who.who, halt: halt))
+                } catch {
+                    return html(dashboard.message("Cannot read the runs", error.message, who: who.who, halt: halt), status: .internalServerError)
+                }
+            }
+        }
+        router.get("/runs/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await authorized(request, context, api: false) { who in
+                let halt = await backend.overview().halt
+                guard let run = try? await backend.run(id) else {
+                    return html(dashboard.message("No such run", "There is no stored run '\(id)'.", who: who.who, halt: halt), status: .notFound)
+                }
+                return html(dashboard.run(run, who: who.who, halt: halt))
+            }
+        }
+        router.get("/audit") { request, context in
+            await authorized(request, context, api: false) { who in
+                let entries = (try? await backend.audit(limit: 200)) ?? []
+                return html(dashboard.audit(entries, who: who.who, halt: await backend.overview().halt))
+            }
+        }
+        router.get("/halt") { request, context in
+            await authorized(request, context, api: false) { who in html(dashboard.confirmHalt(who: who.who, halt: await backend.overview().halt)) }
+        }
+        router.get("/resume") { request, context in
+            await authorized(request, context, api: false) { who in html(dashboard.confirmResume(who: who.who, halt: await backend.overview().halt)) }
+        }
+        router.post("/halt") { request, context in
+            let form = await Forms.read(request)
+            return await authorized(request, context, api: false) { who in
+                guard form["confirm"] == "yes" else {
+                    return html(dashboard.message("Not halted", "Tick the confirmation box to halt.", who: who.who, halt: nil), status: .badRequest)
+                }
+                let reason = form["reason"].flatMap { $0.isEmpty ? nil : $0 } ?? "halted from the dashboard"
+                let outcome = await backend.halt(by: who.who, reason: reason)
+                return html(dashboard.done("Chaos halted", outcome, who: who.who))
+            }
+        }
+        router.post("/resume") { request, context in
+            let form = await Forms.read(request)
+            return await authorized(request, context, api: false) { who in
+                guard form["confirm"] == "yes" else {
+                    return html(dashboard.message("Not resumed", "Tick the confirmation box to resume.", who: who.who, halt: nil), status: .badRequest)
+                }
+                let outcome = await backend.resume(by: who.who)
+                return html(dashboard.done("Chaos resumed", outcome, who: who.who))
+            }
+        }
+
+        // The JSON API.
+        router.get("/api/v1/overview") { request, context in
+            await authorized(request, context, api: true) { _ in json(await backend.overview()) }
+        }
+        router.get("/api/v1/runs") { request, context in
+            await authorized(request, context, api: true) { _ in
+                let q = request.uri.queryParameters
+                if let o = q["outcome"], Verdict.Outcome(rawValue: String(o)) == nil {
+                    return json(ErrorBody(error: .init(code: "request.invalid", message: "outcome must be passed, failed or inconclusive")), status: .badRequest)
+                }
+                let filter = RunFilter(experiment: q["experiment"].map(String.init), outcome: q["outcome"].flatMap { Verdict.Outcome(rawValue: String($0)) },
+                                       since: q["since"].flatMap { Self.day(String($0)) ?? Int64($0) },
+                                       limit: q["limit"].flatMap { Int($0) }.map { min(max($0, 1), 1000) } ?? 100)
+                do throws(ChaosError) { return json(["runs": try await backend.runs(filter)]) } catch {
+                    return json(ErrorBody(error: .init(code: error.code, message: error.message)), status: .internalServerError)
+                }
+            }
+        }
+        router.get("/api/v1/runs/:id") { request, context in
+            let id = context.parameters.get("id") ?? ""
+            return await authorized(request, context, api: true) { _ in
+                guard let run = try? await backend.run(id) else {
+                    return json(ErrorBody(error: .init(code: "run.unknown", message: "No stored run '\(id)'.")), status: .notFound)
+                }
+                return json(run)
+            }
+        }
+        router.post("/api/v1/halt") { request, context in
+            let reason = (await Forms.json(request)["reason"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "no reason given"
+            return await authorized(request, context, api: true) { who in
+                json(await backend.halt(by: who.who, reason: reason))
+            }
+        }
+        router.post("/api/v1/resume") { request, context in
+            await authorized(request, context, api: true) { who in json(await backend.resume(by: who.who)) }
+        }
+        router.get("/api/v1/audit") { request, context in
+            await authorized(request, context, api: true) { _ in
+                json(["entries": (try? await backend.audit(limit: request.uri.queryParameters["limit"].flatMap { Int($0) } ?? 100)) ?? []])
+            }
+        }
+        router.get("/metrics") { request, context in
+            await authorized(request, context, api: true) { _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: metrics())))
+            }
+        }
+        return router
+    }
+
+    /// `YYYY-MM-DD` (UTC) as ms since the epoch.
+    static func day(_ text: String) -> Int64? {
+        guard let d = ZoneClock.day(text) else { return nil }
+        return Int64(d) * 86_400_000
+    }
+
+    struct ErrorBody: Encodable {
+        struct Detail: Encodable { var code: String; var message: String }
+        var error: Detail
+    }
+
+    static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) -> Response {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        let data = (try? enc.encode(value)) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func html(_ page: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+                 body: .init(byteBuffer: ByteBuffer(string: page)))
+    }
+
+    static func text(_ s: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain"], body: .init(byteBuffer: ByteBuffer(string: s)))
+    }
+}
+
+/// Request bodies: HTML forms and small JSON objects (16 KiB at most).
+enum Forms {
+    static func body(_ request: Request) async -> String {
+        var request = request
+        guard let buffer = try? await request.collectBody(upTo: 16 * 1024) else { return "" }
+        return String(buffer: buffer)
+    }
+
+    /// `application/x-www-form-urlencoded` fields.
+    static func read(_ request: Request) async -> [String: String] {
+        let text = await body(request).replacingOccurrences(of: "+", with: " ")
+        var c = URLComponents()
+        c.percentEncodedQuery = text
+        var out: [String: String] = [:]
+        for item in c.queryItems ?? [] { out[item.name] = item.value ?? "" }
+        return out
+    }
+
+    static func json(_ request: Request) async -> [String: Any] {
+        let text = await body(request)
+        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+}
+
+/// A value set once, awaited by one reader.
+final class Once<T: Sendable>: Sendable {
+    private let state = Mutex<(value: T?, waiter: CheckedContinuation<T, Never>?)>((nil, nil))
+    func set(_ v: T) {
+        let w: CheckedContinuation<T, Never>? = state.withLock { s in
+            guard s.value == nil else { return nil }
+            s.value = v
+            defer { s.waiter = nil }
+            return s.waiter
+        }
+        w?.resume(returning: v)
+    }
+    func value() async -> T {
+        await withCheckedContinuation { c in
+            let v: T? = state.withLock { s in
+                if let v = s.value { return v }
+                s.waiter = c
+                return nil
+            }
+            if let v { c.resume(returning: v) }
+        }
+    }
+}
