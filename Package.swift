@@ -180,6 +180,7 @@ let package = Package(
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosProbesTests", dependencies: ["ChaosProbes", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosControllerTests", dependencies: ["ChaosController", "ChaosCore", "ChaosPKI", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(name: "ChaosReportTests", dependencies: ["ChaosReport", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(

@@ -255,12 +255,20 @@ enum Forms {
     }
 
     /// `application/x-www-form-urlencoded` fields.
-    static func read(_ request: Request) async -> [String: String] {
-        let text = await body(request).replacingOccurrences(of: "+", with: " ")
-        var c = URLComponents()
-        c.percentEncodedQuery = text
+    static func read(_ request: Request) async -> [String: String] { decode(await body(request)) }
+
+    /// Fields of a urlencoded body; a field that is not valid percent-encoding is taken as written
+    /// (URLComponents traps on such input, so this is done by hand).
+    static func decode(_ text: String) -> [String: String] {
         var out: [String: String] = [:]
-        for item in c.queryItems ?? [] { out[item.name] = item.value ?? "" }
+        for pair in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            func clean(_ s: Substring) -> String {
+                let spaced = s.replacingOccurrences(of: "+", with: " ")
+                return spaced.removingPercentEncoding ?? spaced
+            }
+            out[clean(parts[0])] = parts.count > 1 ? clean(parts[1]) : ""
+        }
         return out
     }
 

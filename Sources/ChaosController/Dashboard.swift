@@ -18,6 +18,8 @@ struct Dashboard: Sendable {
         return library
     }()
 
+    static func render(_ template: String, _ context: [String: Any]) -> String? { library.render(context, withTemplate: template) }
+
     static func time(_ ms: Int64) -> String {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withFullDate, .withTime, .withColonSeparatorInTime, .withSpaceBetweenDateAndTime]

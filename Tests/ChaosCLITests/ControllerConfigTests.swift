@@ -32,4 +32,43 @@ struct ControllerConfigTests {
         #expect(text.contains { $0.contains("gate:") }, "\(text)")
         #expect(text.contains { $0.contains("inventory") }, "the inventory is required: \(text)")
     }
+
+    @Test("api and notify: listen address, tokens by SHA-256, TLS files, plaintext on loopback only, webhooks")
+    func apiAndNotify() throws {
+        let sha = String(repeating: "ab", count: 32)
+        let (c, problems) = ControllerConfiguration.load("""
+        inventory: /x.yaml
+        api:
+          listen: "[::1]:9000"
+          plaintext: true
+          tokens: [{name: alice, sha256: \(sha)}]
+        notify:
+          - {url: https://hooks.example.com/x, format: slack, events: [run.verdict, halt]}
+          - {url: http://10.0.0.5/hook}
+        """, file: "c.yaml")
+        #expect(problems.isEmpty, "\(problems)")
+        let api = try #require(c?.api)
+        #expect(api.address == "::1" && api.port == 9000 && api.plaintext)
+        #expect(api.tokens == [.init(name: "alice", sha256: sha)])
+        #expect(c?.notify == [WebhookSpec(url: "https://hooks.example.com/x", format: .slack, events: [.verdict, .halt]),
+                              WebhookSpec(url: "http://10.0.0.5/hook")])
+        let (bad, p2) = ControllerConfiguration.load("""
+        inventory: /x.yaml
+        api:
+          listen: nowhere
+          plaintext: true
+          tokens: [{name: bob, sha256: 1234}, {sha256: \(sha)}]
+        notify:
+          - {url: ftp://x, format: teams, events: [boom]}
+        """, file: "c.yaml")
+        #expect(bad == nil)
+        let text = p2.map(\.description)
+        #expect(text.contains { $0.hasPrefix("c.yaml:3:") && $0.contains("api.listen") }, "\(text)")
+        #expect(text.contains { $0.hasPrefix("c.yaml:4:") && $0.contains("api.plaintext") && $0.contains("loopback") }, "\(text)")
+        #expect(text.contains { $0.contains("api.tokens[0].sha256") }, "\(text)")
+        #expect(text.contains { $0.contains("api.tokens[1]") && $0.contains("name") }, "\(text)")
+        #expect(text.contains { $0.contains("notify[0].url") }, "\(text)")
+        #expect(text.contains { $0.contains("notify[0].format") }, "\(text)")
+        #expect(text.contains { $0.contains("notify[0].events[0]") }, "\(text)")
+    }
 }

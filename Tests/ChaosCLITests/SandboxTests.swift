@@ -345,4 +345,115 @@ struct SandboxTests {
         let left = try Self.sandbox(["leftovers"], dir: dir)
         #expect(left.status == 0, "\(left.stdout)")
     }
+
+    @Test("halt from the dashboard (headless Chromium) during a scheduled run: reverted within a second, the run stored aborted, the next fire blocked until 'chaos resume --controller'; audit, webhooks and metrics record it")
+    func controllerHaltDashboard() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        try #require(try Self.sandbox(["up"], dir: dir).status == 0)
+        let exp = dir + ".experiments"
+        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
+        try """
+        apiVersion: chaos/v1
+        kind: Experiment
+        name: pause-app-halted
+        target: app
+        fault: {type: process.pause, duration: 20s}
+        probes:
+          - {name: site, type: http, url: "http://10.80.0.10/health", interval: 500ms, timeout: 500ms}
+        expect: {recoverWithin: 10s}
+        schedule: {cron: "* * * * *", workdays: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00"}
+
+        """.write(toFile: exp + "/pause.yaml", atomically: true, encoding: .utf8)
+        func token(_ name: String) throws -> (token: String, sha256: String) {
+            let r = try NetworkLab.exec([Harness.chaos, "controller", "token", "--name", name, "--output", "json"], timeout: 30)
+            let o = try #require((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: String], "\(r.stdout) \(r.stderr)")
+            return (o["token"] ?? "", o["sha256"] ?? "")
+        }
+        let alice = try token("sre-alice"), bot = try token("ci-bot")
+        let hooks = dir + "/hooks.jsonl"
+        let receiver = try Self.spawn("/usr/sbin/ip", ["netns", "exec", "chsbx-client", "/usr/bin/python3", "-c", """
+        import http.server, sys
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                with open(sys.argv[1], 'ab') as f: f.write(self.path.encode() + b' ' + body + b'\\n')
+                self.send_response(204); self.end_headers()
+            def log_message(self, *a): pass
+        http.server.HTTPServer(('127.0.0.1', 18080), H).serve_forever()
+        """, hooks], output: dir + "/hooks.out")
+        defer { kill(receiver, SIGKILL); var st: Int32 = 0; waitpid(receiver, &st, WNOHANG) }
+        let config = dir + ".controller.yaml"
+        try """
+        inventory: \(dir)/inventory.yaml
+        experiments: \(exp)
+        stateDir: \(dir).cstate
+        identity: {name: controller, pkiDir: \(dir)/pki}
+        schedule: {tick: 1s}
+        gate: 2s
+        api:
+          listen: 127.0.0.1:17434
+          plaintext: true
+          tokens: [{name: sre-alice, sha256: \(alice.sha256)}, {name: ci-bot, sha256: \(bot.sha256)}]
+        notify:
+          - {url: "http://127.0.0.1:18080/json"}
+          - {url: "http://127.0.0.1:18080/slack", format: slack, events: [halt]}
+
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let controller = try Self.spawn("/usr/sbin/ip", ["netns", "exec", "chsbx-client", Harness.chaos, "controller", "--config", config], output: dir + "/controller.out")
+        defer { kill(controller, SIGKILL); var st: Int32 = 0; waitpid(controller, &st, WNOHANG) }
+        let stopped = { () -> [Int32] in
+            ["app1", "app2"].flatMap { h in
+                ((try? NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + h], timeout: 10).stdout) ?? "").split(separator: "\n").compactMap { Int32($0) }
+            }.filter { Harness.state($0) == "T" }
+        }
+        try #require(Harness.waitUntil(timeout: 80) { Self.controllerLog(dir).contains("starting 'pause-app-halted'") }, "no fire: \(Self.controllerLog(dir))")
+        #expect(Self.controllerLog(dir).contains("victim app"), "the victim host is chosen among the target's hosts: \(Self.controllerLog(dir))")
+        try #require(Harness.waitUntil(timeout: 15) { !stopped().isEmpty }, "an app replica is paused")
+        let paused = stopped()
+
+        // The dashboard, in headless Chromium, halts through its button.
+        let shots = Harness.root + "/.build/artifacts/dashboard"
+        let browser = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", "/usr/bin/python3", Harness.root + "/Tests/browser/dashboard.py",
+                                           "http://127.0.0.1:17434", alice.token, shots, paused.map(String.init).joined(separator: ",")], timeout: 120)
+        print("[sandbox] dashboard: \(browser.stdout) \(browser.stderr.suffix(1500))")
+        let result = try #require((try? JSONSerialization.jsonObject(with: Data(browser.stdout.utf8))) as? [String: Any], "\(browser.stderr)")
+        for c in result["checks"] as? [[String: Any]] ?? [] { #expect(c["ok"] as? Bool == true, "\(c["name"] ?? "") \(c["detail"] ?? "")") }
+        #expect((result["errors"] as? [String] ?? ["?"]).isEmpty, "browser console errors: \(result["errors"] ?? "")")
+        #expect((result["screenshots"] as? [String])?.count == 8)
+        let reverted = try #require(result["haltRevertedMs"] as? Int, "the paused replica never ran again after the halt")
+        print("[sandbox] halt from the dashboard: the page answered in \(result["haltAnsweredMs"] ?? "?") ms, the replica ran again \(reverted) ms after the click")
+        #expect(reverted < 1000, "a halt reverts within one second")
+        #expect(stopped().isEmpty)
+
+        // Halted: the next minute's fire is recorded as skipped, nothing starts.
+        let blocked = Harness.waitUntil(timeout: 75) { Self.controllerLog(dir).contains("skipped 'pause-app-halted'") && Self.controllerLog(dir).contains("chaos is halted (by sre-alice") }
+        #expect(blocked, "the next fire is blocked while halted: \(Self.controllerLog(dir))")
+        #expect(Self.controllerLog(dir).components(separatedBy: "starting 'pause-app-halted'").count == 2, "nothing else started")
+        #expect(stopped().isEmpty)
+
+        // Resume through the CLI with another token; the audit log has both, with who.
+        let resume = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "resume", "--controller", "http://127.0.0.1:17434", "--token", bot.token],
+                                         env: ["CHAOS_PKI_DIR": dir + "/pki"], timeout: 30)
+        #expect(resume.status == 0, "\(resume.stdout) \(resume.stderr)")
+        let audit = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/api/v1/audit"].withNetns("chsbx-client"), timeout: 10)
+        #expect(audit.stdout.contains("\"who\":\"sre-alice\"") && audit.stdout.contains("\"action\":\"halt\"") && audit.stdout.contains("\"who\":\"ci-bot\""), "\(audit.stdout)")
+        let metrics = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/metrics"].withNetns("chsbx-client"), timeout: 10)
+        #expect(metrics.stdout.contains("chaos_controller_halts_total 1"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("chaos_controller_halted 0"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("chaos_controller_runs_total{verdict="), "\(metrics.stdout)")
+
+        // Webhooks: the start, the halt (JSON and Slack), the verdict of the aborted run, the resume.
+        #expect(Harness.waitUntil(timeout: 10) { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").contains("\"kind\":\"resume\"") })
+        let posted = (try? String(contentsOfFile: hooks, encoding: .utf8)) ?? ""
+        #expect(posted.contains("/json {") && posted.contains("\"kind\":\"run.started\"") && posted.contains("\"kind\":\"halt\""), "\(posted)")
+        #expect(posted.contains("\"kind\":\"run.verdict\"") && posted.contains("\"status\":\"aborted\""), "\(posted)")
+        #expect(posted.contains("/slack {\"text\":\"chaos: HALTED: by sre-alice: dashboard test\"}"), "\(posted)")
+        let left = try Self.sandbox(["leftovers"], dir: dir)
+        #expect(left.status == 0, "\(left.stdout)")
+    }
+}
+
+private extension Array where Element == String {
+    func withNetns(_ ns: String) -> [String] { ["/usr/sbin/ip", "netns", "exec", ns] + self }
 }
