@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "chaos", "chaos-agent", "chaos-remote",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "ChaosProbes", "chaos", "chaos-agent", "chaos-remote",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

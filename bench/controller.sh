@@ -35,8 +35,8 @@
 #   CHAOS_BIN       chaos executable (chaos-remote must be beside it); default: the first of
 #                   .build-bench/release, .build-static/release, .build/release, .build/debug,
 #                   .build-bench/debug whose `chaos halt` has --controller; else it builds
-#                   `swift build --product chaos --product chaos-remote --scratch-path .build-bench`
-#                   (BUILD=release adds -c release: ~10 min on 2 CPUs)
+#                   `swift build --product chaos --scratch-path .build-bench`, then the same for
+#                   chaos-remote (BUILD=release adds -c release: ~10 min on 2 CPUs)
 #   PORT=17500      the agents' port; STATS_PORT=17600 (and up, one per worker); API_PORT=17434
 #   WORKERS=2       simfleet processes (default: the number of CPUs)
 #   AGENT_CERTS=each | shared
@@ -46,6 +46,9 @@
 #   SETTLE=5        seconds between the last inject and the halt (renewals run meanwhile)
 #   FANOUT_TIMEOUT=120  seconds after S for all N injects, else the script fails
 #   REPEAT=3        idle-controller halts and direct halts (medians)
+#   FIRES=1         fires in a row (each: fan-out, halt, stored); from the second on, the controller is
+#                   resumed and every experiment rescheduled to a minute after the planner's busy window
+#                   of the previous fire (gate + DURATION + 10 s): shows whether memory is given back
 #   NOFILE=65536    `ulimit -n` for everything started here (the controller needs about 2 per run)
 #   RESULTS_DIR=bench/results: writes RESULTS_DIR/controller-<UTC time>/ and points controller-latest
 #                   at it (a failed run leaves controller-<time>-failed/)
@@ -67,13 +70,13 @@ REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
 N=${N:-1000}; PORT=${PORT:-17500}; STATS_PORT=${STATS_PORT:-17600}; API_PORT=${API_PORT:-17434}
 WORKERS=${WORKERS:-$(nproc)}; AGENT_CERTS=${AGENT_CERTS:-each}
 FAULT=${FAULT:-stress.cpu}; DURATION=${DURATION:-180s}; GATE=${GATE:-5s}; TICK=${TICK:-1s}; PROBE_INTERVAL=${PROBE_INTERVAL:-1s}
-LEAD=${LEAD:-20}; SETTLE=${SETTLE:-5}; FANOUT_TIMEOUT=${FANOUT_TIMEOUT:-120}; REPEAT=${REPEAT:-3}
+LEAD=${LEAD:-20}; SETTLE=${SETTLE:-5}; FANOUT_TIMEOUT=${FANOUT_TIMEOUT:-120}; REPEAT=${REPEAT:-3}; FIRES=${FIRES:-1}
 NOFILE=${NOFILE:-65536}; TIME_LIMIT=${TIME_LIMIT:-900}; RESULTS_DIR=${RESULTS_DIR:-$BENCH_DIR/results}
-for v in N PORT STATS_PORT API_PORT WORKERS LEAD SETTLE FANOUT_TIMEOUT REPEAT NOFILE TIME_LIMIT; do
+for v in N PORT STATS_PORT API_PORT WORKERS LEAD SETTLE FANOUT_TIMEOUT REPEAT FIRES NOFILE TIME_LIMIT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || { echo "controller.sh: $v must be a whole number" >&2; exit 2; }
 done
 ((N >= 1 && N <= 64000)) || { echo "controller.sh: N must be 1..64000" >&2; exit 2; }
-((REPEAT >= 1 && WORKERS >= 1)) || { echo "controller.sh: REPEAT and WORKERS must be >= 1" >&2; exit 2; }
+((REPEAT >= 1 && WORKERS >= 1 && FIRES >= 1)) || { echo "controller.sh: REPEAT, WORKERS and FIRES must be >= 1" >&2; exit 2; }
 [[ $AGENT_CERTS == each || $AGENT_CERTS == shared ]] || { echo "controller.sh: AGENT_CERTS must be each or shared" >&2; exit 2; }
 for d in DURATION GATE TICK PROBE_INTERVAL; do
   [[ ${!d} =~ ^[0-9]+(ms|s|m)$ ]] || { echo "controller.sh: $d must be a duration like 1s, 500ms, 3m" >&2; exit 2; }
@@ -84,6 +87,9 @@ fail() {
   printf '\ncontroller.sh: FAILED: %s\n' "$*" >&2
   if [[ -n ${OUT:-} && -d ${OUT:-} && -n ${WORK:-} ]]; then
     cp "$WORK/controller.log" "$OUT/" 2>/dev/null || true
+    cp "$WORK/mem.txt" "$OUT/controller-mem.txt" 2>/dev/null || true
+    [[ -n ${FLEET_PID:-} && ! -s $OUT/simfleet-stats.json ]] && kill -0 "$FLEET_PID" 2>/dev/null \
+      && "$PY" "$BENCH_DIR/simfleet.py" stats --stats-port "$STATS_PORT" --workers "$WORKERS" >"$OUT/simfleet-stats.json" 2>/dev/null
     [[ -s $WORK/controller.log ]] && { echo "--- last lines of the controller's log ($OUT/controller.log):" >&2; tail -n 15 "$WORK/controller.log" >&2; }
   fi
   exit 1
@@ -103,9 +109,12 @@ else
   done
   if [[ -z $CHAOS ]]; then
     conf=debug; flags=(); [[ ${BUILD:-} == release ]] && { conf=release; flags=(-c release); }
-    say "building: swift build ${flags[*]} --product chaos --product chaos-remote --scratch-path .build-bench"
-    (cd "$REPO_DIR" && swift build "${flags[@]}" --product chaos --product chaos-remote --scratch-path .build-bench) >&2 \
-      || fail "swift build failed (others may be mid-edit); retry, or set CHAOS_BIN"
+    # One product per call: given several --product options, swift build builds only the last one.
+    for product in chaos chaos-remote; do
+      say "building: swift build ${flags[*]} --product $product --scratch-path .build-bench"
+      (cd "$REPO_DIR" && swift build "${flags[@]}" --product "$product" --scratch-path .build-bench) >&2 \
+        || fail "swift build --product $product failed (others may be mid-edit); retry, or set CHAOS_BIN"
+    done
     CHAOS="$REPO_DIR/.build-bench/$conf/chaos"
     has_controller "$CHAOS" || fail "built $CHAOS but it has no 'chaos halt --controller'"
   fi
@@ -188,17 +197,18 @@ else
 fi
 
 # ---------------------------------------------------------------- inventory, experiments, controller.yaml
-S_EPOCH=$(( ( $(date +%s) + LEAD + 59 ) / 60 * 60 ))    # the fire: a whole minute, at least LEAD s away
-S_MS=$((S_EPOCH * 1000))
-CRON="$(date -u -d "@$S_EPOCH" +%-M) $(date -u -d "@$S_EPOCH" +%-H) * * *"
-mkdir -p "$WORK/experiments" "$WORK/state"
-{
-  echo "apiVersion: chaos/v1"; echo "kind: Inventory"; echo "hosts:"
-  for ((i = 0; i < N; i++)); do a=$(addr "$i"); printf '  - name: %s\n    address: %s\n    agent: https://%s:%s\n' "$(name "$i")" "$a" "$a" "$PORT"; done
-} >"$WORK/fleet.yaml"
-printf 'apiVersion: chaos/v1\nkind: Inventory\nhosts:\n  - name: sim-0001\n    address: 127.1.0.1\n    agent: https://127.1.0.1:%s\n' "$PORT" >"$WORK/one.yaml"
-for ((i = 0; i < N; i++)); do
-  cat >"$WORK/experiments/$(name "$i").yaml" <<EOF
+dur_ms() { local t=$1; case $t in *ms) echo "${t%ms}" ;; *s) echo $((${t%s} * 1000)) ;; *m) echo $((${t%m} * 60000)) ;; esac; }
+# The planner keeps a target busy for gate + duration + recoverWithin after each fire: a later fire
+# of the same experiments must come after that, or it is skipped ("target busy").
+RUN_SECONDS=$((($(dur_ms "$GATE") + $(dur_ms "$DURATION") + 10000) / 1000))
+next_minute() { # next_minute NOT_BEFORE_EPOCH: the first whole minute at or after it
+  echo $((($1 + 59) / 60 * 60))
+}
+write_experiments() { # write_experiments EPOCH: N experiment files whose cron fires at that minute (UTC)
+  local cron i
+  cron="$(date -u -d "@$1" +%-M) $(date -u -d "@$1" +%-H) * * *"
+  for ((i = 0; i < N; i++)); do
+    cat >"$WORK/experiments/$(name "$i").yaml.tmp" <<EOF
 apiVersion: chaos/v1
 kind: Experiment
 name: $(name "$i")-load
@@ -209,12 +219,23 @@ probes:
   - {name: fleet, type: tcp, address: "127.0.0.1:$((STATS_PORT + i % WORKERS))", interval: $PROBE_INTERVAL}
 expect: {recoverWithin: 10s}
 schedule:
-  cron: "$CRON"
+  cron: "$cron"
   timezone: UTC
   workdays: [mon, tue, wed, thu, fri, sat, sun]
   hours: "00:00-24:00"
 EOF
-done
+    mv "$WORK/experiments/$(name "$i").yaml.tmp" "$WORK/experiments/$(name "$i").yaml"
+  done
+  CRON=$cron
+}
+mkdir -p "$WORK/experiments" "$WORK/state"
+{
+  echo "apiVersion: chaos/v1"; echo "kind: Inventory"; echo "hosts:"
+  for ((i = 0; i < N; i++)); do a=$(addr "$i"); printf '  - name: %s\n    address: %s\n    agent: https://%s:%s\n' "$(name "$i")" "$a" "$a" "$PORT"; done
+} >"$WORK/fleet.yaml"
+printf 'apiVersion: chaos/v1\nkind: Inventory\nhosts:\n  - name: sim-0001\n    address: 127.1.0.1\n    agent: https://127.1.0.1:%s\n' "$PORT" >"$WORK/one.yaml"
+S_EPOCH=$(next_minute $(($(date +%s) + LEAD)))    # the first fire: a whole minute, at least LEAD s away
+write_experiments "$S_EPOCH"
 cat >"$WORK/controller.yaml" <<EOF
 apiVersion: chaos/v1
 kind: ControllerConfig
@@ -229,7 +250,6 @@ EOF
 "$CHAOS" validate "$WORK/fleet.yaml" "$WORK/experiments/sim-0001.yaml" "$WORK/experiments/$(name $((N - 1))).yaml" >"$WORK/validate.log" 2>&1 \
   || fail "chaos validate: $(cat "$WORK/validate.log")"
 cp "$WORK/controller.yaml" "$WORK/experiments/sim-0001.yaml" "$OUT/"
-say "fire scheduled at $(date -u -d "@$S_EPOCH" +%H:%M:%S) UTC (cron '$CRON'), in $((S_EPOCH - $(date +%s))) s"
 
 # ---------------------------------------------------------------- the fleet
 CURL_OP=(--cacert "$PKI/ca.pem" --cert "$PKI/bench.pem" --key "$PKI/bench-key.pem" -s --max-time 30)
@@ -238,8 +258,8 @@ CURL_OP=(--cacert "$PKI/ca.pem" --cert "$PKI/bench.pem" --key "$PKI/bench-key.pe
 FLEET_PID=$!
 for ((i = 0; i < 600; i++)); do [[ -s $WORK/fleet.ready ]] && break; kill -0 "$FLEET_PID" 2>/dev/null || break; sleep 0.1; done
 [[ -s $WORK/fleet.ready ]] || fail "simfleet did not start: $(tail -n 5 "$WORK/fleet.log")"
-fleet_counts() { # fleet_counts: sums over the workers, as "key=value ..." lines
-  local k body
+fleet_counts() { # fleet_counts: the workers' pids ("pid=P" lines), then their summed counts ("key=value ...")
+  local k
   for ((k = 0; k < WORKERS; k++)); do curl -s --max-time 10 "http://127.0.0.1:$((STATS_PORT + k))/counts"; echo; done \
     | "$PY" -c 'import json,sys
 c={}
@@ -269,6 +289,7 @@ mem_line() { # mem_line PID: epoch_ms rss_kib anon_kib hwm_kib threads fds cpu_t
   fds=("/proc/$1/fd/"*)
   echo "$(now_ms) $rss $anon $hwm $thr ${#fds[@]} $((st[13] + st[14]))"
 }
+mem_text() { awk '{printf "RSS %.1f MiB (anonymous %.1f, peak %.1f), %d threads, %d fds", $2/1024, $3/1024, $4/1024, $5, $6}' <<<"$1"; }
 CHAOS_STATE_DIR="$WORK/local-state" "$CHAOS" controller --config "$WORK/controller.yaml" >"$WORK/controller.log" 2>&1 &
 CTRL_PID=$!
 for ((i = 0; i < 600; i++)); do
@@ -279,128 +300,159 @@ for ((i = 0; i < 600; i++)); do
 done
 grep -q "chaos-controller: started" "$WORK/controller.log" || fail "the controller did not start within 60 s"
 READY_MS=$(now_ms)
-((READY_MS < S_MS - 3000)) || fail "the controller was ready only $(((S_MS - READY_MS) / 1000)) s before the fire: raise LEAD"
 ( echo "ms rss_kib anon_kib hwm_kib threads fds cpu_ticks"
   while mem_line "$CTRL_PID"; do sleep 0.5; done ) >"$WORK/mem.txt" 2>/dev/null &
 SAMPLER_PID=$!
 sleep 2
-MEM_IDLE=$(mem_line "$CTRL_PID")
-say "controller up (pid $CTRL_PID), idle: $(awk '{printf "RSS %.1f MiB, anon %.1f MiB, %d threads, %d fds", $2/1024, $3/1024, $5, $6}' <<<"$MEM_IDLE"); waiting for the fire"
+MEM_START=$(mem_line "$CTRL_PID")
+say "controller up (pid $CTRL_PID) with $N experiments: $(mem_text "$MEM_START")"
 
-# ---------------------------------------------------------------- fan-out
-while (($(now_ms) < S_MS)); do sleep 0.2; done
-MEM_FIRE=$(mem_line "$CTRL_PID")
-injects=0; gave_up=0
-while :; do
-  c=$(fleet_counts | tail -n 1) || c=""
-  injects=$(count_of "$c" inject); [[ $injects =~ ^[0-9]+$ ]] || injects=0
-  ((injects >= N)) && break
-  # runs that ended without injecting: could not start, or a verdict already (gate not met, errors)
-  ended=$(grep -c -E "chaos-controller: run r-[0-9a-f]+ of '[^']*'(: [A-Z]+ \(| could not start)" "$WORK/controller.log" || true)
-  if ((injects + ended >= N)); then gave_up=1; break; fi
-  (($(now_ms) - S_MS < FANOUT_TIMEOUT * 1000)) || { gave_up=1; break; }
-  ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent during the fan-out"
-  kill -0 "$CTRL_PID" 2>/dev/null || fail "the controller died during the fan-out ($injects of $N injected)"
-  sleep 0.25
-done
-ALL_INJECTED_MS=$(now_ms)
-if ((gave_up)); then
-  "$PY" "$BENCH_DIR/simfleet.py" stats --stats-port "$STATS_PORT" --workers "$WORKERS" >"$OUT/simfleet-stats.json" 2>/dev/null || true
-  grep -E "could not start|': [A-Z]+ \(" "$WORK/controller.log" | sed 's/r-[0-9a-f]*/r-…/; s/sim-[0-9]*/sim-…/g' | sort | uniq -c | sort -rn | head -5 >&2
-  fail "only $injects of $N injects arrived within $FANOUT_TIMEOUT s of the fire (counts: $c)"
-fi
-say "all $N injects arrived, the last $(((ALL_INJECTED_MS - S_MS))) ms (±250 ms polling) after the scheduled minute"
-# The fire records say when the controller decided each start (they are restamped when the run ends).
-"$PY" - "$WORK/state/runs/chaos.sqlite" "$S_MS" >"$OUT/fires-started.json" <<'EOF' || say "could not read the fire records"
-import json, sqlite3, sys
-db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
-rows = db.execute("SELECT experiment, state, decidedMs, runID FROM fires WHERE scheduledMs = ?", (int(sys.argv[2]),)).fetchall()
-json.dump([{"experiment": e, "state": s, "decidedMs": d, "runID": r} for e, s, d, r in rows], sys.stdout)
-EOF
-sleep "$SETTLE"
-MEM_RUNNING=$(mem_line "$CTRL_PID")
-t0=$EPOCHREALTIME
-curl "${CURL_OP[@]}" "https://127.0.0.1:$API_PORT/api/v1/overview" >"$WORK/overview.json" || fail "GET /api/v1/overview failed"
-t1=$EPOCHREALTIME
-OVERVIEW_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
-RUNNING=$("$PY" -c 'import json,sys; o=json.load(open(sys.argv[1])); r=o["running"]; print(len(r), sum(x["step"] in ("injected","verified") for x in r))' "$WORK/overview.json")
-say "controller holding: $(awk '{printf "RSS %.1f MiB, anon %.1f MiB, %d threads, %d fds", $2/1024, $3/1024, $5, $6}' <<<"$MEM_RUNNING"); overview lists ${RUNNING% *} runs, ${RUNNING#* } holding a fault (answered in $OVERVIEW_MS ms)"
-
-# ---------------------------------------------------------------- halt through the controller, runs in progress
+# ---------------------------------------------------------------- helpers for the fan-outs
 OP=(--identity bench --pki-dir "$PKI")
 timed() { # timed OUTFILE CMD...: runs CMD, stdout to OUTFILE; sets T_START_MS T_END_MS WALL_MS RC
   local out=$1 a b; shift
   a=$EPOCHREALTIME; set +e; "$@" >"$out" 2>"$out.err"; RC=$?; set -e; b=$EPOCHREALTIME
   T_START_MS=$((${a/./} / 1000)); T_END_MS=$((${b/./} / 1000)); WALL_MS=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
 }
-check_acks() { # check_acks FILE WHAT KEY: every one of N hosts acknowledged
-  "$PY" - "$1" "$N" "$3" <<'EOF' || fail "$2: not every agent acknowledged (see $OUT/$(basename "$1"))"
-import json, sys
-d = json.load(open(sys.argv[1])); n = int(sys.argv[2]); key = sys.argv[3]
-acks = d[key]
-ok = sum(a["ok"] for a in acks)
-if len(acks) != n or ok != n:
-    bad = [a for a in acks if not a["ok"]][:3]
-    print("%d answers, %d ok, of %d agents; e.g. %s" % (len(acks), ok, n, bad), file=sys.stderr)
-    sys.exit(1)
+acks() { # acks FILE KEY: prints how many hosts acknowledged (0 when unreadable); why the others failed goes to FILE.failures
+  "$PY" - "$1" "$2" <<'EOF' 2>/dev/null || echo 0
+import collections, json, re, sys
+acks = json.load(open(sys.argv[1]))[sys.argv[2]]
+bad = [a for a in acks if not a["ok"]]
+why = collections.Counter(re.sub(r"sim-\d+|127\.1\.\d+\.\d+", "*", str(a.get("error") or "")) for a in bad)
+with open(sys.argv[1] + ".failures", "w") as f:
+    for w, c in why.most_common():
+        f.write("%d x %s\n" % (c, w))
+print(len(acks) - len(bad))
 EOF
 }
-MEM_PRE_HALT=$(mem_line "$CTRL_PID")
-timed "$WORK/halt-controller.json" "$CHAOS" halt --controller "https://127.0.0.1:$API_PORT" --reason "bench/controller.sh" "${OP[@]}" --output json
-cp "$WORK/halt-controller.json" "$OUT/"
-HALT_START_MS=$T_START_MS; HALT_END_MS=$T_END_MS; HALT_WALL_MS=$WALL_MS
-((RC == 0)) || fail "chaos halt --controller exited $RC: $(head -c 600 "$WORK/halt-controller.json.err") $(head -c 600 "$WORK/halt-controller.json")"
-check_acks "$WORK/halt-controller.json" "halt through the controller" agents
-MEM_HALTED=$(mem_line "$CTRL_PID")
-say "halt through the controller: $HALT_WALL_MS ms wall, all $N agents acknowledged; waiting for the runs to be stored"
-for ((i = 0; ; i++)); do
-  curl "${CURL_OP[@]}" "https://127.0.0.1:$API_PORT/api/v1/overview" >"$WORK/overview2.json" || true
-  left=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["running"]))' "$WORK/overview2.json" 2>/dev/null || echo "?")
-  [[ $left == 0 ]] && break
-  ((i < 240)) || fail "$left runs still in progress 120 s after the halt"
-  ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent waiting for the runs to end"
-  sleep 0.5
-done
-RUNS_DONE_MS=$(now_ms)
-"$CHAOS" verdicts --store-dir "$WORK/state/runs" --output json --limit $((N * 2 + 10)) >"$OUT/verdicts.json" 2>"$WORK/verdicts.err" \
-  || fail "chaos verdicts failed: $(cat "$WORK/verdicts.err")"
-STORED=$("$PY" - "$OUT/verdicts.json" "$S_MS" <<'EOF'
+: >"$WORK/fires.env"
+
+# ---------------------------------------------------------------- one fire: fan-out, then the global halt with the runs in progress
+fire() { # fire K (S_EPOCH is its minute; the experiments are written for it)
+  local k=$1 c injects ended gave_up left i t0 t1 v
+  S_MS=$((S_EPOCH * 1000))
+  ((S_MS - $(now_ms) > 3000)) || fail "fire $k: the controller was ready only $(((S_MS - $(now_ms)) / 1000)) s before the fire: raise LEAD"
+  say "fire $k: all $N experiments scheduled at $(date -u -d "@$S_EPOCH" +%H:%M:%S) UTC (cron '$CRON'), in $((S_EPOCH - $(date +%s))) s"
+  while (($(now_ms) < S_MS - 1000)); do sleep 0.2; done
+  MEM_IDLE=$(mem_line "$CTRL_PID")
+  while (($(now_ms) < S_MS)); do sleep 0.05; done
+  MEM_FIRE=$(mem_line "$CTRL_PID")
+  injects=0; gave_up=0
+  while :; do
+    c=$(fleet_counts | tail -n 1) || c=""
+    injects=$(count_of "$c" inject)
+    if [[ $injects =~ ^[0-9]+$ ]]; then injects=$((injects - INJECTS_BEFORE)); else injects=0; fi
+    ((injects >= N)) && break
+    # runs that ended without injecting: could not start, or a verdict already (gate not met, errors)
+    ended=$(tail -n +"$LOG_LINE" "$WORK/controller.log" | grep -c -E "chaos-controller: run r-[0-9a-f]+ of '[^']*'(: [A-Z]+ \(| could not start)" || true)
+    if ((injects + ended >= N)); then gave_up=1; break; fi
+    (($(now_ms) - S_MS < FANOUT_TIMEOUT * 1000)) || { gave_up=1; break; }
+    ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent during the fan-out"
+    kill -0 "$CTRL_PID" 2>/dev/null || fail "the controller died during the fan-out ($injects of $N injected)"
+    sleep 0.25
+  done
+  ALL_INJECTED_MS=$(now_ms)
+  if ((gave_up)); then
+    tail -n +"$LOG_LINE" "$WORK/controller.log" | grep -E "could not start|': [A-Z]+ \(" | sed -E 's/^[^ ]+ //; s/r-[0-9a-f]+/r-*/; s/sim-[0-9]+/sim-*/g' | sort | uniq -c | sort -rn | head -5 >&2
+    fail "fire $k: only $injects of $N injects arrived within $FANOUT_TIMEOUT s of the fire (counts: $c)"
+  fi
+  say "fire $k: all $N injects arrived (seen $((ALL_INJECTED_MS - S_MS)) ms after the scheduled minute)"
+  # The fire records say when the controller decided each start (restamped when the run ends).
+  "$PY" - "$WORK/state/runs/chaos.sqlite" "$S_MS" >"$OUT/fires-started-$k.json" <<'EOF' || say "could not read the fire records"
+import json, sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=10)
+rows = db.execute("SELECT experiment, state, decidedMs, runID FROM fires WHERE scheduledMs = ?", (int(sys.argv[2]),)).fetchall()
+json.dump([{"experiment": e, "state": s, "decidedMs": d, "runID": r} for e, s, d, r in rows], sys.stdout)
+EOF
+  sleep "$SETTLE"
+  MEM_RUNNING=$(mem_line "$CTRL_PID")
+  t0=$EPOCHREALTIME
+  curl "${CURL_OP[@]}" "https://127.0.0.1:$API_PORT/api/v1/overview" >"$WORK/overview.json" || fail "GET /api/v1/overview failed"
+  t1=$EPOCHREALTIME
+  OVERVIEW_MS=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+  RUNNING=$("$PY" -c 'import json,sys; o=json.load(open(sys.argv[1])); r=o["running"]; print(len(r), sum(x["step"] in ("injected","verified") for x in r))' "$WORK/overview.json")
+  say "fire $k: $(mem_text "$MEM_RUNNING"); the API's overview lists ${RUNNING% *} runs, ${RUNNING#* } holding a fault (answered in $OVERVIEW_MS ms)"
+
+  MEM_PRE_HALT=$(mem_line "$CTRL_PID")
+  timed "$WORK/halt-controller-$k.json" "$CHAOS" halt --controller "https://127.0.0.1:$API_PORT" --reason "bench/controller.sh fire $k" "${OP[@]}" --output json
+  MEM_HALTED=$(mem_line "$CTRL_PID")
+  cp "$WORK/halt-controller-$k.json" "$OUT/"
+  HALT_START_MS=$T_START_MS; HALT_END_MS=$T_END_MS; HALT_WALL_MS=$WALL_MS
+  HALT_ACKS=$(acks "$WORK/halt-controller-$k.json" agents)
+  ((HALT_ACKS == N)) || fail "fire $k: halt through the controller: $HALT_ACKS of $N agents acknowledged (exit $RC; $OUT/halt-controller-$k.json): $(head -c 300 "$WORK/halt-controller-$k.json.err") $(head -n 3 "$WORK/halt-controller-$k.json.failures" 2>/dev/null)"
+  ((RC == 0)) || fail "chaos halt --controller exited $RC: $(head -c 600 "$WORK/halt-controller-$k.json.err")"
+  say "fire $k: halt through the controller: $HALT_WALL_MS ms wall, all $N agents acknowledged; waiting for the runs to be stored"
+  for ((i = 0; ; i++)); do
+    curl "${CURL_OP[@]}" "https://127.0.0.1:$API_PORT/api/v1/overview" >"$WORK/overview2.json" || true
+    left=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["running"]))' "$WORK/overview2.json" 2>/dev/null || echo "?")
+    [[ $left == 0 ]] && break
+    ((i < 240)) || fail "fire $k: $left runs still in progress 120 s after the halt"
+    ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent waiting for the runs to end"
+    sleep 0.5
+  done
+  RUNS_DONE_MS=$(now_ms)
+  "$CHAOS" verdicts --store-dir "$WORK/state/runs" --output json --limit $((N * (k + 1) + 10)) >"$WORK/verdicts.json" 2>"$WORK/verdicts.err" \
+    || fail "chaos verdicts failed: $(cat "$WORK/verdicts.err")"
+  STORED=$("$PY" - "$WORK/verdicts.json" "$S_MS" "$OUT/verdicts-$k.json" <<'EOF'
 import collections, json, sys
-runs = [r for r in json.load(open(sys.argv[1]))["runs"] if r["startedAt"] >= int(sys.argv[2]) - 60000]
+runs = [r for r in json.load(open(sys.argv[1]))["runs"] if r["startedAt"] >= int(sys.argv[2]) - 1000]
+json.dump({"runs": runs}, open(sys.argv[3], "w"))
 print(len(runs), sum(r["status"] == "aborted" for r in runs), dict(collections.Counter(r["status"] for r in runs)))
 EOF
-)
-read -r STORED_N STORED_ABORTED _ <<<"$STORED"
-((STORED_N == N && STORED_ABORTED == N)) || fail "the controller stored $STORED_N runs, $STORED_ABORTED of them aborted (want $N and $N): ${STORED#* * }"
-sleep 1
-MEM_AFTER=$(mem_line "$CTRL_PID")
-say "all $N runs stored as aborted $((RUNS_DONE_MS - HALT_START_MS)) ms after the halt; controller now $(awk '{printf "RSS %.1f MiB, peak %.1f MiB", $2/1024, $4/1024}' <<<"$MEM_AFTER")"
+  )
+  read -r STORED_N STORED_ABORTED _ <<<"$STORED"
+  ((STORED_N == N && STORED_ABORTED == N)) || fail "fire $k: the controller stored $STORED_N runs, $STORED_ABORTED of them aborted (want $N and $N): ${STORED#* * }"
+  sleep 1
+  MEM_AFTER=$(mem_line "$CTRL_PID")
+  say "fire $k: all $N runs stored as aborted $((RUNS_DONE_MS - HALT_START_MS)) ms after the halt; controller now $(mem_text "$MEM_AFTER")"
+  for v in S_MS CRON ALL_INJECTED_MS HALT_START_MS HALT_END_MS HALT_WALL_MS RUNS_DONE_MS OVERVIEW_MS RUNNING \
+           MEM_IDLE MEM_FIRE MEM_RUNNING MEM_PRE_HALT MEM_HALTED MEM_AFTER; do
+    echo "${v}_$k=${!v}" >>"$WORK/fires.env"
+  done
+}
+
+INJECTS_BEFORE=0; LOG_LINE=1
+fire 1
+for ((k = 2; k <= FIRES; k++)); do
+  # Next fire: resume (the controller is halted), new minute in every experiment (the catalog reloads).
+  c=$(fleet_counts | tail -n 1); INJECTS_BEFORE=$(count_of "$c" inject)
+  LOG_LINE=$(($(wc -l <"$WORK/controller.log") + 1))
+  timed "$WORK/resume-fire-$k.json" "$CHAOS" resume --controller "https://127.0.0.1:$API_PORT" "${OP[@]}" --output json
+  ((RC == 0)) || fail "chaos resume --controller exited $RC before fire $k: $(head -c 600 "$WORK/resume-fire-$k.json.err")"
+  S_EPOCH=$(next_minute $(( $(date +%s) + LEAD > S_EPOCH + RUN_SECONDS + 5 ? $(date +%s) + LEAD : S_EPOCH + RUN_SECONDS + 5 )))
+  write_experiments "$S_EPOCH"
+  fire "$k"
+done
 
 # ---------------------------------------------------------------- idle controller halts, and the floor: the CLI straight to the agents
 : >"$WORK/rounds.txt"
+INCOMPLETE=()
+round_cmd() { # round_cmd KIND KEY CMD...: one timed fan-out; a line "KIND wall start end acks" in rounds.txt
+  local kind=$1 key=$2 file="$WORK/$1-$r.json" a; shift 2
+  timed "$file" "$@"
+  a=$(acks "$file" "$key")
+  echo "$kind $WALL_MS $T_START_MS $T_END_MS $a" >>"$WORK/rounds.txt"
+  if ((a != N)); then
+    INCOMPLETE+=("$kind (round $r): $a of $N agents acknowledged, exit $RC: $(head -c 200 "$file.err")$(head -n 2 "$file.failures" 2>/dev/null | tr '\n' ' ')")
+    say "INCOMPLETE: ${INCOMPLETE[-1]}"
+  fi
+}
+r=0
 timed "$WORK/halt-one.json" "$CHAOS" halt --inventory "$WORK/one.yaml" "${OP[@]}" --reason "bench: CLI start-up" --output json
 ((RC == 0)) || fail "chaos halt --inventory (one host) exited $RC: $(head -c 600 "$WORK/halt-one.json.err")"
-echo "one $WALL_MS $T_START_MS $T_END_MS" >>"$WORK/rounds.txt"
+echo "one $WALL_MS $T_START_MS $T_END_MS 1" >>"$WORK/rounds.txt"
 for ((r = 1; r <= REPEAT; r++)); do
   ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent in round $r"
-  timed "$WORK/resume-direct.json" "$CHAOS" resume --inventory "$WORK/fleet.yaml" "${OP[@]}" --output json
-  ((RC == 0)) || fail "chaos resume --inventory exited $RC: $(head -c 600 "$WORK/resume-direct.json.err")"
-  echo "resume-direct $WALL_MS $T_START_MS $T_END_MS" >>"$WORK/rounds.txt"
-  timed "$WORK/halt-direct-$r.json" "$CHAOS" halt --inventory "$WORK/fleet.yaml" "${OP[@]}" --reason "bench: direct $r" --output json
-  ((RC == 0)) || fail "chaos halt --inventory exited $RC: $(head -c 600 "$WORK/halt-direct-$r.json.err")"
-  check_acks "$WORK/halt-direct-$r.json" "direct halt $r" hosts
-  echo "halt-direct $WALL_MS $T_START_MS $T_END_MS" >>"$WORK/rounds.txt"
-  timed "$WORK/resume-controller.json" "$CHAOS" resume --controller "https://127.0.0.1:$API_PORT" "${OP[@]}" --output json
-  ((RC == 0)) || fail "chaos resume --controller exited $RC: $(head -c 600 "$WORK/resume-controller.json.err")"
-  echo "resume-controller $WALL_MS $T_START_MS $T_END_MS" >>"$WORK/rounds.txt"
-  timed "$WORK/halt-idle-$r.json" "$CHAOS" halt --controller "https://127.0.0.1:$API_PORT" --reason "bench: idle $r" "${OP[@]}" --output json
-  ((RC == 0)) || fail "chaos halt --controller (idle) exited $RC: $(head -c 600 "$WORK/halt-idle-$r.json.err")"
-  check_acks "$WORK/halt-idle-$r.json" "idle controller halt $r" agents
-  echo "halt-idle $WALL_MS $T_START_MS $T_END_MS" >>"$WORK/rounds.txt"
-  say "round $r: direct halt $(awk '$1=="halt-direct"{w=$2} END{print w}' "$WORK/rounds.txt") ms, idle controller halt $WALL_MS ms"
+  round_cmd resume-direct hosts "$CHAOS" resume --inventory "$WORK/fleet.yaml" "${OP[@]}" --output json
+  round_cmd halt-direct hosts "$CHAOS" halt --inventory "$WORK/fleet.yaml" "${OP[@]}" --reason "bench: direct $r" --output json
+  d=$WALL_MS
+  round_cmd resume-controller agents "$CHAOS" resume --controller "https://127.0.0.1:$API_PORT" "${OP[@]}" --output json
+  round_cmd halt-idle agents "$CHAOS" halt --controller "https://127.0.0.1:$API_PORT" --reason "bench: idle $r" "${OP[@]}" --output json
+  say "round $r: direct halt $d ms, idle controller halt $WALL_MS ms"
 done
 cp "$WORK"/halt-direct-*.json "$WORK"/halt-idle-*.json "$WORK/rounds.txt" "$OUT/"
-rm -f "$OUT"/*.err
+printf '%s\n' "${INCOMPLETE[@]}" >"$OUT/incomplete.txt"
 MEM_END=$(mem_line "$CTRL_PID")
 
 # ---------------------------------------------------------------- collect, stop, report
@@ -410,8 +462,10 @@ kill "$SAMPLER_PID" 2>/dev/null; SAMPLER_PID=""
 cp "$WORK/mem.txt" "$OUT/controller-mem.txt"
 stop_pid "$CTRL_PID" 30; CTRL_PID=""
 cp "$WORK/controller.log" "$OUT/"
-cat >"$OUT/env.txt" <<EOF
+{
+  cat <<EOF
 N=$N
+FIRES=$FIRES
 CHAOS=$CHAOS
 BUILD_KIND=$BUILD_KIND
 CHAOS_MTIME=$(stat -c %y "$CHAOS" | cut -d. -f1)
@@ -420,6 +474,7 @@ WORKERS=$WORKERS
 AGENT_CERTS=$AGENT_CERTS
 FAULT=$FAULT
 DURATION=$DURATION
+GATE_MS=$(dur_ms "$GATE")
 GATE=$GATE
 TICK=$TICK
 PROBE_INTERVAL=$PROBE_INTERVAL
@@ -428,161 +483,176 @@ REPEAT=$REPEAT
 NOFILE=$NOFILE
 LOAD_AT_START=$LOAD_AT_START
 CPUS=$(nproc)
-S_MS=$S_MS
 READY_MS=$READY_MS
-ALL_INJECTED_MS=$ALL_INJECTED_MS
-HALT_START_MS=$HALT_START_MS
-HALT_END_MS=$HALT_END_MS
-HALT_WALL_MS=$HALT_WALL_MS
-RUNS_DONE_MS=$RUNS_DONE_MS
-OVERVIEW_MS=$OVERVIEW_MS
-RUNNING=$RUNNING
-MEM_IDLE=$MEM_IDLE
-MEM_FIRE=$MEM_FIRE
-MEM_RUNNING=$MEM_RUNNING
-MEM_PRE_HALT=$MEM_PRE_HALT
-MEM_HALTED=$MEM_HALTED
-MEM_AFTER=$MEM_AFTER
+MEM_START=$MEM_START
 MEM_END=$MEM_END
 EOF
-"$PY" - "$OUT" "$GATE" <<'EOF'
-import json, os, re, statistics, sys
-out, gate_text = sys.argv[1], sys.argv[2]
+  cat "$WORK/fires.env"
+} >"$OUT/env.txt"
+"$PY" - "$OUT" <<'EOF'
+import json, os, statistics, sys, time
+out = sys.argv[1]
 E = dict(l.rstrip("\n").split("=", 1) for l in open(os.path.join(out, "env.txt")) if "=" in l)
-N = int(E["N"]); S = int(E["S_MS"])
-gate = sum(int(n) * {"ms": 1, "s": 1000, "m": 60000}[u] for n, u in re.findall(r"(\d+)(ms|s|m)", gate_text))
+N = int(E["N"]); FIRES = int(E["FIRES"]); gate = int(E["GATE_MS"])
 fleet = json.load(open(os.path.join(out, "simfleet-stats.json")))["perAgent"]
+HZ = os.sysconf("SC_CLK_TCK")
 def pct(xs, p):
     xs = sorted(xs)
-    return xs[min(len(xs) - 1, max(0, int(round(len(xs) * p / 100.0 + 0.5)) - 1))] if xs else None
+    return xs[min(len(xs) - 1, max(0, -(-len(xs) * p // 100) - 1))] if xs else None
 def stats(xs):
     return {"n": len(xs), "min": min(xs), "p50": pct(xs, 50), "p99": pct(xs, 99), "max": max(xs)} if xs else {"n": 0}
-def ctrl(ev):
-    return [e for e in ev if e[1] == "controller:controller"]
-R = {"n": N, "env": E}
+def med(xs): return statistics.median(xs) if xs else None
+CTRL = "controller:controller"
+def mem(text):
+    ms, rss, anon, hwm, thr, fds, cpu = (int(x) for x in text.split())
+    return {"rssMiB": rss / 1024, "anonMiB": anon / 1024, "hwmMiB": hwm / 1024, "threads": thr, "fds": fds, "cpuS": cpu / HZ}
 
-# fan-out
-inject = {a: min(e[0] for e in ctrl(v["events"]["inject"])) for a, v in fleet.items() if ctrl(v["events"]["inject"])}
-preview = {a: min(e[0] for e in ctrl(v["events"]["preview"]) if e[0] >= S - 1000) for a, v in fleet.items()
-           if [e for e in ctrl(v["events"]["preview"]) if e[0] >= S - 1000]}
-fires = {}
-try:
-    for f in json.load(open(os.path.join(out, "fires-started.json"))):
-        fires[f["experiment"].rsplit("-", 1)[0]] = f["decidedMs"]
-except (OSError, ValueError):
-    pass
-arr = sorted(inject.values())
-R["fanout"] = {
-    "injected": len(inject), "firstMs": arr[0] - S, "lastMs": arr[-1] - S,
-    "lateness": stats([t - (S + gate) for t in arr]),
-    "noticed": stats([fires[a] - S for a in inject if a in fires]),
-    "prepare": stats([preview[a] - fires[a] for a in inject if a in fires and a in preview]),
-    "gateToInject": stats([inject[a] - preview[a] - gate for a in inject if a in preview]),
-    "connectionsPerAgent": stats([len([c for c in v["connections"] if S - 1000 <= c <= int(E["ALL_INJECTED_MS"])]) for v in fleet.values()]),
-}
-# halt with runs in progress
-hs, he = int(E["HALT_START_MS"]), int(E["HALT_END_MS"])
-halt = json.load(open(os.path.join(out, "halt-controller.json")))
-harr = [e[0] for v in fleet.values() for e in ctrl(v["events"]["halt"]) if hs <= e[0] <= he + 1000]
-deletes = [e[0] for v in fleet.values() for e in ctrl(v["events"]["revert"]) if hs <= e[0] <= he + 60000]
-reverted = [f["_revertedAt"] for v in fleet.values() for f in v["faults"] if f.get("_revertedAt") and f["requestedBy"] == "controller:controller"]
-by_halt = sum(1 for v in fleet.values() for f in v["faults"] if f["requestedBy"] == "controller:controller" and (f.get("note") or "").startswith("halt by"))
-expired = [e for v in fleet.values() for e in v["events"]["expired"]]
-R["halt"] = {
-    "wallMs": float(E["HALT_WALL_MS"]), "elapsedMs": halt["elapsedMs"], "acks": sum(a["ok"] for a in halt["agents"]),
-    "abortedRuns": len(halt["abortedRuns"]), "arrivalsMs": stats([t - hs for t in harr]),
-    "lastFaultRevertedMs": (max(reverted) - hs) if reverted else None, "faultsEndedByHalt": by_halt,
-    "faultsEndedByRunDelete": len(reverted) - by_halt, "runDeletesMs": stats([t - hs for t in deletes]),
-    "runsStoredMs": int(E["RUNS_DONE_MS"]) - hs,
-}
-verdicts = [r for r in json.load(open(os.path.join(out, "verdicts.json")))["runs"] if r["startedAt"] >= S - 60000]
-R["stored"] = {"runs": len(verdicts), "aborted": sum(r["status"] == "aborted" for r in verdicts)}
-R["leases"] = {"renews": sum(len(v["renews"]) for v in fleet.values()), "expired": len(expired)}
-gaps = []
-for v in fleet.values():
-    rs = sorted(v["renews"])
-    gaps += [b - a for a, b in zip(rs, rs[1:])]
-R["leases"]["renewGapMs"] = stats(gaps)
-# rounds: direct and idle controller halts
+R = {"n": N, "env": E, "fires": []}
+for k in range(1, FIRES + 1):
+    F = {key[: -len("_%d" % k)]: v for key, v in E.items() if key.endswith("_%d" % k)}
+    S, done = int(F["S_MS"]), int(F["ALL_INJECTED_MS"])
+    def first(kind, lo, hi, caller=CTRL):
+        out = {}
+        for a, v in fleet.items():
+            ts = [e[0] for e in v["events"][kind] if e[1] == caller and lo <= e[0] <= hi]
+            if ts:
+                out[a] = min(ts)
+        return out
+    inject = first("inject", S - 1000, done + 2000)
+    preview = first("preview", S - 1000, done + 2000)
+    fires = {}
+    try:
+        for f in json.load(open(os.path.join(out, "fires-started-%d.json" % k))):
+            if f["state"] == "started":
+                fires[f["experiment"].rsplit("-", 1)[0]] = f["decidedMs"]
+    except (OSError, ValueError):
+        pass
+    arr = sorted(inject.values())
+    fo = {"injected": len(inject), "firstMs": arr[0] - S, "lastMs": arr[-1] - S,
+          "lateness": stats([t - (S + gate) for t in arr]),
+          "noticed": stats([fires[a] - S for a in inject if a in fires]),
+          "prepare": stats([preview[a] - fires[a] for a in inject if a in fires and a in preview]),
+          "gateToInject": stats([inject[a] - preview[a] - gate for a in inject if a in preview]),
+          "connectionsPerAgent": stats([len([c for c in v["connections"] if S - 1000 <= c <= done]) for v in fleet.values()])}
+    hs, he, rd = int(F["HALT_START_MS"]), int(F["HALT_END_MS"]), int(F["RUNS_DONE_MS"])
+    halt = json.load(open(os.path.join(out, "halt-controller-%d.json" % k)))
+    harr = [e[0] for v in fleet.values() for e in v["events"]["halt"] if e[1] == CTRL and hs <= e[0] <= he + 1000]
+    deletes = [e[0] for v in fleet.values() for e in v["events"]["revert"] if e[1] == CTRL and hs <= e[0] <= rd]
+    faults = [f for v in fleet.values() for f in v["faults"] if f["requestedBy"] == CTRL and S - 1000 <= f["_injectedAt"] <= done + 2000]
+    reverted = [f["_revertedAt"] for f in faults if f.get("_revertedAt")]
+    by_halt = sum(1 for f in faults if (f.get("note") or "").startswith("halt by"))
+    expired = [e for v in fleet.values() for e in v["events"]["expired"] if S <= e[0] <= rd]
+    renews = [t for v in fleet.values() for t in v["renews"] if S <= t <= rd]
+    gaps = []
+    for v in fleet.values():
+        rs = sorted(t for t in v["renews"] if S <= t <= hs)
+        gaps += [b - a for a, b in zip(rs, rs[1:])]
+    verdicts = json.load(open(os.path.join(out, "verdicts-%d.json" % k)))["runs"]
+    h = {"wallMs": float(F["HALT_WALL_MS"]), "elapsedMs": halt["elapsedMs"], "acks": sum(a["ok"] for a in halt["agents"]),
+         "abortedRuns": len(halt["abortedRuns"]), "arrivalsMs": stats([t - hs for t in harr]),
+         "lastFaultRevertedMs": (max(reverted) - hs) if reverted else None, "faultsEndedByHalt": by_halt,
+         "faultsEndedByRunDelete": len(reverted) - by_halt, "runDeletesMs": stats([t - hs for t in deletes]),
+         "runsStoredMs": rd - hs, "stored": len(verdicts), "storedAborted": sum(r["status"] == "aborted" for r in verdicts)}
+    m = {key: mem(F[var]) for key, var in (("idle", "MEM_IDLE"), ("fire", "MEM_FIRE"), ("running", "MEM_RUNNING"),
+                                           ("prehalt", "MEM_PRE_HALT"), ("halted", "MEM_HALTED"), ("after", "MEM_AFTER"))}
+    m["perRunKiB"] = (m["running"]["rssMiB"] - m["idle"]["rssMiB"]) * 1024 / N
+    m["perRunAnonKiB"] = (m["running"]["anonMiB"] - m["idle"]["anonMiB"]) * 1024 / N
+    R["fires"].append({"k": k, "scheduled": S, "cron": F["CRON"], "fanout": fo, "halt": h, "memory": m,
+                       "cpuS": {"fanout": m["running"]["cpuS"] - m["fire"]["cpuS"], "halt": m["halted"]["cpuS"] - m["prehalt"]["cpuS"]},
+                       "leases": {"renews": len(renews), "expired": len(expired), "renewGapMs": stats(gaps)},
+                       "overviewMs": int(F["OVERVIEW_MS"]), "overviewRunning": F["RUNNING"]})
+
 rounds = [l.split() for l in open(os.path.join(out, "rounds.txt"))]
-def walls(kind): return [float(w) for k, w, *_ in rounds if k == kind]
+def walls(kind, complete=True): return [float(x[1]) for x in rounds if x[0] == kind and (not complete or int(x[4]) == (1 if kind == "one" else N))]
 def elapsed(kind):
     xs = []
-    for i in range(1, 1 + len(walls(kind))):
-        p = os.path.join(out, "%s-%d.json" % (kind, i))
-        if os.path.exists(p):
-            xs.append(json.load(open(p))["elapsedMs"])
+    for i in range(1, 1 + len([x for x in rounds if x[0] == kind])):
+        try:
+            d = json.load(open(os.path.join(out, "%s-%d.json" % (kind, i))))
+            if sum(a["ok"] for a in d["agents"]) == N:
+                xs.append(d["elapsedMs"])
+        except (OSError, ValueError, KeyError):
+            pass
     return xs
-def spread(kind, caller):
+def last_arrival(kind, caller):
     xs = []
-    for k, w, a, b in rounds:
-        if k == kind:
+    for kd, w, a, b, n in rounds:
+        if kd == kind and int(n) == N:
             ts = [e[0] for v in fleet.values() for e in v["events"]["halt"] if e[1] == caller and int(a) <= e[0] <= int(b) + 1000]
             if ts:
-                xs.append(max(ts) - min(ts))
+                xs.append(max(ts) - int(a))
     return xs
-R["direct"] = {"wallMs": walls("halt-direct"), "medianMs": statistics.median(walls("halt-direct")),
-               "arrivalSpreadMs": spread("halt-direct", "operator:bench"), "resumeWallMs": walls("resume-direct"),
+R["direct"] = {"wallMs": walls("halt-direct"), "medianMs": med(walls("halt-direct")), "incomplete": len(walls("halt-direct", False)) - len(walls("halt-direct")),
+               "lastArrivalMs": last_arrival("halt-direct", "operator:bench"), "resumeWallMs": walls("resume-direct", False),
                "oneHostWallMs": walls("one")[0]}
-R["idle"] = {"wallMs": walls("halt-idle"), "medianMs": statistics.median(walls("halt-idle")),
-             "elapsedMs": elapsed("halt-idle"),
-             "arrivalSpreadMs": spread("halt-idle", "controller:controller"), "resumeWallMs": walls("resume-controller")}
-R["ratios"] = {"controllerWithRunsOverDirect": R["halt"]["wallMs"] / R["direct"]["medianMs"],
-               "controllerIdleOverDirect": R["idle"]["medianMs"] / R["direct"]["medianMs"]}
-# memory
-def mem(key):
-    ms, rss, anon, hwm, thr, fds, cpu = (int(x) for x in E[key].split())
-    return {"rssMiB": rss / 1024, "anonMiB": anon / 1024, "hwmMiB": hwm / 1024, "threads": thr, "fds": fds, "cpuS": cpu / os.sysconf("SC_CLK_TCK")}
-R["memory"] = {k: mem(v) for k, v in [("idle", "MEM_IDLE"), ("fire", "MEM_FIRE"), ("running", "MEM_RUNNING"), ("halted", "MEM_HALTED"),
-                                       ("after", "MEM_AFTER"), ("end", "MEM_END")]}
-m = R["memory"]
-R["memory"]["perRunKiB"] = (m["running"]["rssMiB"] - m["idle"]["rssMiB"]) * 1024 / N
-R["memory"]["perRunAnonKiB"] = (m["running"]["anonMiB"] - m["idle"]["anonMiB"]) * 1024 / N
-R["cpu"] = {"fanoutS": m["running"]["cpuS"] - m["fire"]["cpuS"], "haltS": m["halted"]["cpuS"] - mem("MEM_PRE_HALT")["cpuS"]}
+R["idle"] = {"wallMs": walls("halt-idle"), "medianMs": med(walls("halt-idle")), "incomplete": len(walls("halt-idle", False)) - len(walls("halt-idle")),
+             "elapsedMs": elapsed("halt-idle"), "lastArrivalMs": last_arrival("halt-idle", CTRL), "resumeWallMs": walls("resume-controller", False)}
+R["incomplete"] = [l.strip() for l in open(os.path.join(out, "incomplete.txt")) if l.strip()]
+f1 = R["fires"][0]
+d = R["direct"]["medianMs"]
+R["ratios"] = {"controllerWithRunsOverDirect": f1["halt"]["wallMs"] / d if d else None,
+               "controllerIdleOverDirect": R["idle"]["medianMs"] / d if d and R["idle"]["medianMs"] else None}
+R["memory"] = {"start": mem(E["MEM_START"]), "end": mem(E["MEM_END"])}
 json.dump(R, open(os.path.join(out, "summary.json"), "w"), indent=2)
 
-f = R["fanout"]; h = R["halt"]
 def ms(x): return "-" if x is None else ("%.0f" % x if abs(x) >= 100 else "%.1f" % x)
-def row(label, value, note=""):
-    return "  %-44s %14s   %s" % (label, value, note)
-L = []
-L.append("chaos controller driving %d simulated agents (%s build %s, %s; %d CPUs, load %s at start)" % (
-    N, E["BUILD_KIND"], E["CHAOS_MTIME"], E["GIT"], int(E["CPUS"]), E["LOAD_AT_START"]))
-L.append("fan-out of the injection (all %d fired at %s UTC, gate %s, tick %s)" % (N, __import__("time").strftime("%H:%M:%S", __import__("time").gmtime(S / 1000)), E["GATE"], E["TICK"]))
-L.append(row("first / last inject at the agents after S", "%s / %s ms" % (ms(f["firstMs"]), ms(f["lastMs"]))))
-L.append(row("inject - (S + gate), p50 / p99", "%s / %s ms" % (ms(f["lateness"]["p50"]), ms(f["lateness"]["p99"])), "every run holds its gate first"))
-if f["noticed"].get("n"):
-    L.append(row("  S -> controller starts the run, p50 / p99", "%s / %s ms" % (ms(f["noticed"]["p50"]), ms(f["noticed"]["p99"])), "tick and fire records"))
-if f["prepare"].get("n"):
-    L.append(row("  start -> preview at the agent, p50 / p99", "%s / %s ms" % (ms(f["prepare"]["p50"]), ms(f["prepare"]["p99"])), "new HTTP client, TLS, preview"))
-L.append(row("  preview -> inject, minus the gate, p50 / p99", "%s / %s ms" % (ms(f["gateToInject"]["p50"]), ms(f["gateToInject"]["p99"]))))
-L.append(row("TLS connections per agent during the fan-out", "%s (max %s)" % (f["connectionsPerAgent"]["p50"], f["connectionsPerAgent"]["max"])))
-L.append("global halt with the %d runs holding their faults" % N)
-L.append(row("chaos halt --controller, wall", "%s ms" % ms(h["wallMs"]), "goal < 1000 ms: %s" % ("met" if h["wallMs"] < 1000 else "MISSED")))
-L.append(row("controller's elapsedMs (flag -> last agent)", "%s ms" % ms(h["elapsedMs"])))
-L.append(row("agents acknowledged / runs aborted", "%d / %d" % (h["acks"], h["abortedRuns"])))
-L.append(row("halt arrivals after the command started", "%s .. %s ms" % (ms(h["arrivalsMs"].get("min")), ms(h["arrivalsMs"].get("max"))), "p50 %s" % ms(h["arrivalsMs"].get("p50"))))
-L.append(row("every fault reverted at the agents after", "%s ms" % ms(h["lastFaultRevertedMs"]), "%d by the halt, %d by the run's DELETE first" % (h["faultsEndedByHalt"], h["faultsEndedByRunDelete"])))
-L.append(row("runs stored (all aborted) after", "%s ms" % ms(h["runsStoredMs"]), "%d stored, %d aborted" % (R["stored"]["runs"], R["stored"]["aborted"])))
-L.append("halt fan-out compared (wall of the command; median of %d)" % len(R["direct"]["wallMs"]))
-L.append(row("floor: chaos halt --inventory (CLI -> agents)", "%s ms" % ms(R["direct"]["medianMs"]), "runs %s" % ", ".join(ms(x) for x in R["direct"]["wallMs"])))
-L.append(row("chaos halt --controller, idle controller", "%s ms" % ms(R["idle"]["medianMs"]), "runs %s" % ", ".join(ms(x) for x in R["idle"]["wallMs"])))
+def row(label, value, note=""): return "  %-46s %16s   %s" % (label, value, note)
+def pp(s): return "%s / %s ms" % (ms(s.get("p50")), ms(s.get("p99")))
+L = ["chaos controller driving %d simulated agents (%s build %s, %s; %d CPUs, load %s at start)" % (
+    N, E["BUILD_KIND"], E["CHAOS_MTIME"], E["GIT"], int(E["CPUS"]), E["LOAD_AT_START"])]
+for F in R["fires"]:
+    fo, h = F["fanout"], F["halt"]
+    L.append("fire %d: fan-out of the injection (%d experiments at %s UTC, gate %s, tick %s)" % (
+        F["k"], N, time.strftime("%H:%M:%S", time.gmtime(F["scheduled"] / 1000)), E["GATE"], E["TICK"]))
+    L.append(row("first / last inject at the agents after S", "%s / %s ms" % (ms(fo["firstMs"]), ms(fo["lastMs"]))))
+    L.append(row("inject - (S + gate), p50 / p99", pp(fo["lateness"]), "every run holds its gate first"))
+    if fo["noticed"].get("n"):
+        L.append(row("  S -> the controller starts the run", pp(fo["noticed"]), "tick; from the fire records"))
+    if fo["prepare"].get("n"):
+        L.append(row("  start -> preview at the agent", pp(fo["prepare"]), "new HTTP client, TLS handshake, preview"))
+    L.append(row("  preview -> inject, minus the gate", pp(fo["gateToInject"])))
+    L.append(row("TLS connections per agent during the fan-out", "%s (max %s)" % (fo["connectionsPerAgent"]["p50"], fo["connectionsPerAgent"]["max"])))
+    L.append("fire %d: global halt with the %d runs holding their faults" % (F["k"], N))
+    L.append(row("chaos halt --controller, wall", "%s ms" % ms(h["wallMs"]), "goal < 1000 ms: %s" % ("met" if h["wallMs"] < 1000 else "MISSED")))
+    L.append(row("controller's elapsedMs (flag -> last agent)", "%s ms" % ms(h["elapsedMs"])))
+    L.append(row("agents acknowledged / runs aborted", "%d / %d" % (h["acks"], h["abortedRuns"])))
+    L.append(row("halt arrivals at the agents after the command", "%s .. %s ms" % (ms(h["arrivalsMs"].get("min")), ms(h["arrivalsMs"].get("max"))), "p50 %s" % ms(h["arrivalsMs"].get("p50"))))
+    L.append(row("every fault reverted at the agents after", "%s ms" % ms(h["lastFaultRevertedMs"]), "%d by the halt, %d by the run's DELETE first" % (h["faultsEndedByHalt"], h["faultsEndedByRunDelete"])))
+    L.append(row("runs stored after", "%s ms" % ms(h["runsStoredMs"]), "%d stored, %d aborted" % (h["stored"], h["storedAborted"])))
+    L.append(row("lease renewals / expired at the agents", "%d / %d" % (F["leases"]["renews"], F["leases"]["expired"]),
+                 "renew gap p50 %s, max %s ms" % (ms(F["leases"]["renewGapMs"].get("p50")), ms(F["leases"]["renewGapMs"].get("max")))))
+    L.append(row("controller CPU: fan-out / halt", "%.1f / %.1f s" % (F["cpuS"]["fanout"], F["cpuS"]["halt"]), "fan-out: S to %s s after the last inject" % E["SETTLE"]))
+def runs(xs): return ", ".join(ms(x) for x in xs)
+def incomplete(x): return "; %d INCOMPLETE left out" % x["incomplete"] if x["incomplete"] else ""
+def ratio(x): return "-" if x is None else "%.2fx" % x
+L.append("halt fan-out compared (wall of the command; median of the complete rounds)")
+L.append(row("floor: chaos halt --inventory (CLI -> agents)", "%s ms" % ms(R["direct"]["medianMs"]), "runs %s%s" % (runs(R["direct"]["wallMs"]), incomplete(R["direct"]))))
+L.append(row("chaos halt --controller, idle controller", "%s ms" % ms(R["idle"]["medianMs"]), "runs %s; elapsedMs %s%s" % (runs(R["idle"]["wallMs"]), runs(R["idle"]["elapsedMs"]), incomplete(R["idle"]))))
 L.append(row("chaos halt --inventory, one host (start-up)", "%s ms" % ms(R["direct"]["oneHostWallMs"])))
-L.append(row("ratio controller (runs in progress) / floor", "%.2fx" % R["ratios"]["controllerWithRunsOverDirect"]))
-L.append(row("ratio controller (idle) / floor", "%.2fx" % R["ratios"]["controllerIdleOverDirect"]))
+L.append(row("ratio controller (runs in progress) / floor", ratio(R["ratios"]["controllerWithRunsOverDirect"])))
+L.append(row("ratio controller (idle) / floor", ratio(R["ratios"]["controllerIdleOverDirect"])))
 L.append("controller memory (MiB) and resources")
-L.append("  %-26s %8s %8s %8s %8s %6s %8s" % ("", "VmRSS", "RssAnon", "VmHWM", "threads", "fds", "CPU s"))
-for k, label in [("idle", "idle, experiments loaded"), ("running", "%d runs holding" % N), ("halted", "just halted"), ("after", "runs stored"), ("end", "end (after %d+%d halts)" % (len(R["idle"]["wallMs"]), len(R["direct"]["wallMs"])))]:
-    x = m[k]
-    L.append("  %-26s %8.1f %8.1f %8.1f %8d %6d %8.1f" % (label, x["rssMiB"], x["anonMiB"], x["hwmMiB"], x["threads"], x["fds"], x["cpuS"]))
-L.append(row("per run in progress (RSS / anonymous)", "%.0f / %.0f KiB" % (m["perRunKiB"], m["perRunAnonKiB"])))
-L.append(row("controller CPU: fan-out / halt", "%.1f / %.1f s" % (R["cpu"]["fanoutS"], R["cpu"]["haltS"])))
-L.append(row("lease renewals / expired at the agents", "%d / %d" % (R["leases"]["renews"], R["leases"]["expired"]), "renew gap p50 %s, max %s ms" % (ms(R["leases"]["renewGapMs"].get("p50")), ms(R["leases"]["renewGapMs"].get("max")))))
+L.append("  %-34s %8s %8s %8s %8s %6s %8s" % ("", "VmRSS", "RssAnon", "VmHWM", "threads", "fds", "CPU s"))
+def mrow(label, x): return "  %-34s %8.1f %8.1f %8.1f %8d %6d %8.1f" % (label, x["rssMiB"], x["anonMiB"], x["hwmMiB"], x["threads"], x["fds"], x["cpuS"])
+L.append(mrow("started, %d experiments loaded" % N, R["memory"]["start"]))
+for F in R["fires"]:
+    m = F["memory"]
+    L.append(mrow("fire %d: just before" % F["k"], m["idle"]))
+    L.append(mrow("fire %d: %d runs holding" % (F["k"], N), m["running"]))
+    L.append(mrow("fire %d: just halted" % F["k"], m["halted"]))
+    L.append(mrow("fire %d: runs stored" % F["k"], m["after"]))
+L.append(mrow("end (after %d+%d more halts)" % (len(walls("halt-idle", False)), len(walls("halt-direct", False))), R["memory"]["end"]))
+m = f1["memory"]
+L.append(row("per run in progress (RSS / anonymous)", "%.0f / %.0f KiB" % (m["perRunKiB"], m["perRunAnonKiB"]), "fire 1, over the memory just before"))
 text = "\n".join(L)
 print(text)
 open(os.path.join(out, "summary.txt"), "w").write(text + "\n")
-if R["leases"]["expired"]:
-    print("WARNING: %d leases expired at the agents: the controller did not renew in time" % R["leases"]["expired"])
+for F in R["fires"]:
+    if F["leases"]["expired"]:
+        print("WARNING: fire %d: %d leases expired at the agents: the controller did not renew in time" % (F["k"], F["leases"]["expired"]))
+for l in R["incomplete"]:
+    print("INCOMPLETE %s" % l)
 EOF
+((${#INCOMPLETE[@]} == 0)) || fail "${#INCOMPLETE[@]} fan-out(s) were not acknowledged by all $N agents (left out of the medians; see above)"
 ln -sfn "$(basename "$OUT")" "$RESULTS_DIR/controller-latest"
-echo "results: $OUT/ (summary.txt, summary.json, simfleet-stats.json, controller-mem.txt, controller.log, halt-*.json, verdicts.json)"
+echo "results: $OUT/ (summary.txt, summary.json, simfleet-stats.json, controller-mem.txt, controller.log, halt-*.json, verdicts-*.json)"

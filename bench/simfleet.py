@@ -12,10 +12,11 @@ worker i % W (W forked processes, one asyncio loop each, one listening socket pe
 an agent's state is in exactly one process whichever connection asks.
 
 Each agent speaks the agent API of docs/agent-api.md over HTTP/1.1 with keep-alive and mutual TLS
-(the client certificate must chain to --ca, like a real agent; the server certificate must name
-its agent's address: --cert-dir D gives agent sim-0001 the certificate D/sim-0001.pem, as with one
-real host each; --cert F gives every agent one certificate that must list every address): GET /v1/health, POST /v1/preview, POST /v1/faults (inject, idempotent by key;
-201 with the fault "injected", verified "active"), GET /v1/faults[?all=true], GET /v1/faults/ID,
+(the client certificate must chain to --ca, like a real agent's; the server certificate must name
+the agent's address: with --cert-dir D agent sim-0001 presents D/sim-0001.pem, as one real host
+each would; with --cert F every agent presents F, which must then list every address):
+GET /v1/health, POST /v1/preview, POST /v1/faults (inject, idempotent by key; 201 with the fault
+"injected", verified "active"), GET /v1/faults[?all=true], GET /v1/faults/ID,
 POST /v1/faults/ID/renew (409 fault.alreadyReverted once reverted), DELETE /v1/faults/ID, POST
 /v1/halt (reverts every open fault, refuses injects with 409 agent.halted until resume), POST
 /v1/resume. Faults are only bookkeeping: nothing is done to the host. Host-wide fault kinds only
@@ -173,7 +174,7 @@ class Agent:
              "actions": ["simulated %s on %s (nothing is done)" % (fault["type"], self.name)],
              "deadline": deadline, "leaseExpiresAt": int(min(t + lease, deadline or t + lease)),
              "runID": req.get("runID"), "idempotencyKey": key, "requestedBy": caller,
-             "failure": None, "note": None, "verified": "active", "created": True}
+             "failure": None, "note": None, "verified": "active", "created": True, "_injectedAt": t}
         self.faults[fid] = f
         self.keys[key] = fid
         self.ev["inject"].append([t, caller, fid])

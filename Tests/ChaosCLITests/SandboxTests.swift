@@ -408,8 +408,9 @@ struct SandboxTests {
             }.filter { Harness.state($0) == "T" }
         }
         try #require(Harness.waitUntil(timeout: 80) { Self.controllerLog(dir).contains("starting 'pause-app-halted'") }, "no fire: \(Self.controllerLog(dir))")
-        #expect(Self.controllerLog(dir).contains("victim app"), "the victim host is chosen among the target's hosts: \(Self.controllerLog(dir))")
         try #require(Harness.waitUntil(timeout: 15) { !stopped().isEmpty }, "an app replica is paused")
+        #expect(Self.controllerLog(dir).contains("victim app") && Self.controllerLog(dir).contains("group apps: 2/2 healthy, minHealthy 1"),
+                "the victim host is chosen among the target's hosts, with the group's health asked: \(Self.controllerLog(dir))")
         let paused = stopped()
 
         // The dashboard, in headless Chromium, halts through its button.
