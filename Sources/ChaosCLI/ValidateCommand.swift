@@ -5,7 +5,7 @@ import Foundation
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check experiment and inventory files; report every problem with its position.",
+        abstract: "Check experiment, inventory and controller files; report every problem with its position.",
         discussion: """
         Each problem is printed as FILE:LINE:COLUMN: field.path: what is wrong; hint. \
         Exits 64 when any file is invalid, 0 when all are valid. YAML and JSON are both accepted.
@@ -13,6 +13,7 @@ struct ValidateCommand: ParsableCommand {
         Examples:
           chaos validate experiments/*.yaml
           chaos validate deploy/inventory.yaml --output json
+          chaos validate /etc/chaos/controller.yaml
         """
     )
 
@@ -35,7 +36,13 @@ struct ValidateCommand: ParsableCommand {
                 results.append(FileResult(file: file, valid: false, diagnostics: [d]))
                 continue
             }
-            let loaded = ChaosDocument.load(String(decoding: data, as: UTF8.self), file: file)
+            let text = String(decoding: data, as: UTF8.self)
+            if Self.isControllerConfig(text) {
+                let (c, problems) = ControllerConfiguration.load(text, file: file)
+                results.append(FileResult(file: file, valid: c != nil, kind: "ControllerConfig", name: c.map { "inventory \($0.inventory)" }, diagnostics: problems))
+                continue
+            }
+            let loaded = ChaosDocument.load(text, file: file)
             var r = FileResult(file: file, valid: loaded.isValid, diagnostics: loaded.diagnostics)
             switch loaded.document {
             case .experiment(let e)?: r.kind = "Experiment"; r.name = e.name
@@ -58,5 +65,12 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         if results.contains(where: { !$0.valid }) { throw ExitCode(64) }
+    }
+
+    /// A controller configuration says so in its `kind` (experiments and inventories are read by
+    /// ChaosDocument, which knows nothing of the controller).
+    static func isControllerConfig(_ text: String) -> Bool {
+        guard let parsed = try? DocumentNode.parse(text), case .scalar(let kind, _, _)? = parsed.value("kind") else { return false }
+        return kind == "ControllerConfig"
     }
 }

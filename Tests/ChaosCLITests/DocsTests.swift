@@ -21,7 +21,7 @@ struct DocsTests {
 
     static var exampleFiles: [String] {
         files(in: "experiments/examples", ext: [".yaml", ".json"]) + files(in: "experiments/sandbox", ext: [".yaml", ".json"])
-            // The controller's configuration is checked by ControllerConfigTests (chaos validate reads experiments and inventories).
+            // The controller's configuration has no JSON Schema; chaos validate checks it (controllerConfigValidates).
             + files(in: "deploy", ext: [".yaml", ".json"]).filter { $0 != "deploy/controller.example.yaml" }
     }
 
@@ -57,6 +57,17 @@ struct DocsTests {
         let out = try Harness.run(["validate"] + Self.exampleFiles.map { Self.root + "/" + $0 }, state: Harness.stateDir())
         #expect(out.status == 0, "\(out.stdout)\(out.stderr)")
         #expect(out.stdout.components(separatedBy: ": ok (").count - 1 == Self.exampleFiles.count)
+    }
+
+    @Test("chaos validate reads controller configurations too: the example is ok, a broken one gets positions")
+    func controllerConfigValidates() throws {
+        let ok = try Harness.run(["validate", Self.root + "/deploy/controller.example.yaml"], state: Harness.stateDir())
+        #expect(ok.status == 0 && ok.stdout.contains("ok (ControllerConfig"), "\(ok.stdout)\(ok.stderr)")
+        let bad = Harness.stateDir() + "/controller.yaml"
+        try "kind: ControllerConfig\napi: {listen: somewhere}\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let out = try Harness.run(["validate", bad], state: Harness.stateDir())
+        #expect(out.status == 64)
+        #expect(out.stdout.contains("controller.yaml:1:1: inventory: is required") && out.stdout.contains("controller.yaml:2:7: api.listen"), "\(out.stdout)")
     }
 
     @Test("chaos validate rejects every invalid fixture with exit 64 and prints exactly the expected diagnostics")
