@@ -346,7 +346,7 @@ struct SandboxTests {
         #expect(left.status == 0, "\(left.stdout)")
     }
 
-    @Test("halt from the dashboard (headless Chromium) during a scheduled run: reverted within a second, the run stored aborted, the next fire blocked until 'chaos resume --controller'; audit, webhooks and metrics record it")
+    @Test("halt from the dashboard (headless Chromium) during a scheduled run: reverted within a second, the run stored aborted, the next fire blocked until 'chaos resume --controller', then the next one runs to its verdict; audit, webhooks and metrics record it")
     func controllerHaltDashboard() throws {
         let dir = Harness.stateDir() + "/sbx"
         defer { _ = try? Self.sandbox(["down"], dir: dir) }
@@ -450,6 +450,16 @@ struct SandboxTests {
         #expect(posted.contains("/json {") && posted.contains("\"kind\":\"run.started\"") && posted.contains("\"kind\":\"halt\""), "\(posted)")
         #expect(posted.contains("\"kind\":\"run.verdict\"") && posted.contains("\"status\":\"aborted\""), "\(posted)")
         #expect(posted.contains("/slack {\"text\":\"chaos: HALTED: by sre-alice: dashboard test\"}"), "\(posted)")
+
+        // Resumed: the next fire starts, runs to the end and stores its verdict (and posts it).
+        let completed = Harness.waitUntil(timeout: 150) {
+            Self.controllerLog(dir).split(separator: "\n").contains { $0.contains("of 'pause-app-halted': ") && $0.contains("(completed)") }
+        }
+        #expect(completed, "after the resume a fire runs to its verdict: \(Self.controllerLog(dir))")
+        let runs = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/api/v1/runs"].withNetns("chsbx-client"), timeout: 10)
+        let stored = ((try? JSONSerialization.jsonObject(with: Data(runs.stdout.utf8))) as? [String: Any])?["runs"] as? [[String: Any]] ?? []
+        #expect(stored.map { $0["status"] as? String ?? "?" }.sorted() == ["aborted", "completed"], "\(runs.stdout.prefix(500))")
+        #expect(Harness.waitUntil(timeout: 10) { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").contains("\"status\":\"completed\"") })
         let left = try Self.sandbox(["leftovers"], dir: dir)
         #expect(left.status == 0, "\(left.stdout)")
     }

@@ -16,7 +16,6 @@ final class Controller: @unchecked Sendable {
     var store: (any RunStoring & FireStoring & AuditStoring)!
     var inventory: Inventory?
     var notifier: RunServices.ControllerFace.Notifier?
-    private var tasks: [Task<Void, Never>] = []
     private var reported = Set<String>()
     /// The scheduled experiments, derived once per catalog reload and day (calendars, holiday files).
     private var scheduledCache: (key: String, list: [ScheduledExperiment])?
@@ -25,6 +24,8 @@ final class Controller: @unchecked Sendable {
     struct Shared {
         var halt = HaltState.running
         var live: [String: LiveEntry] = [:]
+        /// The tasks of the runs in progress; each removes itself when its run is stored.
+        var tasks: [String: Task<Void, Never>] = [:]
         var scheduled: [ScheduledExperiment] = []
         var experiments = 0
     }
@@ -90,7 +91,7 @@ final class Controller: @unchecked Sendable {
                 break
             }
         }
-        for t in tasks { await t.value }
+        for t in shared.withLock({ Array($0.tasks.values) }) { await t.value }
         await listening?.stop()
         await notifier?.close()
         Self.log("stopped")
@@ -175,8 +176,11 @@ final class Controller: @unchecked Sendable {
             metrics.lag(seconds: Double(now - DueFires.Key(f).scheduledMs) / 1000)
             Self.log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
             let calendar = byName[e.name]?.calendar
-            shared.withLock { $0.live[runID] = LiveEntry(experiment: e.name, target: f.target, startedAt: now, recorder: nil, probes: e.probes.map(\.name)) }
-            tasks.append(Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) })
+            // Made under the lock, so the task (which removes itself under it) is registered first.
+            shared.withLock {
+                $0.live[runID] = LiveEntry(experiment: e.name, target: f.target, startedAt: now, recorder: nil, probes: e.probes.map(\.name))
+                $0.tasks[runID] = Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) }
+            }
         }
         try store.setValue(String(now), for: Self.lastLookKey)
     }
@@ -224,7 +228,7 @@ final class Controller: @unchecked Sendable {
     private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?, calendar: WorkCalendar?,
                          store: any RunStoring & FireStoring,
                          record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
-        defer { shared.withLock { _ = $0.live.removeValue(forKey: runID) } }
+        defer { shared.withLock { _ = $0.live.removeValue(forKey: runID); _ = $0.tasks.removeValue(forKey: runID) } }
         do throws(ChaosError) {
             // The guards: the victim host chosen at random among the target's hosts, never taking a
             // group below minHealthy (asked now); the gate then checks the steady state.
