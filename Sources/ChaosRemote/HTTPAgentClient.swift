@@ -103,21 +103,9 @@ struct HTTPAgentClient: AgentClient {
 
     /// Sends one request and decodes the answer, or the agent's error.
     func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount = .seconds(15)) async throws(ChaosError) -> T {
-        var request = HTTPClientRequest(url: base + path)
-        request.method = method
-        request.headers.add(name: "accept", value: "application/json")
-        if let body {
-            request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
         let status: HTTPResponseStatus
         let data: Data
-        do {
-            let response = try await client.execute(request, timeout: timeout)
-            status = response.status
-            var buffer = try await response.body.collect(upTo: Self.maxResponse)
-            data = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
-        } catch {
+        do { (status, data) = try await JSONExchange.send(client, url: base + path, method: method, body: body, timeout: timeout, maxResponse: Self.maxResponse) } catch {
             throw unreachable(error)
         }
         guard (200..<300).contains(Int(status.code)) else {
@@ -160,21 +148,11 @@ extension HTTPAgentConnector: ControllerConnector {
         defer { Task { try? await client.shutdown() } }
         var b = base
         while b.hasSuffix("/") { b.removeLast() }
-        var request = HTTPClientRequest(url: b + path)
-        request.method = HTTPMethod(rawValue: method)
-        request.headers.add(name: "accept", value: "application/json")
-        if let token { request.headers.add(name: "authorization", value: "Bearer \(token)") }
-        if let json {
-            request.headers.add(name: "content-type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: json))
-        }
         let status: HTTPResponseStatus
         let data: Data
         do {
-            let response = try await client.execute(request, timeout: .seconds(30))
-            status = response.status
-            var buffer = try await response.body.collect(upTo: 16 << 20)
-            data = Data(buffer.readBytes(length: buffer.readableBytes) ?? [])
+            (status, data) = try await JSONExchange.send(client, url: b + path, method: HTTPMethod(rawValue: method), body: json, timeout: .seconds(30),
+                                                         maxResponse: 16 << 20, headers: token.map { ["authorization": "Bearer \($0)"] } ?? [:])
         } catch {
             throw ChaosError("controller.unreachable", "Cannot reach the controller at \(b) (\(error)). Is it running with an 'api' section, and does its certificate name this address?")
         }
@@ -184,5 +162,23 @@ extension HTTPAgentConnector: ControllerConnector {
             throw ChaosError("controller.protocol", "The controller at \(b) answered \(status.code) to \(method) \(path).")
         }
         return data
+    }
+}
+
+/// One JSON request and its whole answer (status and body), for the agent and controller clients.
+enum JSONExchange {
+    static func send(_ client: HTTPClient, url: String, method: HTTPMethod, body: Data?, timeout: TimeAmount, maxResponse: Int,
+                     headers: [String: String] = [:]) async throws -> (HTTPResponseStatus, Data) {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        request.headers.add(name: "accept", value: "application/json")
+        for (k, v) in headers { request.headers.add(name: k, value: v) }
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let response = try await client.execute(request, timeout: timeout)
+        var buffer = try await response.body.collect(upTo: maxResponse)
+        return (response.status, Data(buffer.readBytes(length: buffer.readableBytes) ?? []))
     }
 }

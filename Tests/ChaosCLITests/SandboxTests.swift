@@ -218,6 +218,21 @@ struct SandboxTests {
         #expect(left.status == 0, "\(left.stdout)")
     }
 
+    /// App replica processes stopped (paused) now.
+    static func pausedApps() -> [Int32] {
+        ["app1", "app2"].flatMap { h in
+            ((try? NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + h], timeout: 10).stdout) ?? "").split(separator: "\n").compactMap { Int32($0) }
+        }.filter { Harness.state($0) == "T" }
+    }
+
+    /// A controller test's experiment directory (beside the sandbox's), holding `yaml` as `file`.
+    static func experiments(_ dir: String, _ file: String, _ yaml: String) throws -> String {
+        let exp = dir + ".experiments"
+        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
+        try yaml.write(toFile: exp + "/" + file, atomically: true, encoding: .utf8)
+        return exp
+    }
+
     /// The controller's log so far.
     static func controllerLog(_ dir: String) -> String { (try? String(contentsOfFile: dir + "/controller.out.2", encoding: .utf8)) ?? "" }
 
@@ -226,9 +241,7 @@ struct SandboxTests {
         let dir = Harness.stateDir() + "/sbx"
         defer { _ = try? Self.sandbox(["down"], dir: dir) }
         try #require(try Self.sandbox(["up"], dir: dir).status == 0)
-        let exp = dir + ".experiments"
-        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
-        try """
+        let exp = try Self.experiments(dir, "pause-app.yaml", """
         apiVersion: chaos/v1
         kind: Experiment
         name: pause-app-every-minute
@@ -238,7 +251,7 @@ struct SandboxTests {
           - {name: site, type: http, url: "http://10.80.0.10/health", interval: 500ms, timeout: 500ms}
         schedule: {cron: "* * * * *", workdays: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00"}
 
-        """.write(toFile: exp + "/pause-app.yaml", atomically: true, encoding: .utf8)
+        """)
         try "apiVersion: chaos/v1\nkind: Experiment\nname: broken\n".write(toFile: exp + "/broken.yaml", atomically: true, encoding: .utf8)
         let config = dir + ".controller.yaml"
         try """
@@ -259,11 +272,7 @@ struct SandboxTests {
         try #require(started, "no fire within 80 s:\n\(Self.controllerLog(dir))")
         #expect(Self.controllerLog(dir).contains("skipped \(exp)/broken.yaml (invalid, not loaded)"), "an invalid file is reported and skipped")
         let runID = try #require(Self.controllerLog(dir).split(separator: "\n").first { $0.contains("starting 'pause-app") }?.split(separator: " ").last.map(String.init))
-        let stopped = { () -> [Int32] in
-            ["app1", "app2"].flatMap { h in
-                ((try? NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + h], timeout: 10).stdout) ?? "").split(separator: "\n").compactMap { Int32($0) }
-            }.filter { Harness.state($0) == "T" }
-        }
+        let stopped = Self.pausedApps
         #expect(Harness.waitUntil(timeout: 15) { !stopped().isEmpty }, "an app replica is paused by the scheduled run")
 
         // SIGKILL the controller mid-fault: the agent reverts when the 9 s lease runs out.
@@ -312,9 +321,7 @@ struct SandboxTests {
         if fire - Date().timeIntervalSince1970 < 8 { fire += 60 }
         let iso = ISO8601DateFormatter()
         let from = iso.string(from: Date(timeIntervalSince1970: fire + 8)), to = iso.string(from: Date(timeIntervalSince1970: fire + 600))
-        let exp = dir + ".experiments"
-        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
-        try """
+        let exp = try Self.experiments(dir, "pause.yaml", """
         apiVersion: chaos/v1
         kind: Experiment
         name: pause-app-before-freeze
@@ -328,7 +335,7 @@ struct SandboxTests {
           hours: "00:00-24:00"
           blackouts: [{from: "\(from)", to: "\(to)", reason: freeze}]
 
-        """.write(toFile: exp + "/pause.yaml", atomically: true, encoding: .utf8)
+        """)
         let config = dir + ".controller.yaml"
         try "inventory: \(dir)/inventory.yaml\nexperiments: \(exp)\nstateDir: \(dir).cstate\nidentity: {name: controller, pkiDir: \(dir)/pki}\nschedule: {tick: 1s}\ngate: 2s\n"
             .write(toFile: config, atomically: true, encoding: .utf8)
@@ -351,9 +358,7 @@ struct SandboxTests {
         let dir = Harness.stateDir() + "/sbx"
         defer { _ = try? Self.sandbox(["down"], dir: dir) }
         try #require(try Self.sandbox(["up"], dir: dir).status == 0)
-        let exp = dir + ".experiments"
-        try FileManager.default.createDirectory(atPath: exp, withIntermediateDirectories: true)
-        try """
+        let exp = try Self.experiments(dir, "pause.yaml", """
         apiVersion: chaos/v1
         kind: Experiment
         name: pause-app-halted
@@ -364,7 +369,7 @@ struct SandboxTests {
         expect: {recoverWithin: 10s}
         schedule: {cron: "* * * * *", workdays: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00"}
 
-        """.write(toFile: exp + "/pause.yaml", atomically: true, encoding: .utf8)
+        """)
         func token(_ name: String) throws -> (token: String, sha256: String) {
             let r = try NetworkLab.exec([Harness.chaos, "controller", "token", "--name", name, "--output", "json"], timeout: 30)
             let o = try #require((try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: String], "\(r.stdout) \(r.stderr)")
@@ -402,11 +407,7 @@ struct SandboxTests {
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let controller = try Self.spawn("/usr/sbin/ip", ["netns", "exec", "chsbx-client", Harness.chaos, "controller", "--config", config], output: dir + "/controller.out")
         defer { kill(controller, SIGKILL); var st: Int32 = 0; waitpid(controller, &st, WNOHANG) }
-        let stopped = { () -> [Int32] in
-            ["app1", "app2"].flatMap { h in
-                ((try? NetworkLab.exec(["/usr/sbin/ip", "netns", "pids", "chsbx-" + h], timeout: 10).stdout) ?? "").split(separator: "\n").compactMap { Int32($0) }
-            }.filter { Harness.state($0) == "T" }
-        }
+        let stopped = Self.pausedApps
         try #require(Harness.waitUntil(timeout: 80) { Self.controllerLog(dir).contains("starting 'pause-app-halted'") }, "no fire: \(Self.controllerLog(dir))")
         try #require(Harness.waitUntil(timeout: 15) { !stopped().isEmpty }, "an app replica is paused")
         #expect(Self.controllerLog(dir).contains("victim app") && Self.controllerLog(dir).contains("group apps: 2/2 healthy, minHealthy 1"),
