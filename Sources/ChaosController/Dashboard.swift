@@ -61,6 +61,11 @@ struct Dashboard: Sendable {
         }
         var values: [String: Any] = ["running": running, "anyRunning": !running.isEmpty, "upcoming": upcoming, "anyUpcoming": !upcoming.isEmpty,
                                      "experiments": o.experiments, "scheduled": o.scheduled]
+        if let a = o.agents {
+            let down: [[String: Any]] = a.unreachable.map { ["host": $0.host, "error": $0.error ?? ""] }
+            values["agents"] = ["reachable": a.reachable, "total": a.total, "halted": a.halted > 0 ? a.halted : false, "checked": Self.time(a.checkedAt),
+                                "down": down, "anyDown": !down.isEmpty] as [String: Any]
+        }
         for (k, v) in Self.rows(recent) { values[k] = v }
         return page("overview", title: "Overview", who: who, halt: o.halt, refresh: 5, values)
     }

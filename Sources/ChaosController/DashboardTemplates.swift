@@ -48,6 +48,7 @@ enum DashboardTemplates {
     {{#halt.halted}}<p><a class="button" id="resume" href="/resume">Resume chaos…</a></p>{{/halt.halted}}
     {{^halt.halted}}<div class="banner running">Chaos is on: {{scheduled}} of {{experiments}} experiments scheduled.</div>
     <p><a class="button danger" id="halt" href="/halt">Halt all chaos…</a></p>{{/halt.halted}}
+    {{#agents}}<p id="agents">Agents: {{reachable}} of {{total}} reachable{{#halted}}, {{halted}} halted{{/halted}} (asked {{checked}}).{{#anyDown}} Not answering: {{#down}}<span class="failing">{{host}}</span> ({{error}}) {{/down}}{{/anyDown}}</p>{{/agents}}
     <h2>Running now</h2>
     {{^anyRunning}}<p id="no-running">No experiment is running.</p>{{/anyRunning}}
     {{#anyRunning}}<table id="running"><thead><tr><th>Run</th><th>Experiment</th><th>Target</th><th>Step</th><th>Started</th><th>Probes</th></tr></thead><tbody>{{/anyRunning}}

@@ -31,6 +31,7 @@ struct DashboardTests {
         #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
         #expect(!page.contains(hostile))
         #expect(page.contains("http-equiv=\"refresh\""))
+        #expect(page.contains("Agents: 2 of 3 reachable (asked 2023-11-14 22:13:20 UTC). Not answering: <span class=\"failing\">db3</span> (timeout &lt;5s&gt;)"), "\(page)")
         _ = await backend.halt(by: "bob", reason: "incident <7>")
         page = dashboard.overview(await backend.overview(), recent: [], who: "alice")
         #expect(page.contains("HALTED by bob"))

@@ -18,7 +18,8 @@ final class FakeBackend: ControllerBackend, Sendable {
                                              probes: [LiveProbe(name: "site", status: "ok"), LiveProbe(name: "db", status: "failing")])],
                            upcoming: [UpcomingFire(experiment: "nightly", target: "db-primary", at: 1_700_000_600_000, trigger: "cron"),
                                       UpcomingFire(experiment: "xmas", target: "db-primary", at: 1_700_000_900_000, trigger: "cron", skipCode: "blackout", skipReason: "blackout (freeze)")],
-                           experiments: 3, scheduled: 2)
+                           experiments: 3, scheduled: 2,
+                           agents: AgentsSummary(total: 3, reachable: 2, halted: 0, unreachable: [AgentAck(host: "db3", ok: false, error: "timeout <5s>")], checkedAt: 1_700_000_000_000))
     }
     func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord] {
         stored.filter { r in (filter.experiment == nil || r.experiment == filter.experiment) && (filter.outcome == nil || r.verdict.outcome == filter.outcome) }

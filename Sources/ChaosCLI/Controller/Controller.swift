@@ -16,6 +16,14 @@ final class Controller: @unchecked Sendable {
     var store: (any RunStoring & FireStoring & AuditStoring)!
     var inventory: Inventory?
     var notifier: RunServices.ControllerFace.Notifier?
+    /// One session to the agents for the controller's life: runs, polls and halts share its
+    /// connections, so a halt does not wait for a TLS handshake per agent.
+    var fleet: AgentFleet?
+    /// One probe factory for every run and health check (one HTTP client, not one per run).
+    var probes: (any ProbeFactory)?
+    /// How often every agent's health is asked (also keeps the connections open: agents close
+    /// connections idle for 30 s).
+    static let agentPoll: Int64 = 10_000
     private var reported = Set<String>()
     /// The scheduled experiments, derived once per catalog reload and day (calendars, holiday files).
     private var scheduledCache: (key: String, list: [ScheduledExperiment])?
@@ -28,6 +36,8 @@ final class Controller: @unchecked Sendable {
         var tasks: [String: Task<Void, Never>] = [:]
         var scheduled: [ScheduledExperiment] = []
         var experiments = 0
+        var agents: AgentsSummary?
+        var polling = false
     }
     struct LiveEntry {
         var experiment: String
@@ -67,6 +77,12 @@ final class Controller: @unchecked Sendable {
         }
         for line in catalog.reloadIfChanged() { Self.log(line) }
         try recover(store)
+        probes = services.probes()
+        if let inventory, inventory.hosts.contains(where: { $0.agent != nil }) {
+            do { fleet = try AgentFleet.open(inventory, global: global) } catch {
+                Self.log("cannot reach the agents yet: \(error.message)")
+            }
+        }
         var listening: RunServices.ControllerFace.Listening?
         if let face = services.controller {
             face.bootstrapMetrics()
@@ -80,11 +96,16 @@ final class Controller: @unchecked Sendable {
             }
         }
         let waiter = SignalWaiter()
+        var lastPoll: Int64 = 0
         Self.log("started: experiments \(config.experiments), inventory \(config.inventory), store \(config.storeDir), tick \(config.tick)")
         while true {
             for line in catalog.reloadIfChanged() { Self.log(line) }
             do { try look(store, inventory) } catch { Self.log("could not decide what is due: \(error.message)") }
             metrics.active(await liveRuns().filter { $0.holdsFault }.count)
+            if Self.nowMs() - lastPoll >= Self.agentPoll {
+                lastPoll = Self.nowMs()
+                pollAgents()
+            }
             let until = Self.nowMs() + config.tick.milliseconds
             if let s = await waiter.wait(until: until, now: { Self.nowMs() }, tick: { _ in }) {
                 Self.log("signal \(s): stopping; runs in progress revert their faults")
@@ -94,6 +115,8 @@ final class Controller: @unchecked Sendable {
         for t in shared.withLock({ Array($0.tasks.values) }) { await t.value }
         await listening?.stop()
         await notifier?.close()
+        await fleet?.close()
+        await probes?.shutdown()
         Self.log("stopped")
         return 0
     }
@@ -232,15 +255,11 @@ final class Controller: @unchecked Sendable {
         do throws(ChaosError) {
             // The guards: the victim host chosen at random among the target's hosts, never taking a
             // group below minHealthy (asked now); the gate then checks the steady state.
-            let factory = services.probes()
-            let pick: VictimPicker.Pick
-            do { pick = try await VictimPicker.pick(e, inventory: inventory, ctx: Context(global: global), probes: factory) } catch {
-                await factory.shutdown()
-                throw error
-            }
-            await factory.shutdown()
+            let factory = probes ?? services.probes()
+            let pick = try await VictimPicker.pick(e, inventory: inventory, ctx: Context(global: global), probes: factory)
             if !pick.note.isEmpty { Self.log("run \(runID) of '\(e.name)': \(pick.note)") }
-            let prepared = try await RunCommand.prepare(pick.experiment, file: file, inventory: inventory, gate: config.gate, global: global, services: services)
+            let prepared = try await RunCommand.prepare(pick.experiment, file: file, inventory: inventory, gate: config.gate, global: global, services: services,
+                                                        fleet: fleet, probes: factory)
             var driver = prepared.driver
             driver.runID = runID
             // A halt, or a blackout that begins, while the run is on stops it (reverted, stored aborted).

@@ -35,7 +35,8 @@ extension Controller: ControllerBackend {
                          skipCode: halt.halted && f.fires ? "halted" : f.skipCode,
                          skipReason: halt.halted && f.fires ? "chaos is halted" : f.skipReason)
         }
-        return ControllerOverview(now: now, halt: halt, running: await liveRuns(), upcoming: Array(upcoming), experiments: count, scheduled: scheduled.count)
+        return ControllerOverview(now: now, halt: halt, running: await liveRuns(), upcoming: Array(upcoming), experiments: count, scheduled: scheduled.count,
+                                  agents: shared.withLock { $0.agents })
     }
 
     func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord] { try store.runs(filter) }
@@ -93,14 +94,33 @@ extension Controller: ControllerBackend {
         do { try store.append(entry) } catch { Self.log("could not write the audit log: \(error.message)") }
     }
 
-    /// `body` on every agent of the inventory at once.
-    private func fanOut(_ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> Int) async -> [AgentAck] {
+    /// Asks every agent's health, in the background (one poll at a time): the dashboard's agent
+    /// count, and connections kept open for the next halt.
+    func pollAgents() {
+        guard fleet != nil, shared.withLock({ s in
+            if s.polling { return false }
+            s.polling = true
+            return true
+        }) else { return }
+        Task {
+            let acks = await fanOut { agent throws(ChaosError) -> Int in (try await agent.health()).halted == true ? 1 : 0 }
+            let halted = acks.filter { $0.ok }.map(\.reverted).reduce(0, +)
+            let down = acks.filter { !$0.ok }
+            let summary = AgentsSummary(total: acks.count, reachable: acks.count - down.count, halted: halted, unreachable: Array(down.prefix(20)), checkedAt: Self.nowMs())
+            shared.withLock { $0.agents = summary; $0.polling = false }
+        }
+    }
+
+    /// `body` on every agent of the inventory at once (the controller's session, else a new one).
+    func fanOut(_ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> Int) async -> [AgentAck] {
         guard let inventory else { return [] }
         let hosts = inventory.hosts.filter { $0.agent != nil }
         guard !hosts.isEmpty else { return [] }
         let fleet: AgentFleet
-        do { fleet = try AgentFleet.open(inventory, global: global) } catch {
-            return hosts.map { AgentAck(host: $0.name, ok: false, error: error.message) }
+        if let own = self.fleet { fleet = own.lent() } else {
+            do throws(ChaosError) { fleet = try AgentFleet.open(inventory, global: global) } catch {
+                return hosts.map { AgentAck(host: $0.name, ok: false, error: error.message) }
+            }
         }
         let results = await fleet.each(hosts, body)
         await fleet.close()

@@ -48,6 +48,11 @@ enum Sibling {
 struct AgentFleet {
     let inventory: Inventory
     let session: any AgentSession
+    /// Lent by a longer-lived owner (the controller's one session): `close()` leaves it open.
+    var borrowed = false
+
+    /// The same session, for a user that must not close it.
+    func lent() -> AgentFleet { AgentFleet(inventory: inventory, session: session, borrowed: true) }
 
     /// Opens a session with the identity of `global` (`--identity`, `--pki-dir`).
     static func open(_ inventory: Inventory, global: GlobalOptions) throws(ChaosError) -> AgentFleet {
@@ -122,5 +127,5 @@ struct AgentFleet {
         do { return .success(try await body(client)) } catch { return .failure(error) }
     }
 
-    func close() async { await session.close() }
+    func close() async { if !borrowed { await session.close() } }
 }

@@ -65,26 +65,32 @@ struct RunCommand: AsyncParsableCommand {
 
     /// Checks an experiment (probes, blast radius), places its fault (here or through an agent) and
     /// makes its probes. Nothing is injected yet.
+    /// - Parameters:
+    ///   - fleet: a session to the agents to use (and leave open) instead of opening one.
+    ///   - probes: a probe factory to use (and leave open) instead of making one.
     static func prepare(_ experiment: Experiment, file: String?, inventory: Inventory?, gate: ChaosDuration, global: GlobalOptions,
-                        services: RunServices.Installed) async throws(ChaosError) -> Prepared {
+                        services: RunServices.Installed, fleet shared: AgentFleet? = nil,
+                        probes sharedProbes: (any ProbeFactory)? = nil) async throws(ChaosError) -> Prepared {
         guard !experiment.probes.isEmpty else {
             throw .usage("run.noProbes", "'\(file ?? experiment.name)' has no probes: a run needs at least one to judge the system. Add e.g. 'probes: [{name: web, type: http, url: http://...}]'.")
         }
         let ctx = Context(global: global)
-        let (driver, fleet) = try await Self.driver(experiment, inventory: inventory, ctx: ctx, global: global)
+        let (driver, fleet) = try await Self.driver(experiment, inventory: inventory, ctx: ctx, global: global, fleet: shared)
         if let why = experiment.safety.refusal(victims: driver.blast.victims, matched: driver.blast.matched) {
             await fleet?.close()
             throw ChaosError("safety.blastRadius", "Refusing to run '\(experiment.name)': \(why). Narrow the target (count, percent) or raise the limit.")
         }
-        let factory = services.probes()
+        let factory = sharedProbes ?? services.probes()
+        let owned = sharedProbes == nil
+        let closeProbes: @Sendable () async -> Void = { if owned { await factory.shutdown() } }
         var runners: [any ProbeRunner] = []
         do { for p in experiment.probes { runners.append(try factory.runner(for: p)) } } catch {
-            await factory.shutdown(); await fleet?.close()
+            await closeProbes(); await fleet?.close()
             throw error
         }
         var runDriver = RunDriver(experiment: experiment, file: file, fault: driver, probes: runners, output: global.output)
         runDriver.gate = gate
-        return Prepared(driver: runDriver, close: { await factory.shutdown(); await fleet?.close() })
+        return Prepared(driver: runDriver, close: { await closeProbes(); await fleet?.close() })
     }
 
     /// Stores a finished run; a store that fails is a warning (the verdict is still printed).
@@ -109,7 +115,8 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The fault driver: through the target's agent when the inventory places it on another host.
-    static func driver(_ e: Experiment, inventory: Inventory?, ctx: Context, global: GlobalOptions) async throws(ChaosError) -> (any FaultDriver, AgentFleet?) {
+    static func driver(_ e: Experiment, inventory: Inventory?, ctx: Context, global: GlobalOptions,
+                       fleet shared: AgentFleet? = nil) async throws(ChaosError) -> (any FaultDriver, AgentFleet?) {
         var network = FaultRequest.Network(controlPorts: [Environment.value("CHAOS_CONTROL_PORT").flatMap(Int.init) ?? 7433])
         network.remotes = try AddressResolver.resolve(e.fault.with.to ?? [], inventory: inventory)
         if e.fault.type == .networkPartition {
@@ -119,7 +126,8 @@ struct RunCommand: AsyncParsableCommand {
         }
         if let inventory, e.target.ref != nil || e.target.host != nil,
            case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(e.target, for: e.fault.type) {
-            let fleet = try AgentFleet.open(inventory, global: global)
+            let fleet: AgentFleet
+            if let shared { fleet = shared.lent() } else { fleet = try AgentFleet.open(inventory, global: global) }
             let request = InjectRequest(runID: nil, idempotencyKey: "run/\(UUID().uuidString.lowercased())", lease: e.fault.duration == nil ? nil : RemoteOneOff.lease,
                                             fault: e.fault, target: agentTarget, to: network.remotes.isEmpty ? nil : network.remotes,
                                             between: network.sideA.isEmpty ? nil : network.sideA, and: network.sideB.isEmpty ? nil : network.sideB)

@@ -68,6 +68,20 @@ public struct LiveRun: Hashable, Sendable, Codable {
     }
 }
 
+/// The agents as the controller last polled them (it asks each one's health every few seconds,
+/// which also keeps its connections open for a halt).
+public struct AgentsSummary: Hashable, Sendable, Codable {
+    public var total: Int
+    public var reachable: Int
+    public var halted: Int
+    /// Hosts that did not answer (at most 20), with why.
+    public var unreachable: [AgentAck]
+    public var checkedAt: Int64
+    public init(total: Int, reachable: Int, halted: Int, unreachable: [AgentAck], checkedAt: Int64) {
+        self.total = total; self.reachable = reachable; self.halted = halted; self.unreachable = unreachable; self.checkedAt = checkedAt
+    }
+}
+
 /// The dashboard's front page.
 public struct ControllerOverview: Hashable, Sendable, Codable {
     public var now: Int64
@@ -76,8 +90,11 @@ public struct ControllerOverview: Hashable, Sendable, Codable {
     public var upcoming: [UpcomingFire]
     public var experiments: Int
     public var scheduled: Int
-    public init(now: Int64, halt: HaltState, running: [LiveRun], upcoming: [UpcomingFire], experiments: Int, scheduled: Int) {
+    /// nil until the first poll (or without agents).
+    public var agents: AgentsSummary?
+    public init(now: Int64, halt: HaltState, running: [LiveRun], upcoming: [UpcomingFire], experiments: Int, scheduled: Int, agents: AgentsSummary? = nil) {
         self.now = now; self.halt = halt; self.running = running; self.upcoming = upcoming; self.experiments = experiments; self.scheduled = scheduled
+        self.agents = agents
     }
 }
 
