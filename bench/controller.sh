@@ -29,6 +29,8 @@
 #              `chaos resume --inventory`); ratios controller / floor
 #   memory     the controller's VmRSS, RssAnon, VmHWM, threads and open files, sampled every 0.5 s: before
 #              the fire, with the N runs in progress, after the halt, at the end
+#   CPU        for each timed command, the CPU time of the command, the controller and the fleet in the
+#              meantime: on one machine the simulated fleet competes with chaos for the CPUs
 #
 # Environment (all optional):
 #   N=1000          simulated agents (and experiments, and runs)
@@ -40,22 +42,27 @@
 #   PORT=17500      the agents' port; STATS_PORT=17600 (and up, one per worker); API_PORT=17434
 #   WORKERS=2       simfleet processes (default: the number of CPUs)
 #   AGENT_CERTS=each | shared
-#   FAULT=stress.cpu  DURATION=180s  GATE=5s (the controller's default; with 1s, runs started first can see
-#                   no probe observation while the controller is busy starting the rest: inconclusive,
-#                   nothing injected, and the script fails)  TICK=1s  PROBE_INTERVAL=1s  LEAD=20 (seconds)
+#   FAULT=stress.cpu  DURATION=180s  TICK=1s  PROBE_INTERVAL=1s
+#   GATE=5s         the controller's default. With 1s and N=1000, runs started first saw no probe
+#                   observation while the controller was busy starting the rest: inconclusive, nothing
+#                   injected, and the script fails
+#   LEAD=20         seconds at least between the start and the first fire (the next whole minute after)
 #   SETTLE=5        seconds between the last inject and the halt (renewals run meanwhile)
 #   FANOUT_TIMEOUT=120  seconds after S for all N injects, else the script fails
 #   REPEAT=3        idle-controller halts and direct halts (medians)
 #   FIRES=1         fires in a row (each: fan-out, halt, stored); from the second on, the controller is
 #                   resumed and every experiment rescheduled to a minute after the planner's busy window
 #                   of the previous fire (gate + DURATION + 10 s): shows whether memory is given back
-#   NOFILE=65536    `ulimit -n` for everything started here (the controller needs about 2 per run)
+#   NOFILE=65536    `ulimit -n` for everything started here, capped at the hard limit (the controller
+#                   holds one connection per run and opens one more per agent for a halt: with 1024,
+#                   the soft limit systemd gives services by default, N=1000 fails)
 #   RESULTS_DIR=bench/results: writes RESULTS_DIR/controller-<UTC time>/ and points controller-latest
 #                   at it (a failed run leaves controller-<time>-failed/)
 #   TIME_LIMIT=900  seconds for everything after the build; the script fails when spent
 #   KEEP_WORK=1     keep the temp work directory (certificates, store, logs)
 # Needs: python3 (standard library), openssl, curl. No network. Everything it starts (the fleet, the
-# controller, a memory sampler) is stopped at exit, by pid. Runtime with N=1000: about 2-4 minutes.
+# controller, a memory sampler) is stopped at exit, by pid. Runtime with N=1000 and a release build:
+# about 2 minutes (FIRES=2: about 5).
 set -euo pipefail
 
 usage() { sed -n '2,/^set -euo pipefail/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
@@ -309,10 +316,20 @@ say "controller up (pid $CTRL_PID) with $N experiments: $(mem_text "$MEM_START")
 
 # ---------------------------------------------------------------- helpers for the fan-outs
 OP=(--identity bench --pki-dir "$PKI")
-timed() { # timed OUTFILE CMD...: runs CMD, stdout to OUTFILE; sets T_START_MS T_END_MS WALL_MS RC
-  local out=$1 a b; shift
+HZ=$(getconf CLK_TCK)
+cpu_ticks() { local st; read -r -a st <"/proc/$1/stat" 2>/dev/null || { echo 0; return; }; echo $((st[13] + st[14])); }
+fleet_ticks() { local p s=0; for p in "${FLEET_WORKERS[@]}"; do s=$((s + $(cpu_ticks "$p"))); done; echo "$s"; }
+timed() { # timed OUTFILE CMD...: runs CMD, stdout to OUTFILE; sets T_START_MS T_END_MS WALL_MS RC, and the CPU
+          # time spent meanwhile by the command (CPU_CLI_MS), the controller (CPU_CTRL_MS) and the fleet (CPU_FLEET_MS)
+  local out=$1 a b c0 c1 f0 f1; shift
+  c0=$(cpu_ticks "$CTRL_PID"); f0=$(fleet_ticks); times >"$WORK/times0"
   a=$EPOCHREALTIME; set +e; "$@" >"$out" 2>"$out.err"; RC=$?; set -e; b=$EPOCHREALTIME
+  times >"$WORK/times1"; c1=$(cpu_ticks "$CTRL_PID"); f1=$(fleet_ticks)
   T_START_MS=$((${a/./} / 1000)); T_END_MS=$((${b/./} / 1000)); WALL_MS=$(awk -v a="$a" -v b="$b" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
+  # `times`, second line: the CPU time of this shell's finished children (user, system), e.g. 0m1.250s 0m0.120s
+  CPU_CLI_MS=$(awk 'function s(x) { split(x, p, "m"); sub("s", "", p[2]); return p[1] * 60 + p[2] }
+                    FNR == 2 { t[FILENAME] = s($1) + s($2) } END { printf "%.0f", (t[ARGV[2]] - t[ARGV[1]]) * 1000 }' "$WORK/times0" "$WORK/times1")
+  CPU_CTRL_MS=$(((c1 - c0) * 1000 / HZ)); CPU_FLEET_MS=$(((f1 - f0) * 1000 / HZ))
 }
 acks() { # acks FILE KEY: prints how many hosts acknowledged (0 when unreadable); why the others failed goes to FILE.failures
   "$PY" - "$1" "$2" <<'EOF' 2>/dev/null || echo 0
@@ -337,7 +354,7 @@ fire() { # fire K (S_EPOCH is its minute; the experiments are written for it)
   while (($(now_ms) < S_MS - 1000)); do sleep 0.2; done
   MEM_IDLE=$(mem_line "$CTRL_PID")
   while (($(now_ms) < S_MS)); do sleep 0.05; done
-  MEM_FIRE=$(mem_line "$CTRL_PID")
+  MEM_FIRE=$(mem_line "$CTRL_PID"); FLEET_TICKS_FIRE=$(fleet_ticks)
   injects=0; gave_up=0
   while :; do
     c=$(fleet_counts | tail -n 1) || c=""
@@ -366,7 +383,7 @@ rows = db.execute("SELECT experiment, state, decidedMs, runID FROM fires WHERE s
 json.dump([{"experiment": e, "state": s, "decidedMs": d, "runID": r} for e, s, d, r in rows], sys.stdout)
 EOF
   sleep "$SETTLE"
-  MEM_RUNNING=$(mem_line "$CTRL_PID")
+  MEM_RUNNING=$(mem_line "$CTRL_PID"); FLEET_CPU_FANOUT_MS=$((($(fleet_ticks) - FLEET_TICKS_FIRE) * 1000 / HZ))
   t0=$EPOCHREALTIME
   curl "${CURL_OP[@]}" "https://127.0.0.1:$API_PORT/api/v1/overview" >"$WORK/overview.json" || fail "GET /api/v1/overview failed"
   t1=$EPOCHREALTIME
@@ -379,6 +396,7 @@ EOF
   MEM_HALTED=$(mem_line "$CTRL_PID")
   cp "$WORK/halt-controller-$k.json" "$OUT/"
   HALT_START_MS=$T_START_MS; HALT_END_MS=$T_END_MS; HALT_WALL_MS=$WALL_MS
+  HALT_CPU="$CPU_CLI_MS $CPU_CTRL_MS $CPU_FLEET_MS"
   HALT_ACKS=$(acks "$WORK/halt-controller-$k.json" agents)
   ((HALT_ACKS == N)) || fail "fire $k: halt through the controller: $HALT_ACKS of $N agents acknowledged (exit $RC; $OUT/halt-controller-$k.json): $(head -c 300 "$WORK/halt-controller-$k.json.err") $(head -n 3 "$WORK/halt-controller-$k.json.failures" 2>/dev/null)"
   ((RC == 0)) || fail "chaos halt --controller exited $RC: $(head -c 600 "$WORK/halt-controller-$k.json.err")"
@@ -406,7 +424,7 @@ EOF
   sleep 1
   MEM_AFTER=$(mem_line "$CTRL_PID")
   say "fire $k: all $N runs stored as aborted $((RUNS_DONE_MS - HALT_START_MS)) ms after the halt; controller now $(mem_text "$MEM_AFTER")"
-  for v in S_MS CRON ALL_INJECTED_MS HALT_START_MS HALT_END_MS HALT_WALL_MS RUNS_DONE_MS OVERVIEW_MS RUNNING \
+  for v in S_MS CRON ALL_INJECTED_MS HALT_START_MS HALT_END_MS HALT_WALL_MS HALT_CPU FLEET_CPU_FANOUT_MS RUNS_DONE_MS OVERVIEW_MS RUNNING \
            MEM_IDLE MEM_FIRE MEM_RUNNING MEM_PRE_HALT MEM_HALTED MEM_AFTER; do
     echo "${v}_$k=${!v}" >>"$WORK/fires.env"
   done
@@ -428,11 +446,11 @@ done
 # ---------------------------------------------------------------- idle controller halts, and the floor: the CLI straight to the agents
 : >"$WORK/rounds.txt"
 INCOMPLETE=()
-round_cmd() { # round_cmd KIND KEY CMD...: one timed fan-out; a line "KIND wall start end acks" in rounds.txt
+round_cmd() { # round_cmd KIND KEY CMD...: one timed fan-out; a line "KIND wall start end acks cpu_cli cpu_ctrl cpu_fleet" (ms) in rounds.txt
   local kind=$1 key=$2 file="$WORK/$1-$r.json" a; shift 2
   timed "$file" "$@"
   a=$(acks "$file" "$key")
-  echo "$kind $WALL_MS $T_START_MS $T_END_MS $a" >>"$WORK/rounds.txt"
+  echo "$kind $WALL_MS $T_START_MS $T_END_MS $a $CPU_CLI_MS $CPU_CTRL_MS $CPU_FLEET_MS" >>"$WORK/rounds.txt"
   if ((a != N)); then
     INCOMPLETE+=("$kind (round $r): $a of $N agents acknowledged, exit $RC: $(head -c 200 "$file.err")$(head -n 2 "$file.failures" 2>/dev/null | tr '\n' ' ')")
     say "INCOMPLETE: ${INCOMPLETE[-1]}"
@@ -441,7 +459,7 @@ round_cmd() { # round_cmd KIND KEY CMD...: one timed fan-out; a line "KIND wall 
 r=0
 timed "$WORK/halt-one.json" "$CHAOS" halt --inventory "$WORK/one.yaml" "${OP[@]}" --reason "bench: CLI start-up" --output json
 ((RC == 0)) || fail "chaos halt --inventory (one host) exited $RC: $(head -c 600 "$WORK/halt-one.json.err")"
-echo "one $WALL_MS $T_START_MS $T_END_MS 1" >>"$WORK/rounds.txt"
+echo "one $WALL_MS $T_START_MS $T_END_MS 1 $CPU_CLI_MS $CPU_CTRL_MS $CPU_FLEET_MS" >>"$WORK/rounds.txt"
 for ((r = 1; r <= REPEAT; r++)); do
   ((SECONDS < DEADLINE)) || fail "TIME_LIMIT=${TIME_LIMIT}s spent in round $r"
   round_cmd resume-direct hosts "$CHAOS" resume --inventory "$WORK/fleet.yaml" "${OP[@]}" --output json
@@ -557,8 +575,10 @@ for k in range(1, FIRES + 1):
                                            ("prehalt", "MEM_PRE_HALT"), ("halted", "MEM_HALTED"), ("after", "MEM_AFTER"))}
     m["perRunKiB"] = (m["running"]["rssMiB"] - m["idle"]["rssMiB"]) * 1024 / N
     m["perRunAnonKiB"] = (m["running"]["anonMiB"] - m["idle"]["anonMiB"]) * 1024 / N
+    cli, ctl, flt = (int(x) / 1000 for x in F["HALT_CPU"].split())
     R["fires"].append({"k": k, "scheduled": S, "cron": F["CRON"], "fanout": fo, "halt": h, "memory": m,
-                       "cpuS": {"fanout": m["running"]["cpuS"] - m["fire"]["cpuS"], "halt": m["halted"]["cpuS"] - m["prehalt"]["cpuS"]},
+                       "cpuS": {"fanout": m["running"]["cpuS"] - m["fire"]["cpuS"], "fanoutFleet": int(F["FLEET_CPU_FANOUT_MS"]) / 1000,
+                                "haltCli": cli, "haltController": ctl, "haltFleet": flt},
                        "leases": {"renews": len(renews), "expired": len(expired), "renewGapMs": stats(gaps)},
                        "overviewMs": int(F["OVERVIEW_MS"]), "overviewRunning": F["RUNNING"]})
 
@@ -576,16 +596,21 @@ def elapsed(kind):
     return xs
 def last_arrival(kind, caller):
     xs = []
-    for kd, w, a, b, n in rounds:
+    for kd, w, a, b, n, *_ in rounds:
         if kd == kind and int(n) == N:
             ts = [e[0] for v in fleet.values() for e in v["events"]["halt"] if e[1] == caller and int(a) <= e[0] <= int(b) + 1000]
             if ts:
                 xs.append(max(ts) - int(a))
     return xs
+def cpu(kind):  # median CPU seconds of the complete rounds: the command, the controller, the fleet
+    xs = [x for x in rounds if x[0] == kind and int(x[4]) == (1 if kind == "one" else N)]
+    return [med([int(x[i]) / 1000 for x in xs]) for i in (5, 6, 7)] if xs else [None] * 3
 R["direct"] = {"wallMs": walls("halt-direct"), "medianMs": med(walls("halt-direct")), "incomplete": len(walls("halt-direct", False)) - len(walls("halt-direct")),
+               "cpuS": cpu("halt-direct"),
                "lastArrivalMs": last_arrival("halt-direct", "operator:bench"), "resumeWallMs": walls("resume-direct", False),
                "oneHostWallMs": walls("one")[0]}
 R["idle"] = {"wallMs": walls("halt-idle"), "medianMs": med(walls("halt-idle")), "incomplete": len(walls("halt-idle", False)) - len(walls("halt-idle")),
+             "cpuS": cpu("halt-idle"),
              "elapsedMs": elapsed("halt-idle"), "lastArrivalMs": last_arrival("halt-idle", CTRL), "resumeWallMs": walls("resume-controller", False)}
 R["incomplete"] = [l.strip() for l in open(os.path.join(out, "incomplete.txt")) if l.strip()]
 f1 = R["fires"][0]
@@ -596,7 +621,7 @@ R["memory"] = {"start": mem(E["MEM_START"]), "end": mem(E["MEM_END"])}
 json.dump(R, open(os.path.join(out, "summary.json"), "w"), indent=2)
 
 def ms(x): return "-" if x is None else ("%.0f" % x if abs(x) >= 100 else "%.1f" % x)
-def row(label, value, note=""): return "  %-46s %16s   %s" % (label, value, note)
+def row(label, value, note=""): return "  %-48s %20s   %s" % (label, value, note)
 def pp(s): return "%s / %s ms" % (ms(s.get("p50")), ms(s.get("p99")))
 L = ["chaos controller driving %d simulated agents (%s build %s, %s; %d CPUs, load %s at start)" % (
     N, E["BUILD_KIND"], E["CHAOS_MTIME"], E["GIT"], int(E["CPUS"]), E["LOAD_AT_START"])]
@@ -621,7 +646,9 @@ for F in R["fires"]:
     L.append(row("runs stored after", "%s ms" % ms(h["runsStoredMs"]), "%d stored, %d aborted" % (h["stored"], h["storedAborted"])))
     L.append(row("lease renewals / expired at the agents", "%d / %d" % (F["leases"]["renews"], F["leases"]["expired"]),
                  "renew gap p50 %s, max %s ms" % (ms(F["leases"]["renewGapMs"].get("p50")), ms(F["leases"]["renewGapMs"].get("max")))))
-    L.append(row("controller CPU: fan-out / halt", "%.1f / %.1f s" % (F["cpuS"]["fanout"], F["cpuS"]["halt"]), "fan-out: S to %s s after the last inject" % E["SETTLE"]))
+    c = F["cpuS"]
+    L.append(row("CPU during the fan-out: controller / fleet", "%.1f / %.1f s" % (c["fanout"], c["fanoutFleet"]), "from S to %s s after the last inject" % E["SETTLE"]))
+    L.append(row("CPU during the halt: CLI / controller / fleet", "%.2f / %.2f / %.2f s" % (c["haltCli"], c["haltController"], c["haltFleet"])))
 def runs(xs): return ", ".join(ms(x) for x in xs)
 def incomplete(x): return "; %d INCOMPLETE left out" % x["incomplete"] if x["incomplete"] else ""
 def ratio(x): return "-" if x is None else "%.2fx" % x
@@ -629,6 +656,9 @@ L.append("halt fan-out compared (wall of the command; median of the complete rou
 L.append(row("floor: chaos halt --inventory (CLI -> agents)", "%s ms" % ms(R["direct"]["medianMs"]), "runs %s%s" % (runs(R["direct"]["wallMs"]), incomplete(R["direct"]))))
 L.append(row("chaos halt --controller, idle controller", "%s ms" % ms(R["idle"]["medianMs"]), "runs %s; elapsedMs %s%s" % (runs(R["idle"]["wallMs"]), runs(R["idle"]["elapsedMs"]), incomplete(R["idle"]))))
 L.append(row("chaos halt --inventory, one host (start-up)", "%s ms" % ms(R["direct"]["oneHostWallMs"])))
+def cpus(c): return "-" if c[0] is None else "%.2f / %.2f / %.2f s" % tuple(c)
+L.append(row("CPU, floor: CLI / controller / fleet", cpus(R["direct"]["cpuS"]), "medians"))
+L.append(row("CPU, idle controller: CLI / controller / fleet", cpus(R["idle"]["cpuS"])))
 L.append(row("ratio controller (runs in progress) / floor", ratio(R["ratios"]["controllerWithRunsOverDirect"])))
 L.append(row("ratio controller (idle) / floor", ratio(R["ratios"]["controllerIdleOverDirect"])))
 L.append("controller memory (MiB) and resources")

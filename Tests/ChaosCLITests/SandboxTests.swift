@@ -442,7 +442,7 @@ struct SandboxTests {
         #expect(audit.stdout.contains("\"who\":\"sre-alice\"") && audit.stdout.contains("\"action\":\"halt\"") && audit.stdout.contains("\"who\":\"ci-bot\""), "\(audit.stdout)")
         let overview = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/api/v1/overview"].withNetns("chsbx-client"), timeout: 10)
         let agents = ((try? JSONSerialization.jsonObject(with: Data(overview.stdout.utf8))) as? [String: Any])?["agents"] as? [String: Any]
-        #expect((agents?["total"] as? Int ?? 0) >= 8 && agents?["reachable"] as? Int == agents?["total"] as? Int, "every sandbox agent answers the controller's poll: \(overview.stdout.prefix(800))")
+        #expect(agents?["total"] as? Int == 7 && agents?["reachable"] as? Int == agents?["total"] as? Int, "every sandbox agent answers the controller's poll: \(overview.stdout.prefix(800))")
         let metrics = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/metrics"].withNetns("chsbx-client"), timeout: 10)
         #expect(metrics.stdout.contains("chaos_controller_halts_total 1"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("chaos_controller_halted 0"), "\(metrics.stdout)")
