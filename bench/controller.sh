@@ -346,6 +346,7 @@ EOF
 : >"$WORK/fires.env"
 
 # ---------------------------------------------------------------- one fire: fan-out, then the global halt with the runs in progress
+# shellcheck disable=SC2034  # MEM_*, HALT_* and the like reach fires.env through ${!v}
 fire() { # fire K (S_EPOCH is its minute; the experiments are written for it)
   local k=$1 c injects ended gave_up left i t0 t1 v
   S_MS=$((S_EPOCH * 1000))

@@ -6,12 +6,18 @@ internal import GRDB
 extension SQLiteRunStore: FireStoring {
     static let fireColumns = "experiment, scheduledMs, target, groups, trigger, state, reason, runID, decidedMs"
 
-    public func record(_ fire: FireRecord) throws(ChaosError) {
-        let groups = String(decoding: (try? JSONEncoder().encode(fire.groups)) ?? Data("[]".utf8), as: UTF8.self)
-        let arguments: StatementArguments = [fire.experiment, fire.scheduledMs, fire.target, groups, fire.trigger.rawValue,
-                                             fire.state.rawValue, fire.reason, fire.runID, fire.decidedMs]
-        try write("record fire '\(fire.experiment)' in") { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO fires (\(Self.fireColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", arguments: arguments)
+    public func record(_ fire: FireRecord) throws(ChaosError) { try record(all: [fire]) }
+
+    public func record(all fires: [FireRecord]) throws(ChaosError) {
+        guard !fires.isEmpty else { return }
+        let rows: [StatementArguments] = fires.map { fire in
+            let groups = String(decoding: (try? JSONEncoder().encode(fire.groups)) ?? Data("[]".utf8), as: UTF8.self)
+            return [fire.experiment, fire.scheduledMs, fire.target, groups, fire.trigger.rawValue,
+                    fire.state.rawValue, fire.reason, fire.runID, fire.decidedMs]
+        }
+        try write("record \(fires.count == 1 ? "fire '\(fires[0].experiment)'" : "\(fires.count) fires") in") { db in
+            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO fires (\(Self.fireColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            for arguments in rows { try statement.execute(arguments: arguments) }
         }
     }
 

@@ -1,5 +1,6 @@
 import ChaosCore
 import Foundation
+import Glibc
 import Metrics
 import Synchronization
 
@@ -70,6 +71,7 @@ final class Controller: @unchecked Sendable {
             throw .internalError("controller.store", "This store cannot keep the controller's fire records.")
         }
         self.store = store
+        Self.raiseOpenFilesLimit()
         inventory = try Context(global: global).loadInventory(config.inventory)
         if let text = try store.value(Self.haltKey), let h = try? JSONDecoder().decode(HaltState.self, from: Data(text.utf8)), h.halted {
             shared.withLock { $0.halt = h }
@@ -119,6 +121,18 @@ final class Controller: @unchecked Sendable {
         await probes?.shutdown()
         Self.log("stopped")
         return 0
+    }
+
+    /// A connection per agent and per run in progress: a thousand agents need more than the usual
+    /// soft limit of 1,024 descriptors. Raised to the hard limit (the unit sets LimitNOFILE=).
+    static func raiseOpenFilesLimit() {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        let before = limit.rlim_cur
+        limit.rlim_cur = limit.rlim_max
+        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
+            log("open files limit raised from \(before) to \(limit.rlim_cur)")
+        }
     }
 
     private func apiSettings(_ api: ControllerConfiguration.API) throws(ChaosError) -> ControllerAPISettings {
@@ -175,11 +189,13 @@ final class Controller: @unchecked Sendable {
         let byName = Dictionary(scheduled.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let groups = byName.mapValues(\.groups)
         let metrics = self.metrics
-        let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void = { f, state, reason, runID in
+        let make: @Sendable (PlannedFire, FireRecord.State, String?, String?) -> FireRecord = { f, state, reason, runID in
             // Stamped when written: a finished run's record says when it finished.
-            try store.record(FireRecord(experiment: f.experiment, scheduledMs: DueFires.Key(f).scheduledMs, target: f.target,
-                                        groups: groups[f.experiment] ?? [], trigger: f.trigger, state: state, reason: reason,
-                                        runID: runID, decidedMs: Self.nowMs()))
+            FireRecord(experiment: f.experiment, scheduledMs: DueFires.Key(f).scheduledMs, target: f.target, groups: groups[f.experiment] ?? [],
+                       trigger: f.trigger, state: state, reason: reason, runID: runID, decidedMs: Self.nowMs())
+        }
+        let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void = { f, state, reason, runID in
+            try store.record(make(f, state, reason, runID))
             metrics.fire(state)
         }
         for f in due.missed {
@@ -192,10 +208,13 @@ final class Controller: @unchecked Sendable {
             try record(f, .skipped, f.skipReason, nil)
             Self.log("skipped '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs)): \(f.skipReason ?? "")")
         }
-        for f in due.start {
-            guard let (file, e) = catalog.experiment(named: f.experiment) else { continue }
-            let runID = "r-" + String(UUID().uuidString.lowercased().prefix(8))
-            try record(f, .started, nil, runID)  // before anything is injected
+        // Every start is recorded before anything is injected, all in one transaction.
+        let starting = due.start.compactMap { f -> (PlannedFire, String, Experiment, String)? in
+            catalog.experiment(named: f.experiment).map { (f, $0.file, $0.experiment, "r-" + String(UUID().uuidString.lowercased().prefix(8))) }
+        }
+        try store.record(all: starting.map { make($0.0, .started, nil, $0.3) })
+        for (f, file, e, runID) in starting {
+            metrics.fire(.started)
             metrics.lag(seconds: Double(now - DueFires.Key(f).scheduledMs) / 1000)
             Self.log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
             let calendar = byName[e.name]?.calendar

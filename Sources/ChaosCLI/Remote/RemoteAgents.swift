@@ -66,9 +66,17 @@ struct AgentFleet {
         let name = global.identity ?? Environment.value("CHAOS_IDENTITY") ?? Environment.value("USER") ?? loginName()
         let c = ClientCredentials(certificate: "\(dir)/\(name).pem", key: "\(dir)/\(name)-key.pem", ca: "\(dir)/ca.pem")
         for file in [c.certificate, c.key, c.ca] where access(file, R_OK) != 0 {
+            if errno == EMFILE || errno == ENFILE {
+                throw ChaosError("host.tooManyFiles", "Cannot read '\(file)': too many open files (the limit is \(Self.openFilesLimit())). Raise it: LimitNOFILE= in the systemd unit, or 'ulimit -n 65536'.")
+            }
             throw .usage("agent.noIdentity", "Cannot read '\(file)' (\(String(cString: strerror(errno)))): agents need your certificate to accept you. Issue one with 'chaos certs issue --operator \(name) --dir \(dir)', or name yours with '--identity NAME' and '--pki-dir DIR' (env CHAOS_IDENTITY, CHAOS_PKI_DIR).")
         }
         return c
+    }
+
+    static func openFilesLimit() -> String {
+        var l = rlimit()
+        return getrlimit(Int32(RLIMIT_NOFILE.rawValue), &l) == 0 ? String(l.rlim_cur) : "unknown"
     }
 
     static func loginName() -> String {

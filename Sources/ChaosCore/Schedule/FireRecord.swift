@@ -37,10 +37,16 @@ public struct FireRecord: Hashable, Sendable, Codable {
 public protocol FireStoring: Sendable {
     /// Inserts or replaces the record of (experiment, scheduledMs).
     func record(_ fire: FireRecord) throws(ChaosError)
+    /// Several at once, all or none (one transaction: a thousand fires due at the same minute).
+    func record(all fires: [FireRecord]) throws(ChaosError)
     /// Records scheduled at or after `sinceMs`, oldest first.
     func fires(sinceMs: Int64) throws(ChaosError) -> [FireRecord]
     /// Records in `state`, oldest first.
     func fires(in state: FireRecord.State) throws(ChaosError) -> [FireRecord]
     func value(_ key: String) throws(ChaosError) -> String?
     func setValue(_ value: String, for key: String) throws(ChaosError)
+}
+
+extension FireStoring {
+    public func record(all fires: [FireRecord]) throws(ChaosError) { for f in fires { try record(f) } }
 }
