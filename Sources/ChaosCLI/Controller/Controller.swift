@@ -321,6 +321,7 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
     private var halts: Counter?
     private var haltedGauge: Gauge?
     private var lagGauge: Gauge?
+    private var activeGauge: Gauge?
     private var made = false
 
     /// Makes the metrics (after the metrics system is bootstrapped).
@@ -330,6 +331,7 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
             halts = Counter(label: "chaos_controller_halts_total")
             haltedGauge = Gauge(label: "chaos_controller_halted")
             lagGauge = Gauge(label: "chaos_controller_schedule_lag_seconds")
+            activeGauge = Gauge(label: "chaos_controller_faults_active")
             for o in Verdict.Outcome.allCases { runs[o.rawValue] = Counter(label: "chaos_controller_runs_total", dimensions: [("verdict", o.rawValue)]) }
         }
     }
@@ -346,5 +348,5 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
             fires[state.rawValue]?.increment()
         }
     }
-    func active(_ n: Int) { lock.withLock { _ in if made { Gauge(label: "chaos_controller_faults_active").record(n) } } }
+    func active(_ n: Int) { lock.withLock { _ in activeGauge?.record(n) } }
 }
