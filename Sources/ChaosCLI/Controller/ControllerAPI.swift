@@ -103,28 +103,36 @@ extension Controller: ControllerBackend {
             return true
         }) else { return }
         Task {
-            let acks = await fanOut { agent throws(ChaosError) -> Int in (try await agent.health()).halted == true ? 1 : 0 }
-            let halted = acks.filter { $0.ok }.map(\.reverted).reduce(0, +)
-            let down = acks.filter { !$0.ok }
-            let summary = AgentsSummary(total: acks.count, reachable: acks.count - down.count, halted: halted, unreachable: Array(down.prefix(20)), checkedAt: Self.nowMs())
+            let answers = await each { agent throws(ChaosError) -> Bool in (try await agent.health()).halted == true }
+            let halted = answers.filter { (try? $0.1.get()) == true }.count
+            let down = answers.compactMap { host, r -> AgentAck? in
+                guard case .failure(let e) = r else { return nil }
+                return AgentAck(host: host.name, ok: false, error: e.message)
+            }
+            let summary = AgentsSummary(total: answers.count, reachable: answers.count - down.count, halted: halted, unreachable: Array(down.prefix(20)), checkedAt: Self.nowMs())
             shared.withLock { $0.agents = summary; $0.polling = false }
         }
     }
 
     /// `body` on every agent of the inventory at once (the controller's session, else a new one).
-    func fanOut(_ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> Int) async -> [AgentAck] {
+    func each<T: Sendable>(_ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> T) async -> [(Inventory.Host, Result<T, ChaosError>)] {
         guard let inventory else { return [] }
         let hosts = inventory.hosts.filter { $0.agent != nil }
         guard !hosts.isEmpty else { return [] }
         let fleet: AgentFleet
         if let own = self.fleet { fleet = own.lent() } else {
             do throws(ChaosError) { fleet = try AgentFleet.open(inventory, global: global) } catch {
-                return hosts.map { AgentAck(host: $0.name, ok: false, error: error.message) }
+                return hosts.map { ($0, .failure(error)) }
             }
         }
         let results = await fleet.each(hosts, body)
         await fleet.close()
-        return results.map { host, r in
+        return results
+    }
+
+    /// Halts or resumes every agent: one acknowledgement each, with the faults it reverted.
+    func fanOut(_ body: @escaping @Sendable (any AgentClient) async throws(ChaosError) -> Int) async -> [AgentAck] {
+        await each(body).map { host, r in
             switch r {
             case .success(let n): return AgentAck(host: host.name, ok: true, reverted: n)
             case .failure(let e): return AgentAck(host: host.name, ok: false, error: e.message)
