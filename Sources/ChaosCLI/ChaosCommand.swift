@@ -24,7 +24,7 @@ public struct ChaosCommand: AsyncParsableCommand {
         """,
         version: "0.1.0",
         subcommands: [
-            ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, VerdictsCommand.self, ReportCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, CapabilitiesCommand.self, AgentLauncher.self,
+            ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, SPOFCommand.self, VerdictsCommand.self, ReportCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, CapabilitiesCommand.self, AgentLauncher.self,
             StatusCommand.self, RevertCommand.self, HaltCommand.self, ResumeCommand.self, GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self,
             CertsCommand.self,
         ]

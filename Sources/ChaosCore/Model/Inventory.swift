@@ -5,9 +5,35 @@ public struct Inventory: Hashable, Sendable, Codable {
     public var targets: [Target]
     public var groups: [Group]
     public var dependencies: [Dependency]
+    /// The architecture map for SPOF analysis: services, their instances, entry points.
+    public var services: [Service]
 
-    public init(hosts: [Host] = [], targets: [Target] = [], groups: [Group] = [], dependencies: [Dependency] = []) {
-        self.hosts = hosts; self.targets = targets; self.groups = groups; self.dependencies = dependencies
+    public init(hosts: [Host] = [], targets: [Target] = [], groups: [Group] = [], dependencies: [Dependency] = [], services: [Service] = []) {
+        self.hosts = hosts; self.targets = targets; self.groups = groups; self.dependencies = dependencies; self.services = services
+    }
+
+    /// A service of the architecture: its instances (each on a host, with its process or unit), how
+    /// many must be up for it to work, and whether users reach it directly (an entry point).
+    public struct Service: Hashable, Sendable, Codable {
+        public var name: String
+        public var description: String?
+        public var instances: [Instance]
+        /// Instances that must be up for the service to work (default 1: any one will do).
+        public var minHealthy: Int
+        /// Set for a user-facing entry point: how users' success is observed.
+        public var entry: ProbeSpec?
+        public init(name: String, description: String? = nil, instances: [Instance], minHealthy: Int = 1, entry: ProbeSpec? = nil) {
+            self.name = name; self.description = description; self.instances = instances; self.minHealthy = minHealthy; self.entry = entry
+        }
+        public var isEntryPoint: Bool { entry != nil }
+    }
+
+    /// One instance of a service: on a host, as a process or a systemd unit.
+    public struct Instance: Hashable, Sendable, Codable {
+        public var host: String
+        public var process: ProcessSelector?
+        public var unit: String?
+        public init(host: String, process: ProcessSelector? = nil, unit: String? = nil) { self.host = host; self.process = process; self.unit = unit }
     }
 
     /// A machine with an agent.
@@ -86,7 +112,7 @@ public struct Inventory: Hashable, Sendable, Codable {
 /// Inventories encode as the file format, `apiVersion` and `kind` included, so JSON written by chaos can
 /// be read again as an inventory file; decoding takes the same shape, with the file's defaults.
 extension Inventory {
-    enum CodingKeys: String, CodingKey { case apiVersion, kind, hosts, targets, groups, dependencies }
+    enum CodingKeys: String, CodingKey { case apiVersion, kind, hosts, targets, groups, dependencies, services }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -94,7 +120,8 @@ extension Inventory {
         self.init(hosts: try c.decode([Host].self, forKey: .hosts),
                   targets: try c.decodeIfPresent([Target].self, forKey: .targets) ?? [],
                   groups: try c.decodeIfPresent([Group].self, forKey: .groups) ?? [],
-                  dependencies: try c.decodeIfPresent([Dependency].self, forKey: .dependencies) ?? [])
+                  dependencies: try c.decodeIfPresent([Dependency].self, forKey: .dependencies) ?? [],
+                  services: try c.decodeIfPresent([Service].self, forKey: .services) ?? [])
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +132,7 @@ extension Inventory {
         try c.encode(targets, forKey: .targets)
         try c.encode(groups, forKey: .groups)
         try c.encode(dependencies, forKey: .dependencies)
+        if !services.isEmpty { try c.encode(services, forKey: .services) }
     }
 }
 

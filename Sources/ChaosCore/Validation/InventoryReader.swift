@@ -20,15 +20,17 @@ struct InventoryReader {
         let groupNames = WrittenNames(top.node("groups"), list: "groups")
         let targets = top.optional("targets") { r.list($0, $1) { readTarget($0, $1, hosts: writtenHosts) } } ?? []
         let groups = top.optional("groups") { r.list($0, $1) { readGroup($0, $1, names: hostNames.texts + targetNames.texts) } } ?? []
-        let known = hostNames.texts + targetNames.texts + groupNames.texts
+        let serviceNames = WrittenNames(top.node("services"), list: "services")
+        let services = top.optional("services") { r.list($0, $1) { readService($0, $1, hosts: hostNames.texts) } } ?? []
+        let known = hostNames.texts + targetNames.texts + groupNames.texts + serviceNames.texts
         let deps = top.optional("dependencies") { r.list($0, $1) { readDependency($0, $1, known: known) } } ?? []
         top.finish()
         hostNames.reportDuplicates(r.sink, message: { "host name '\($0)' is defined twice" }, hint: "give each host its own name")
         WrittenNames(top.node("hosts"), list: "hosts", key: "address", isValid: { !$0.trimmingWhitespace().isEmpty })
             .reportDuplicates(r.sink, message: { "host address '\($0)' is defined twice" }, hint: "give each host its own address")
-        (targetNames + groupNames).reportDuplicates(r.sink, message: { "target or group name '\($0)' is defined twice" },
-                                                    hint: "targets and groups share one namespace; give each its own name")
-        return Inventory(hosts: hosts, targets: targets, groups: groups, dependencies: deps)
+        (targetNames + groupNames + serviceNames).reportDuplicates(r.sink, message: { "target, group or service name '\($0)' is defined twice" },
+                                                                   hint: "targets, groups and services share one namespace; give each its own name")
+        return Inventory(hosts: hosts, targets: targets, groups: groups, dependencies: deps, services: services)
     }
 
     /// Every host's valid name and its tags, read straight from the document.
@@ -128,12 +130,50 @@ struct InventoryReader {
         return Inventory.Group(name: name, members: members, minHealthy: minHealthy, health: health)
     }
 
+    func readService(_ node: DocumentNode, _ path: String, hosts: [String]) -> Inventory.Service? {
+        guard let m = r.mapping(node, path) else { return nil }
+        let name = m.required("name", hint: "add e.g. 'name: redis'") { NameRule.read(r, $0, $1) }
+        let description = m.optional("description") { r.string($0, $1, allowEmpty: true) }
+        let instances = m.required("instances", hint: "list where it runs, e.g. 'instances: [{host: db1, process: {port: 6379}}]'") { (n: DocumentNode, p: String) -> [Inventory.Instance]? in
+            r.list(n, p) { item, ip -> Inventory.Instance? in
+                guard let im = r.mapping(item, ip) else { return nil }
+                let host = im.required("host", hint: "the host it runs on") { (hn: DocumentNode, hp: String) -> String? in
+                    guard let h = r.string(hn, hp) else { return nil }
+                    if !hosts.contains(h) {
+                        let hint = Spelling.closest(to: h, in: hosts).map { "did you mean '\($0)'?" } ?? "define it under 'hosts'"
+                        r.sink.report(hn.location, hp, "no host is named '\(h)'", hint: hint)
+                    }
+                    return h
+                }
+                let process = im.optional("process") { readProcessSelector(r, $0, $1) }
+                let unit = im.optional("unit") { r.string($0, $1) }
+                im.finish()
+                if process != nil && unit != nil {
+                    r.sink.report(im.location, ip, "gives both a process and a unit", hint: "keep one: 'process: {...}' or 'unit: NAME.service'")
+                }
+                return host.map { Inventory.Instance(host: $0, process: process, unit: unit) }
+            }
+        }
+        let minHealthy = m.optional("minHealthy") { r.int($0, $1, in: 1...100_000) } ?? 1
+        let entry = m.optional("entry") { ProbeReader(r).read($0, $1, requireName: false) }
+        m.finish()
+        if let instances, instances.isEmpty {
+            r.sink.report(m.location(of: "instances"), "\(path).instances", "is empty", hint: "a service runs somewhere: list at least one instance")
+        }
+        if let instances, minHealthy > instances.count, !instances.isEmpty {
+            r.sink.report(m.location(of: "minHealthy"), "\(path).minHealthy", "\(minHealthy) is more than the \(instances.count) instance\(instances.count == 1 ? "" : "s")",
+                          hint: "use at most \(instances.count)")
+        }
+        guard let name, let instances else { return nil }
+        return Inventory.Service(name: name, description: description, instances: instances, minHealthy: minHealthy, entry: entry)
+    }
+
     func readDependency(_ node: DocumentNode, _ path: String, known: [String]) -> Inventory.Dependency? {
         guard let m = r.mapping(node, path) else { return nil }
         func ref(_ n: DocumentNode, _ p: String) -> String? {
             guard let s = r.string(n, p) else { return nil }
             if !known.contains(s) {
-                let hint = Spelling.closest(to: s, in: known).map { "did you mean '\($0)'?" } ?? "name a host, target or group"
+                let hint = Spelling.closest(to: s, in: known).map { "did you mean '\($0)'?" } ?? "name a host, target, group or service"
                 r.sink.report(n.location, p, "nothing is named '\(s)'", hint: hint)
             }
             return s

@@ -91,7 +91,7 @@ struct EveryProblemTests {
             "t.yaml:7:12: targets[0].name: 'T1' is not a valid name; use lowercase letters, digits, '-', '_' and '.', starting with a letter or digit (at most 63)",
             "t.yaml:7:22: targets[0].host: no host is named 'db3'; did you mean 'db1'?",
             "t.yaml:9:32: groups[0].minHealthy: 5 is more than the 1 member; use at most 1",
-            "t.yaml:11:20: dependencies[0].to: nothing is named 'nowhere'; name a host, target or group",
+            "t.yaml:11:20: dependencies[0].to: nothing is named 'nowhere'; name a host, target, group or service",
         ].sorted())
     }
 

@@ -98,7 +98,7 @@ struct InventoryDiagnosticsTests {
               - {name: redis, host: db1}
             groups:
               - {name: redis, members: [db1], minHealthy: 1}
-            """), diagnostics: ["t.yaml:8:12: groups[0].name: target or group name 'redis' is defined twice; targets and groups share one namespace; give each its own name"]),
+            """), diagnostics: ["t.yaml:8:12: groups[0].name: target, group or service name 'redis' is defined twice; targets, groups and services share one namespace; give each its own name"]),
 
         InvalidCase(title: "a target with tags nobody carries all of", text: inventory("""
             targets:
@@ -175,7 +175,7 @@ struct InventoryDiagnosticsTests {
             dependencies:
               - {from: web, to: db1, kind: strong}
             """), diagnostics: [
-                "t.yaml:6:12: dependencies[0].from: nothing is named 'web'; name a host, target or group",
+                "t.yaml:6:12: dependencies[0].from: nothing is named 'web'; name a host, target, group or service",
                 "t.yaml:6:32: dependencies[0].kind: 'strong' is not allowed; allowed: 'hard', 'soft'",
             ]),
 
@@ -198,7 +198,7 @@ struct InventoryDiagnosticsTests {
               - {name: g, members: [db1], minHealthy: 1}
               - {name: g, members: [db1], minHealthy: 1}
             """), expecting: "Inventory")
-        #expect(got == ["t.yaml:7:12: groups[1].name: target or group name 'g' is defined twice; targets and groups share one namespace; give each its own name"])
+        #expect(got == ["t.yaml:7:12: groups[1].name: target, group or service name 'g' is defined twice; targets, groups and services share one namespace; give each its own name"])
     }
 
     @Test("one broken host does not make valid references to other hosts fail")

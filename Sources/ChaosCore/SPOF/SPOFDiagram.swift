@@ -1,0 +1,36 @@
+/// The dependency map as Graphviz DOT: services as boxes (entry points doubled, suspected SPOFs red,
+/// performance SPOFs amber), hard dependencies solid, soft ones dashed, hosts that are SPOFs as red
+/// ellipses tied to the services they carry. `dot -Tsvg` draws it.
+public enum SPOFDiagram {
+    public static func dot(_ inventory: Inventory, _ report: SPOFAnalysis.Report) -> String {
+        func q(_ s: String) -> String { "\"" + s.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\"" }
+        let spofServices = Set(report.spofs.compactMap { $0.kind == .singleInstance ? $0.service : nil })
+        let slow = Set(report.performance.compactMap { $0.kind == .singleInstance ? $0.service : nil })
+        var lines = ["digraph spof {", "  rankdir=LR;", "  node [shape=box, style=\"rounded,filled\", fillcolor=\"#ffffff\", fontname=\"sans-serif\"];",
+                     "  edge [fontname=\"sans-serif\", fontsize=10];"]
+        for s in inventory.services {
+            let hosts = Set(s.instances.map(\.host)).sorted().joined(separator: ", ")
+            var label = "\(s.name)\\n\(s.instances.count) instance\(s.instances.count == 1 ? "" : "s") on \(hosts)"
+            if s.minHealthy > 1 { label += "\\nminHealthy \(s.minHealthy)" }
+            var attrs = ["label=\(q(label).replacing("\\\\n", with: "\\n"))"]
+            if s.isEntryPoint { attrs.append("peripheries=2") }
+            if spofServices.contains(s.name) { attrs += ["color=\"#cf222e\"", "fillcolor=\"#ffebe9\"", "penwidth=2", "xlabel=\"SPOF\""] }
+            else if slow.contains(s.name) { attrs += ["color=\"#9a6700\"", "fillcolor=\"#fff8c5\"", "xlabel=\"slow\""] }
+            lines.append("  \(q(s.name)) [\(attrs.joined(separator: ", "))];")
+        }
+        let names = Set(inventory.services.map(\.name))
+        for d in inventory.dependencies where names.contains(d.from) && names.contains(d.to) {
+            lines.append("  \(q(d.from)) -> \(q(d.to))" + (d.kind == .soft ? " [style=dashed, label=\"soft\"]" : "") + ";")
+        }
+        for f in report.spofs + report.performance where f.kind == .sharedHost {
+            guard let h = f.host else { continue }
+            let red = !f.cuts.isEmpty
+            lines.append("  \(q("host " + h)) [shape=ellipse, style=filled, fillcolor=\(red ? "\"#ffebe9\"" : "\"#fff8c5\""), color=\(red ? "\"#cf222e\"" : "\"#9a6700\""), xlabel=\(red ? "\"SPOF\"" : "\"slow\"")];")
+            for s in inventory.services where s.instances.contains(where: { $0.host == h }) {
+                lines.append("  \(q("host " + h)) -> \(q(s.name)) [style=dotted, arrowhead=none];")
+            }
+        }
+        lines.append("}")
+        return lines.joined(separator: "\n") + "\n"
+    }
+}
