@@ -4,7 +4,11 @@ import Testing
 /// Small architecture maps whose single points of failure are known.
 @Suite("SPOF analysis on maps with known answers")
 struct SPOFAnalysisTests {
-    static let probe = ProbeSpec(name: "entry", type: .http)
+    static let probe: ProbeSpec = {
+        var p = ProbeSpec(name: "entry", type: .http)
+        p.url = "http://10.0.0.1/"
+        return p
+    }()
 
     /// `spec`: service name → hosts of its instances; entries get an entry probe.
     static func inventory(_ spec: [(String, [String])], minHealthy: [String: Int] = [:], entries: [String], hard: [(String, String)] = [],
@@ -79,5 +83,42 @@ struct SPOFAnalysisTests {
         #expect(r.spofs.map(\.component) == ["service a"])
         #expect(r.notes == ["dependency a → h9 left out: it does not join two services"])
         #expect(SPOFAnalysis.analyze(Inventory()).notes == ["the inventory has no 'services': nothing to analyse"])
+    }
+}
+
+@Suite("SPOF plan: the experiments that would prove each finding")
+struct SPOFPlanTests {
+    @Test("a SPOF service is killed, a shared host is cut off from the others, a redundant service loses one instance; all watch every entry point")
+    func plan() throws {
+        var inv = SPOFAnalysisTests.inventory([("lb", ["lb1"]), ("app", ["h1", "h1"]), ("db", ["d1", "d2"])], entries: ["lb"],
+                                              hard: [("lb", "app"), ("app", "db")])
+        inv.services[0].instances[0] = Inventory.Instance(host: "lb1", unit: "haproxy.service")
+        let report = SPOFAnalysis.analyze(inv)
+        let (planned, notes) = SPOFPlan.experiments(inv, report, hold: .seconds(20), maxOutage: .seconds(3))
+        #expect(notes.isEmpty)
+        #expect(planned.map(\.experiment.name) == ["spof-host-h1", "spof-lb", "redundancy-app", "redundancy-db"])
+        #expect(planned.map(\.prediction) == ["spof", "spof", "spof", "redundant"])
+        let lb = planned[1].experiment
+        #expect(lb.fault.type == .systemdStop && lb.fault.duration == .seconds(20) && lb.target.host == "lb1" && lb.target.process?.unit == "haproxy.service")
+        let host = planned[0].experiment
+        #expect(host.fault.type == .networkBlackhole && host.target.host == "h1" && host.fault.with.to == ["d1", "d2", "lb1"])
+        let db = planned[3].experiment
+        #expect(db.fault.type == .processKill && db.target.host == "d1" && db.target.process?.name == "db")
+        #expect(planned.allSatisfy { $0.experiment.probes.map(\.name) == ["entry-lb"] && $0.experiment.expect.maxOutage == .seconds(3) })
+        // Written out, each reads back as a valid experiment.
+        for p in planned {
+            let text = try ExperimentWriter.yaml(p.experiment, comment: ["test"])
+            let doc = ChaosDocument.load(text, file: "\(p.experiment.name).yaml")
+            #expect(doc.isValid, "\(doc.diagnostics) in\n\(text)")
+            if case .experiment(let e)? = doc.document { #expect(e == p.experiment) }
+        }
+    }
+
+    @Test("without an entry probe nothing is planned, and it says why")
+    func noEntry() {
+        let inv = Inventory(hosts: [Inventory.Host(name: "h", address: "10.0.0.1")],
+                            services: [Inventory.Service(name: "s", instances: [Inventory.Instance(host: "h")])])
+        let (planned, notes) = SPOFPlan.experiments(inv, SPOFAnalysis.analyze(inv))
+        #expect(planned.isEmpty && notes == ["no entry point has an 'entry' probe: nothing could judge the experiments"])
     }
 }

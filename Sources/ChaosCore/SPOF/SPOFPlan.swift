@@ -1,0 +1,71 @@
+/// The experiments that would confirm or refute an analysis: one per suspected SPOF (kill its
+/// instance, stop its unit, or cut its host off), and one per claimed redundancy (kill one instance:
+/// it should survive). Every experiment watches every entry point with its `entry` probe and holds
+/// the same criteria, so a SPOF shows as an outage and redundancy as a pass. Pure: values in,
+/// experiments out (written as normal experiment files by `chaos spof plan`).
+public enum SPOFPlan {
+    public struct Planned: Hashable, Sendable {
+        public var experiment: Experiment
+        /// What the analysis predicts: `spof` (the run should fail) or `redundant` (it should pass).
+        public var prediction: String
+        /// The finding or service it tests.
+        public var component: String
+    }
+
+    /// - Parameters:
+    ///   - hold: how long a reversible fault is held.
+    ///   - maxOutage: the longest outage an entry point may show and still count as surviving.
+    public static func experiments(_ inventory: Inventory, _ report: SPOFAnalysis.Report, hold: ChaosDuration = .seconds(30),
+                                   maxOutage: ChaosDuration = .seconds(5), recoverWithin: ChaosDuration = .seconds(30)) -> (planned: [Planned], notes: [String]) {
+        let probes = inventory.services.compactMap { s -> ProbeSpec? in
+            guard var p = s.entry else { return nil }
+            p.name = "entry-\(s.name)"
+            return p
+        }
+        let expect = ExpectSpec(maxOutage: maxOutage, recoverWithin: recoverWithin)
+        var out: [Planned] = [], notes: [String] = []
+        guard !probes.isEmpty else { return ([], ["no entry point has an 'entry' probe: nothing could judge the experiments"]) }
+        let byName = Dictionary(inventory.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+
+        func instanceFault(_ s: Inventory.Service, _ i: Inventory.Instance) -> (TargetSpec, FaultSpec, String)? {
+            if let p = i.process {
+                return (TargetSpec(host: i.host, process: p), FaultSpec(type: .processKill, with: FaultParameters()), "kill \(s.name) on \(i.host)")
+            }
+            if let u = i.unit {
+                return (TargetSpec(host: i.host, process: ProcessSelector(unit: u)), FaultSpec(type: .systemdStop, duration: hold, with: FaultParameters()),
+                        "stop \(u) on \(i.host) for \(hold)")
+            }
+            return nil
+        }
+
+        for f in report.spofs {
+            let name = "spof-" + (f.service ?? "host-" + (f.host ?? "?"))
+            let predicted = "Predicted: SPOF (\(f.kind.rawValue)) cutting \(f.cuts.joined(separator: ", ")): \(f.reasons.joined(separator: "; ")). Confirmed if this run fails."
+            if let svc = f.service, let s = byName[svc] {
+                guard let i = s.instances.first, let (target, fault, what) = instanceFault(s, i) else {
+                    notes.append("\(f.component): its instance names no process or unit; add one to plan an experiment"); continue
+                }
+                out.append(Planned(experiment: Experiment(name: name, description: "\(what.prefix(1).uppercased() + what.dropFirst()). " + predicted,
+                                                          target: target, fault: fault, probes: probes, expect: expect), prediction: "spof", component: f.component))
+            } else if let h = f.host {
+                let others = Set(inventory.services.flatMap { $0.instances.map(\.host) }).subtracting([h]).sorted()
+                var p = FaultParameters()
+                p.to = others
+                out.append(Planned(experiment: Experiment(name: name, description: "Cut host \(h) off from \(others.joined(separator: ", ")) for \(hold). " + predicted,
+                                                          target: TargetSpec(host: h), fault: FaultSpec(type: .networkBlackhole, duration: hold, with: p),
+                                                          probes: probes, expect: expect), prediction: "spof", component: f.component))
+            }
+        }
+        for r in report.redundant {
+            guard let s = byName[r.service] else { continue }
+            guard let i = s.instances.first, let (target, fault, what) = instanceFault(s, i) else {
+                notes.append("service \(s.name): its instances name no process or unit; add one to plan an experiment"); continue
+            }
+            let predicted = r.survivesOneLoss ? "Predicted: redundant (\(r.note)). Refuted if this run fails." : "Predicted: NOT redundant (\(r.note)). Confirmed if this run fails."
+            out.append(Planned(experiment: Experiment(name: "redundancy-\(s.name)", description: "\(what.prefix(1).uppercased() + what.dropFirst()): one of \(s.instances.count). " + predicted,
+                                                      target: target, fault: fault, probes: probes, expect: expect),
+                               prediction: r.survivesOneLoss ? "redundant" : "spof", component: "service \(s.name)"))
+        }
+        return (out, notes)
+    }
+}
