@@ -70,6 +70,7 @@ struct SandboxTests {
         try #require(first.status == 0, "\(first.stderr)")
         #expect(try Self.sandbox(["status"], dir: dir).status == 0)
         #expect(try Self.sandbox(["primary"], dir: dir).stdout.trimmingWhitespace() == "db1")
+        #expect(try Self.spofs(dir) == ["service haproxy"], "ha: the single load balancer is the only suspected SPOF; the database is redundant")
         let again = try Self.sandbox(["up"], dir: dir)
         #expect(again.status == 0 && again.stderr.contains("already up"))
         #expect(ProcFS.table().processes.filter { !$0.isDead && $0.cmdline.joined(separator: " ").hasPrefix("redis-server 10.80.0.") }.count == 3,
@@ -83,12 +84,20 @@ struct SandboxTests {
         let spof = try Self.sandbox(["up", "--variant", "spof"], dir: dir)
         #expect(spof.status == 0, "\(spof.stderr)")
         #expect(try Self.sandbox(["status"], dir: dir).stdout.contains("variant: spof"))
+        #expect(try Self.spofs(dir) == ["service haproxy", "service redis-db"], "spof: the single redis is suspected too")
         #expect(ProcFS.table().processes.filter { !$0.isDead && $0.cmdline.joined(separator: " ").hasPrefix("redis-server 10.80.0.") }.count == 1,
                 "exactly one cluster: the spof variant's single redis")
         #expect(try Self.sandbox(["down"], dir: dir).status == 0)
         #expect(try Self.sandbox(["down"], dir: dir).status == 0)
         let left = Self.leftovers(dir)
         #expect(left.namespaces == 0 && left.processes == 0 && left.mounts == 0, "\(left)")
+    }
+
+    /// The suspected SPOFs `chaos spof analyze` finds in the sandbox's generated inventory.
+    static func spofs(_ dir: String) throws -> [String] {
+        let r = try Harness.run(["spof", "analyze", "--inventory", dir + "/inventory.yaml", "--output", "json"], state: dir + ".state")
+        let report = try JSONDecoder().decode(SPOFAnalysis.Report.self, from: Data(r.stdout.utf8))
+        return report.spofs.map(\.component)
     }
 
     /// `chaos run` from the sandbox's client host, through the agents.
