@@ -142,7 +142,10 @@ public enum SPOFAnalysis {
         performance.sort { ($0.degrades.count, $1.component) > ($1.degrades.count, $0.component) }
         // 3. Claimed redundancy: more instances than needed.
         let redundant = services.filter { $0.instances.count > $0.minHealthy }.map { s -> Redundancy in
-            let shared = spofs.filter { f in f.kind == .sharedHost && s.instances.contains { $0.host == f.host } && f.reasons.contains { $0.contains(" of \(s.name)") } }
+            let shared = spofs.filter { f in
+                f.kind == .sharedHost && s.instances.contains { $0.host == f.host }
+                    && f.reasons.contains { $0.split(separator: ",").contains { $0.hasSuffix(" instances of \(s.name)") } }
+            }
             let hostsUsed = Set(s.instances.map(\.host))
             let survives = hostsUsed.allSatisfy { h in s.instances.filter { $0.host != h }.count >= s.minHealthy }
             let note = survives ? "any one instance or host may go: \(s.instances.count - s.minHealthy) spare on \(hostsUsed.count) hosts"
