@@ -16,9 +16,14 @@ enum Console {
 
     /// Prints `value` as pretty, key-sorted JSON.
     static func json<T: Encodable>(_ value: T) {
+        if let text = try? jsonText(value) { out(String(text.dropLast())) }
+    }
+
+    /// `value` as the JSON printed by `json`, with a final newline (for files).
+    static func jsonText<T: Encodable>(_ value: T) throws -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        if let data = try? enc.encode(value) { out(String(decoding: data, as: UTF8.self)) }
+        return String(decoding: try enc.encode(value), as: UTF8.self) + "\n"
     }
 
     /// Reports `error` in the chosen format and returns its exit status.

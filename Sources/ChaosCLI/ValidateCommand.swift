@@ -12,12 +12,13 @@ struct ValidateCommand: ParsableCommand {
 
         Examples:
           chaos validate experiments/*.yaml
+          chaos validate experiments/sandbox            (every *.yaml, *.yml, *.json in it)
           chaos validate deploy/inventory.yaml --output json
           chaos validate /etc/chaos/controller.yaml
         """
     )
 
-    @Argument(help: "Files to check (YAML or JSON).") var files: [String]
+    @Argument(help: "Files to check (YAML or JSON); a directory means its *.yaml, *.yml and *.json files.") var files: [String]
     @Option(help: "Output format: table or json.") var output: OutputFormat = .table
 
     struct FileResult: Encodable {
@@ -30,7 +31,13 @@ struct ValidateCommand: ParsableCommand {
 
     func run() throws {
         var results: [FileResult] = []
-        for file in files {
+        for file in files.flatMap(Self.expand) {
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: file, isDirectory: &isDir), isDir.boolValue {
+                let d = Diagnostic(file: file, location: .start, path: "", message: "is a directory without *.yaml, *.yml or *.json files", hint: "name the files, or a directory that holds them")
+                results.append(FileResult(file: file, valid: false, diagnostics: [d]))
+                continue
+            }
             guard let data = FileManager.default.contents(atPath: file) else {
                 let d = Diagnostic(file: file, location: .start, path: "", message: "cannot read the file", hint: "check the path and permissions")
                 results.append(FileResult(file: file, valid: false, diagnostics: [d]))
@@ -65,6 +72,15 @@ struct ValidateCommand: ParsableCommand {
             }
         }
         if results.contains(where: { !$0.valid }) { throw ExitCode(64) }
+    }
+
+    /// A directory's experiment-like files, by name; anything else as given.
+    static func expand(_ path: String) -> [String] {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue else { return [path] }
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? [])
+            .filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") || $0.hasSuffix(".json") }.sorted()
+        return names.isEmpty ? [path] : names.map { (path.hasSuffix("/") ? path : path + "/") + $0 }
     }
 
     /// A controller configuration says so in its `kind` (experiments and inventories are read by

@@ -3,7 +3,8 @@ import ChaosCore
 /// One self-contained HTML5 page: inline style, inline SVG, no scripts, nothing fetched (a content
 /// security policy forbids it too). Every user string is escaped.
 enum HTMLReport {
-    static func render(_ runs: [RunRecord], title: String?) -> String {
+    /// - Parameter preface: HTML put after the title, before the runs (already escaped).
+    static func render(_ runs: [RunRecord], title: String?, preface: [String] = []) -> String {
         let h = Escape.html
         let title = title ?? RunReport.defaultTitle(runs)
         var out = [
@@ -18,7 +19,7 @@ enum HTMLReport {
             "</head>",
             "<body>",
             "<h1>\(h(title))</h1>",
-        ]
+        ] + preface
         if runs.isEmpty { out.append("<p>No runs.</p>") }
         if runs.count > 1 { out += summary(runs) }
         for (i, run) in runs.enumerated() { out += section(RunFacts(run), anchor: "run-\(i + 1)") }

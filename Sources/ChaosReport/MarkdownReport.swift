@@ -2,8 +2,9 @@ import ChaosCore
 
 /// The report as Markdown: the text report's content in headings, lists and tables.
 enum MarkdownReport {
-    static func render(_ runs: [RunRecord], title: String?) -> String {
-        var out = ["# \(Escape.markdown(title ?? RunReport.defaultTitle(runs)))", ""]
+    /// - Parameter preface: Markdown put after the title, before the runs (already escaped).
+    static func render(_ runs: [RunRecord], title: String?, preface: [String] = []) -> String {
+        var out = ["# \(Escape.markdown(title ?? RunReport.defaultTitle(runs)))", ""] + preface
         if runs.isEmpty { out += ["No runs.", ""] }
         if runs.count > 1 {
             var summary = RunFacts.summary(runs)

@@ -16,6 +16,7 @@ RunServices.install(.init(
     probes: { Probes() },
     store: { (dir) throws(ChaosError) in try SQLiteRunStore(directory: dir) },
     render: { runs, format, title in RunReport.render(runs, format: ReportFormat(rawValue: format) ?? .text, title: title) },
+    renderSPOF: { proof, runs, format, title in SPOFReport.render(proof, runs: runs, format: ReportFormat(rawValue: format) ?? .html, title: title) },
     controller: .init(
         bootstrapMetrics: { _ = ControllerMetrics.bootstrap() },
         serve: { (settings, backend) throws(ChaosError) in

@@ -227,6 +227,87 @@ struct SandboxTests {
         #expect(left.status == 0, "\(left.stdout)")
     }
 
+    /// `chaos spof verify` from the client host: its exit status and JSON.
+    static func verify(_ dir: String, inventory: String, _ extra: [String]) throws -> (status: Int32, json: [String: Any], stderr: String) {
+        let r = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "spof", "verify", "--inventory", inventory,
+                                     "--gate", "3s", "--max-outage", "6s", "--recover-within", "25s", "--output", "json"] + extra,
+                                    env: ["CHAOS_IDENTITY": "sandbox", "CHAOS_PKI_DIR": dir + "/pki", "CHAOS_STATE_DIR": dir + ".state"], timeout: 400)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)\n\(r.stderr)")
+        return (r.status, json, r.stderr)
+    }
+
+    /// The proof's entries by component: (proven, agrees, failoverMs, outageMs).
+    static func proven(_ json: [String: Any]) -> [String: (proven: String, agrees: Bool?, failover: Int64?, outage: Int64?)] {
+        Dictionary(uniqueKeysWithValues: (json["entries"] as? [[String: Any]] ?? []).map { e in
+            (e["component"] as? String ?? "?", (e["proven"] as? String ?? "?", e["agrees"] as? Bool,
+                                                (e["failoverMs"] as? NSNumber)?.int64Value, (e["outageMs"] as? NSNumber)?.int64Value))
+        })
+    }
+
+    @Test("spof verify proves the analysis on real HA software: ha confirms the single load balancer and shows the database redundant (the primary killed, a failover timed); spof confirms the single redis too; a map that calls redis soft is refuted; nothing is left")
+    func spofVerify() throws {
+        let dir = Harness.stateDir() + "/sbx"
+        defer { _ = try? Self.sandbox(["down"], dir: dir) }
+        // Killed services come back after 12 s (as systemd's RestartSec would): a SPOF's outage is
+        // that long, well over the 6 s allowed; a sentinel failover takes about 2 s.
+        try #require(try Self.sandbox(["up", "--restart-after", "12"], dir: dir).status == 0)
+        // The plan's files validate (the same experiments verify runs).
+        let planned = Harness.stateDir() + "/plan"
+        let plan = try Harness.run(["spof", "plan", "--inventory", dir + "/inventory.yaml", "--out", planned], state: dir + ".state")
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let valid = try Harness.run(["validate", planned], state: dir + ".state")
+        #expect(valid.status == 0 && valid.stdout.components(separatedBy: ": ok (Experiment").count == 5, "four experiments: \(valid.stdout)\(valid.stderr)")
+
+        let report = dir + ".state/spof-ha.html"
+        let ha = try Self.verify(dir, inventory: dir + "/inventory.yaml", ["--report", report])
+        let haProof = Self.proven(ha.json)
+        print("[sandbox] spof verify ha: \(haProof)")
+        #expect(ha.status == 0, "every component proven as predicted: \(ha.json["summary"] ?? "")\n\(ha.stderr)")
+        #expect(haProof["service haproxy"]?.proven == "confirmed_spof" && haProof["service haproxy"]?.agrees == true, "the single load balancer")
+        for redundant in ["service web", "service redis-db", "service sentinels"] {
+            #expect(haProof[redundant]?.proven == "redundant_survived" && haProof[redundant]?.agrees == true, "\(redundant): \(String(describing: haProof[redundant]))")
+        }
+        // The database's redundancy was proven on its primary (the inventory's db-primary target):
+        // the sentinels promoted a replica, and the failover showed as a short outage.
+        let primary = try Self.sandbox(["primary"], dir: dir).stdout.trimmingWhitespace()
+        #expect(["db2", "db3"].contains(primary), "the primary was killed and a replica promoted: \(primary)")
+        let failover = haProof["service redis-db"]?.failover ?? -1
+        #expect(failover > 0 && failover < 6000, "a failover is not free: \(failover) ms")
+        // Right for the right reason: the load balancer's outage is as long as haproxy was down.
+        let haproxy = Self.events(dir).filter { $0.name == "haproxy" }
+        let exit = try #require(haproxy.first { $0.what == "exit" }, "haproxy was killed")
+        let back = try #require(haproxy.last { $0.what == "start" && $0.at > exit.at }, "and restarted")
+        let lbOutage = haProof["service haproxy"]?.outage ?? -1
+        #expect(lbOutage >= back.at - exit.at - 500 && lbOutage <= back.at - exit.at + 3000, "outage \(lbOutage) ms vs haproxy down \(back.at - exit.at) ms")
+        let page = try String(contentsOfFile: report, encoding: .utf8)
+        #expect(page.contains("Prediction and proof") && page.contains("confirmed SPOF") && page.contains("redundant — survived") && page.contains("<svg"))
+        let copy = try String(contentsOfFile: dir + ".state/spof-ha.json", encoding: .utf8)
+        #expect(copy.contains("\"redundant_survived\""))
+        #expect(try Self.sandbox(["leftovers"], dir: dir).status == 0)
+
+        try #require(try Self.sandbox(["up", "--variant", "spof", "--restart-after", "12"], dir: dir).status == 0)
+        let spof = try Self.verify(dir, inventory: dir + "/inventory.yaml", [])
+        let spofProof = Self.proven(spof.json)
+        print("[sandbox] spof verify spof: \(spofProof)")
+        #expect(spof.status == 0, "\(spof.json["summary"] ?? "")\n\(spof.stderr)")
+        #expect(spofProof["service redis-db"]?.proven == "confirmed_spof" && spofProof["service redis-db"]?.agrees == true, "the single redis")
+        #expect(spofProof["service haproxy"]?.proven == "confirmed_spof")
+        #expect(spofProof["service web"]?.proven == "redundant_survived")
+        #expect((spofProof["service redis-db"]?.outage ?? 0) > 6000)
+
+        // A wrong map: someone believes the app only caches in Redis (a soft dependency). The
+        // analysis predicts a slowdown; the proof is an outage, and verify says they disagree.
+        let wrong = dir + ".state/wrong-map.yaml"
+        let map = try String(contentsOfFile: dir + "/inventory.yaml", encoding: .utf8)
+        try #require(map.contains("- {from: web, to: redis-db}"))
+        try map.replacing("- {from: web, to: redis-db}", with: "- {from: web, to: redis-db, kind: soft}").write(toFile: wrong, atomically: true, encoding: .utf8)
+        let refuted = try Self.verify(dir, inventory: wrong, ["--only", "slow-redis-db"])
+        let refutedProof = Self.proven(refuted.json)
+        #expect(refuted.status == 1, "a disagreement: \(refuted.stderr)")
+        #expect(refutedProof["service redis-db"]?.proven == "confirmed_spof" && refutedProof["service redis-db"]?.agrees == false, "\(refutedProof)")
+        #expect(try Self.sandbox(["leftovers"], dir: dir).status == 0)
+    }
+
     /// App replica processes stopped (paused) now.
     static func pausedApps() -> [Int32] {
         ["app1", "app2"].flatMap { h in

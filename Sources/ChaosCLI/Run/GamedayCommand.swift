@@ -57,34 +57,9 @@ struct GamedayCommand: AsyncParsableCommand {
             throw .usage("gameday.invalid", "Nothing was run: \(problems.count) of \(files.count) files are not valid.\n" + problems.joined(separator: "\n"))
         }
         let inv = try Context(global: global).loadInventory(inventory)
-        var ran: [(index: Int, record: RunRecord)] = []
-        var stoppedEarly = false
-        for (i, (file, experiment)) in experiments.enumerated() {
-            Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name) (\(file))")
-            let record: RunRecord
-            if settle.milliseconds > 0,
-               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
-                Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
-            }
-            do {
-                let prepared = try await RunCommand.prepare(experiment, file: file, inventory: inv, gate: gate, global: global, services: services)
-                record = await prepared.driver.run()
-                await prepared.close()
-            } catch {
-                Console.err("   not run: \(error.message)")
-                continue
-            }
-            RunCommand.store(record, storeDir: storeDir, global: global, services: services)
-            ran.append((i, record))
-            Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
-            // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the
-            // game day; a fault that could not be injected (and was cleaned up) does not.
-            if record.status == .interrupted || record.journal.events.contains(where: { $0.kind == .revertFailed }) {
-                Console.err("== stopping the game day: '\(experiment.name)' ended \(record.status.rawValue)")
-                stoppedEarly = true
-                break
-            }
-        }
+        let played = await Gameday(inventory: inv, gate: gate, settle: settle, storeDir: storeDir, global: global, services: services)
+            .play(experiments.map { (file: $0.0, experiment: $0.1) })
+        let ran = played.ran, stoppedEarly = played.stoppedEarly
         let records = ran.map(\.record)
         let passedIndices = Set(ran.filter { $0.record.verdict.outcome == .passed && $0.record.status == .completed }.map(\.index))
         let passed = passedIndices.count
@@ -106,6 +81,67 @@ struct GamedayCommand: AsyncParsableCommand {
         }
         if records.contains(where: { $0.verdict.outcome == .failed }) { return 1 }
         return passed == experiments.count ? 0 : 2
+    }
+}
+
+/// Runs experiments in order as a game day: before each, waits (bounded) for its probes' steady
+/// state (and whatever `ready` asks for), runs it, stores it. A revert that failed or an
+/// interruption stops it; a fault that could not be injected does not.
+struct Gameday {
+    var inventory: Inventory?
+    var gate: ChaosDuration
+    var settle: ChaosDuration
+    var storeDir: String?
+    var global: GlobalOptions
+    var services: RunServices.Installed
+    /// Agents to use (and leave open) instead of a session per run.
+    var fleet: AgentFleet? = nil
+    /// Asked before each experiment, after the steady-state wait: a reason not to run it (it is then
+    /// recorded as not run), or nil.
+    var ready: ((Int, Experiment) async -> String?)? = nil
+
+    struct Played {
+        var ran: [(index: Int, record: RunRecord)] = []
+        /// Experiments not run, by index, with why.
+        var notRun: [Int: String] = [:]
+        var stoppedEarly = false
+    }
+
+    func play(_ experiments: [(file: String?, experiment: Experiment)]) async -> Played {
+        var played = Played()
+        for (i, (file, experiment)) in experiments.enumerated() {
+            Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name)\(file.map { " (\($0))" } ?? "")")
+            if settle.milliseconds > 0,
+               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
+                Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
+            }
+            if let ready, let why = await ready(i, experiment) {
+                Console.err("   not run: \(why)")
+                played.notRun[i] = why
+                continue
+            }
+            let record: RunRecord
+            do {
+                let prepared = try await RunCommand.prepare(experiment, file: file, inventory: inventory, gate: gate, global: global, services: services, fleet: fleet)
+                record = await prepared.driver.run()
+                await prepared.close()
+            } catch {
+                Console.err("   not run: \(error.message)")
+                played.notRun[i] = error.message
+                continue
+            }
+            RunCommand.store(record, storeDir: storeDir, global: global, services: services)
+            played.ran.append((i, record))
+            Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
+            // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the
+            // game day; a fault that could not be injected (and was cleaned up) does not.
+            if record.status == .interrupted || record.journal.events.contains(where: { $0.kind == .revertFailed }) {
+                Console.err("== stopping the game day: '\(experiment.name)' ended \(record.status.rawValue)")
+                played.stoppedEarly = true
+                break
+            }
+        }
+        return played
     }
 }
 

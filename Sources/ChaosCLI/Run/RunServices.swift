@@ -10,13 +10,16 @@ public enum RunServices {
         public var store: @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring
         /// Renders runs in a format (`text`, `md`, `html`, `junit`, `json`) with an optional title.
         public var render: @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String
+        /// Renders a SPOF proof (`chaos spof verify`) with its runs, in `html` or `md`, with a title.
+        public var renderSPOF: @Sendable (_ proof: SPOFProof.Report, _ runs: [RunRecord], _ format: String, _ title: String) -> String
         /// The controller's HTTP face and notifications (`chaos-remote` links them).
         public var controller: ControllerFace?
         public init(probes: @escaping @Sendable () -> any ProbeFactory,
                     store: @escaping @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring,
                     render: @escaping @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String,
+                    renderSPOF: @escaping @Sendable (_ proof: SPOFProof.Report, _ runs: [RunRecord], _ format: String, _ title: String) -> String,
                     controller: ControllerFace? = nil) {
-            self.probes = probes; self.store = store; self.render = render; self.controller = controller
+            self.probes = probes; self.store = store; self.render = render; self.renderSPOF = renderSPOF; self.controller = controller
         }
     }
 

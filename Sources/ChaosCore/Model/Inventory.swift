@@ -22,8 +22,12 @@ public struct Inventory: Hashable, Sendable, Codable {
         public var minHealthy: Int
         /// Set for a user-facing entry point: how users' success is observed.
         public var entry: ProbeSpec?
-        public init(name: String, description: String? = nil, instances: [Instance], minHealthy: Int = 1, entry: ProbeSpec? = nil) {
+        /// The inventory target that picks which instance to hit when proving it (e.g. one whose
+        /// resolver names the current primary); without it, the first instance.
+        public var target: String?
+        public init(name: String, description: String? = nil, instances: [Instance], minHealthy: Int = 1, entry: ProbeSpec? = nil, target: String? = nil) {
             self.name = name; self.description = description; self.instances = instances; self.minHealthy = minHealthy; self.entry = entry
+            self.target = target
         }
         public var isEntryPoint: Bool { entry != nil }
     }

@@ -1,13 +1,24 @@
 /// The experiments that would confirm or refute an analysis: one per suspected SPOF (kill its
-/// instance, stop its unit, or cut its host off), and one per claimed redundancy (kill one instance:
-/// it should survive). Every experiment watches every entry point with its `entry` probe and holds
+/// instance, stop its unit, or cut its host off), one per performance SPOF (it should only slow the
+/// entry points down), and one per claimed redundancy (kill one instance: it should survive). A
+/// service's `target` (e.g. a resolver naming the current primary) picks the instance to hit; else
+/// the first. Every experiment watches every entry point with its `entry` probe and holds
 /// the same criteria, so a SPOF shows as an outage and redundancy as a pass. Pure: values in,
 /// experiments out (written as normal experiment files by `chaos spof plan`).
 public enum SPOFPlan {
+    /// What the analysis predicts for a component.
+    public enum Prediction: String, Hashable, Sendable, Codable, CaseIterable {
+        /// Its loss takes an entry point down: the run should fail with an outage.
+        case spof
+        /// Its loss only slows an entry point (a soft dependency).
+        case degraded
+        /// Its loss is survived: the run should pass.
+        case redundant
+    }
+
     public struct Planned: Hashable, Sendable {
         public var experiment: Experiment
-        /// What the analysis predicts: `spof` (the run should fail) or `redundant` (it should pass).
-        public var prediction: String
+        public var prediction: Prediction
         /// The finding or service it tests.
         public var component: String
     }
@@ -16,7 +27,7 @@ public enum SPOFPlan {
     ///   - hold: how long a reversible fault is held.
     ///   - maxOutage: the longest outage an entry point may show and still count as surviving.
     public static func experiments(_ inventory: Inventory, _ report: SPOFAnalysis.Report, hold: ChaosDuration = .seconds(30),
-                                   maxOutage: ChaosDuration = .seconds(5), recoverWithin: ChaosDuration = .seconds(30)) -> (planned: [Planned], notes: [String]) {
+                                   maxOutage: ChaosDuration = .seconds(10), recoverWithin: ChaosDuration = .seconds(30)) -> (planned: [Planned], notes: [String]) {
         let probes = inventory.services.compactMap { s -> ProbeSpec? in
             guard var p = s.entry else { return nil }
             p.name = "entry-\(s.name)"
@@ -28,6 +39,13 @@ public enum SPOFPlan {
         let byName = Dictionary(inventory.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
         func instanceFault(_ s: Inventory.Service, _ i: Inventory.Instance) -> (TargetSpec, FaultSpec, String)? {
+            if let ref = s.target {
+                // The inventory target picks the instance now (its own process selector or unit).
+                if i.unit != nil && i.process == nil {
+                    return (TargetSpec(ref: ref), FaultSpec(type: .systemdStop, duration: hold, with: FaultParameters()), "stop \(s.name) where target \(ref) resolves, for \(hold)")
+                }
+                return (TargetSpec(ref: ref), FaultSpec(type: .processKill, with: FaultParameters()), "kill \(s.name) where target \(ref) resolves")
+            }
             if let p = i.process {
                 return (TargetSpec(host: i.host, process: p), FaultSpec(type: .processKill, with: FaultParameters()), "kill \(s.name) on \(i.host)")
             }
@@ -38,22 +56,24 @@ public enum SPOFPlan {
             return nil
         }
 
-        for f in report.spofs {
-            let name = "spof-" + (f.service ?? "host-" + (f.host ?? "?"))
-            let predicted = "Predicted: SPOF (\(f.kind.rawValue)) cutting \(f.cuts.joined(separator: ", ")): \(f.reasons.joined(separator: "; ")). Confirmed if this run fails."
+        for (f, prediction) in report.spofs.map({ ($0, Prediction.spof) }) + report.performance.map({ ($0, Prediction.degraded) }) {
+            let name = (prediction == .spof ? "spof-" : "slow-") + (f.service ?? "host-" + (f.host ?? "?"))
+            let predicted = prediction == .spof
+                ? "Predicted: SPOF (\(f.kind.rawValue)) cutting \(f.cuts.joined(separator: ", ")): \(f.reasons.joined(separator: "; ")). Confirmed if this run fails."
+                : "Predicted: slower, not down (\(f.kind.rawValue)), degrading \(f.degrades.joined(separator: ", ")): \(f.reasons.joined(separator: "; "))."
             if let svc = f.service, let s = byName[svc] {
                 guard let i = s.instances.first, let (target, fault, what) = instanceFault(s, i) else {
                     notes.append("\(f.component): its instance names no process or unit; add one to plan an experiment"); continue
                 }
                 out.append(Planned(experiment: Experiment(name: name, description: "\(what.prefix(1).uppercased() + what.dropFirst()). " + predicted,
-                                                          target: target, fault: fault, probes: probes, expect: expect), prediction: "spof", component: f.component))
+                                                          target: target, fault: fault, probes: probes, expect: expect), prediction: prediction, component: f.component))
             } else if let h = f.host {
                 let others = Set(inventory.services.flatMap { $0.instances.map(\.host) }).subtracting([h]).sorted()
                 var p = FaultParameters()
                 p.to = others
                 out.append(Planned(experiment: Experiment(name: name, description: "Cut host \(h) off from \(others.joined(separator: ", ")) for \(hold). " + predicted,
                                                           target: TargetSpec(host: h), fault: FaultSpec(type: .networkBlackhole, duration: hold, with: p),
-                                                          probes: probes, expect: expect), prediction: "spof", component: f.component))
+                                                          probes: probes, expect: expect), prediction: prediction, component: f.component))
             }
         }
         for r in report.redundant {
@@ -64,7 +84,7 @@ public enum SPOFPlan {
             let predicted = r.survivesOneLoss ? "Predicted: redundant (\(r.note)). Refuted if this run fails." : "Predicted: NOT redundant (\(r.note)). Confirmed if this run fails."
             out.append(Planned(experiment: Experiment(name: "redundancy-\(s.name)", description: "\(what.prefix(1).uppercased() + what.dropFirst()): one of \(s.instances.count). " + predicted,
                                                       target: target, fault: fault, probes: probes, expect: expect),
-                               prediction: r.survivesOneLoss ? "redundant" : "spof", component: "service \(s.name)"))
+                               prediction: r.survivesOneLoss ? .redundant : .spof, component: "service \(s.name)"))
         }
         return (out, notes)
     }

@@ -21,7 +21,7 @@ struct InventoryReader {
         let targets = top.optional("targets") { r.list($0, $1) { readTarget($0, $1, hosts: writtenHosts) } } ?? []
         let groups = top.optional("groups") { r.list($0, $1) { readGroup($0, $1, names: hostNames.texts + targetNames.texts) } } ?? []
         let serviceNames = WrittenNames(top.node("services"), list: "services")
-        let services = top.optional("services") { r.list($0, $1) { readService($0, $1, hosts: hostNames.texts) } } ?? []
+        let services = top.optional("services") { r.list($0, $1) { readService($0, $1, hosts: hostNames.texts, targets: targetNames.texts) } } ?? []
         let known = hostNames.texts + targetNames.texts + groupNames.texts + serviceNames.texts
         let deps = top.optional("dependencies") { r.list($0, $1) { readDependency($0, $1, known: known) } } ?? []
         top.finish()
@@ -130,7 +130,7 @@ struct InventoryReader {
         return Inventory.Group(name: name, members: members, minHealthy: minHealthy, health: health)
     }
 
-    func readService(_ node: DocumentNode, _ path: String, hosts: [String]) -> Inventory.Service? {
+    func readService(_ node: DocumentNode, _ path: String, hosts: [String], targets: [String]) -> Inventory.Service? {
         guard let m = r.mapping(node, path) else { return nil }
         let name = m.required("name", hint: "add e.g. 'name: redis'") { NameRule.read(r, $0, $1) }
         let description = m.optional("description") { r.string($0, $1, allowEmpty: true) }
@@ -156,6 +156,14 @@ struct InventoryReader {
         }
         let minHealthy = m.optional("minHealthy") { r.int($0, $1, in: 1...100_000) } ?? 1
         let entry = m.optional("entry") { ProbeReader(r).read($0, $1, requireName: false) }
+        let target = m.optional("target") { (n: DocumentNode, p: String) -> String? in
+            guard let t = r.string(n, p) else { return nil }
+            if !targets.contains(t) {
+                let hint = Spelling.closest(to: t, in: targets).map { "did you mean '\($0)'?" } ?? "define it under 'targets' (e.g. with a resolver naming the current primary)"
+                r.sink.report(n.location, p, "no target is named '\(t)'", hint: hint)
+            }
+            return t
+        }
         m.finish()
         if let instances, instances.isEmpty {
             r.sink.report(m.location(of: "instances"), "\(path).instances", "is empty", hint: "a service runs somewhere: list at least one instance")
@@ -165,7 +173,7 @@ struct InventoryReader {
                           hint: "use at most \(instances.count)")
         }
         guard let name, let instances else { return nil }
-        return Inventory.Service(name: name, description: description, instances: instances, minHealthy: minHealthy, entry: entry)
+        return Inventory.Service(name: name, description: description, instances: instances, minHealthy: minHealthy, entry: entry, target: target)
     }
 
     func readDependency(_ node: DocumentNode, _ path: String, known: [String]) -> Inventory.Dependency? {

@@ -97,7 +97,7 @@ struct SPOFPlanTests {
         let (planned, notes) = SPOFPlan.experiments(inv, report, hold: .seconds(20), maxOutage: .seconds(3))
         #expect(notes.isEmpty)
         #expect(planned.map(\.experiment.name) == ["spof-host-h1", "spof-lb", "redundancy-app", "redundancy-db"])
-        #expect(planned.map(\.prediction) == ["spof", "spof", "spof", "redundant"])
+        #expect(planned.map(\.prediction) == [.spof, .spof, .spof, .redundant])
         let lb = planned[1].experiment
         #expect(lb.fault.type == .systemdStop && lb.fault.duration == .seconds(20) && lb.target.host == "lb1" && lb.target.process?.unit == "haproxy.service")
         let host = planned[0].experiment
