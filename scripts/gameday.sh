@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on a fresh Debian machine as root: install what is missing, build chaos, bring the
 # sandbox staging cluster up (deploy/sandbox), run the game day (experiments/sandbox) on the ha
-# variant and then on the spof variant, print each verdict table, write the HTML reports, and tear
-# everything down (also on failure or Ctrl-C).
+# variant and then on the spof variant, prove the SPOF analysis of each (chaos spof verify: every
+# suspected SPOF and claimed redundancy tested, beside the prediction), print the verdict tables and
+# the proofs side by side, write the HTML reports, and tear everything down (also on failure or Ctrl-C).
 #
 #   scripts/gameday.sh [--dir DIR]        (default DIR: /run/chaos-gameday; reports land in DIR-reports/)
 set -euo pipefail
@@ -26,12 +27,16 @@ trap 'sandbox down >/dev/null 2>&1 || true' EXIT
 mkdir -p "$reports"
 
 status=0
+spof_status=0
 for variant in ha spof; do
   echo; echo "== sandbox up: $variant"
   sandbox up --variant "$variant"
   echo "== game day on $variant"
   ip netns exec chsbx-client env CHAOS_IDENTITY=sandbox CHAOS_PKI_DIR="$dir/pki" CHAOS_STATE_DIR="$reports/state-$variant" \
     "$CHAOS_BIN" gameday experiments/sandbox --inventory "$dir/inventory.yaml" --report "$reports/gameday-$variant.html" || status=$?
+  echo "== SPOF proof on $variant: the inventory's map analysed, then every suspicion and claimed redundancy tested"
+  ip netns exec chsbx-client env CHAOS_IDENTITY=sandbox CHAOS_PKI_DIR="$dir/pki" CHAOS_STATE_DIR="$reports/state-$variant" \
+    "$CHAOS_BIN" spof verify --inventory "$dir/inventory.yaml" --report "$reports/spof-$variant.html" --store-dir "$reports/state-$variant/spof-runs" || spof_status=$?
   echo "== chaos leftovers on the $variant hosts"
   sandbox leftovers || status=3
 done
@@ -55,7 +60,25 @@ rows = [("EXPERIMENT", "HA", "SPOF")] + [(n, cell(ha.get(n)), cell(spof.get(n)))
 w = [max(len(r[i]) for r in rows) for i in range(3)]
 for r in rows: print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
 PY
-echo; echo "== reports: $reports/gameday-ha.html $reports/gameday-spof.html"
+echo; echo "== SPOF proof, ha vs spof (predicted → proven)"
+python3 - "$reports/spof-ha.json" "$reports/spof-spof.json" <<'PY'
+import json, sys
+def load(path):
+    try:
+        return {e["component"]: e for e in json.load(open(path))["entries"]}
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+ha, spof = load(sys.argv[1]), load(sys.argv[2])
+def cell(e):
+    if not e: return "not planned"
+    return "%s → %s%s" % (e["predicted"], e["proven"], "" if e.get("agrees") is not False else " (DISAGREES)")
+rows = [("COMPONENT", "HA", "SPOF")] + [(c, cell(ha.get(c)), cell(spof.get(c))) for c in sorted(set(ha) | set(spof))]
+w = [max(len(r[i]) for r in rows) for i in range(3)]
+for r in rows: print("  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip())
+PY
+echo; echo "== reports: $reports/gameday-ha.html $reports/gameday-spof.html $reports/spof-ha.html $reports/spof-spof.html"
 echo "   verdict logs: $reports/state-ha/runs/verdicts.jsonl $reports/state-spof/runs/verdicts.jsonl"
-# A game day that finds failures did its job: 1 (something failed) is the expected outcome here.
+# A game day that finds failures did its job: 1 (something failed) is the expected outcome here. A
+# SPOF proof that disagrees with the sandbox's own map (1) or could not tell (2) is not.
+(( spof_status != 0 )) && { echo "spof verify exited $spof_status (see above)" >&2; exit "$spof_status"; }
 exit $(( status == 1 ? 0 : status ))

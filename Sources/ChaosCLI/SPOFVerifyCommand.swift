@@ -27,7 +27,8 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         misses a standby.
 
         The report (HTML, or Markdown for a .md file) puts prediction and proof side by side, then \
-        every run's timeline; a JSON copy is written beside it.
+        every run's timeline; a JSON copy is written beside it, and the map as proven (Graphviz DOT: \
+        confirmed SPOFs red, survivors green with their failover time, disagreements dashed).
 
         Exit status: 0 every component proven as predicted; 1 a disagreement (or, with \
         --fail-on-spof, a confirmed SPOF); 2 an inconclusive component or a game day stopped early.
@@ -46,7 +47,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("A run that passed counts as degraded when the entry points' p95 latency grew this many times.", valueName: "factor")) var slowdown: Double = 2
     @Option(help: ArgumentHelp("How long each run observes the steady state before its fault.", valueName: "duration")) var gate: ChaosDuration = .seconds(5)
     @Option(help: ArgumentHelp("Before each experiment, wait up to this long for every instance to run and the entry points to answer.", valueName: "duration")) var settle: ChaosDuration = .seconds(90)
-    @Option(help: ArgumentHelp("Where to write the report: .html, or .md for Markdown (default STORE_DIR/spof-TIME.html); a .json copy goes beside it.", valueName: "file")) var report: String?
+    @Option(help: ArgumentHelp("Where to write the report: .html, or .md for Markdown (default STORE_DIR/spof-TIME.html); a .json copy and a .dot diagram go beside it.", valueName: "file")) var report: String?
     @Flag(help: "Exit 1 when any SPOF is confirmed, even as predicted (for pipelines that must stay SPOF-free).") var failOnSpof = false
     @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
     @OptionGroup var global: GlobalOptions
@@ -70,6 +71,8 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         var inconclusive: Int
         var stoppedEarly: Bool
         var report: String
+        /// The map as proven (Graphviz DOT).
+        var diagram: String
         var runs: [VerdictLine]
         var notes: [String]
     }
@@ -114,13 +117,15 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         let runs = played.ran.map(\.record)
         let path = report ?? RunServices.storeDirectory(storeDir, global: global) + "/spof-\(Int64(Date().timeIntervalSince1970)).html"
         let title = "SPOF proof: \(URL(fileURLWithPath: inventory).lastPathComponent)"
+        let base = path.hasSuffix(".html") || path.hasSuffix(".md") ? String(path[..<path.lastIndex(of: ".")!]) : path
+        let jsonPath = base + ".json", dotPath = base + ".dot"
         let output = Output(inventory: inventory, summary: proof.summary, entries: entries, counts: proof.counts,
                             disagreements: proof.disagreements, inconclusive: proof.inconclusive, stoppedEarly: played.stoppedEarly,
-                            report: path, runs: runs.map(VerdictLine.init), notes: notes)
-        let jsonPath = (path.hasSuffix(".html") || path.hasSuffix(".md") ? String(path[..<path.lastIndex(of: ".")!]) : path) + ".json"
+                            report: path, diagram: dotPath, runs: runs.map(VerdictLine.init), notes: notes)
         do {
             try services.renderSPOF(proof, runs, path.hasSuffix(".md") ? "md" : "html", title).write(toFile: path, atomically: true, encoding: .utf8)
             try Console.jsonText(output).write(toFile: jsonPath, atomically: true, encoding: .utf8)
+            try SPOFDiagram.dot(inv, analysis, proof: proof).write(toFile: dotPath, atomically: true, encoding: .utf8)
         } catch {
             Console.err("warning: could not write the report '\(path)': \(error.localizedDescription)")
         }
@@ -138,7 +143,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
             lines.append("")
             lines.append(proof.summary + (played.stoppedEarly ? "; the game day stopped early" : ""))
             for n in notes { lines.append("note: \(n)") }
-            lines.append("Report: \(path) (JSON: \(jsonPath))")
+            lines.append("Report: \(path) (JSON: \(jsonPath); the map as proven: dot -Tsvg \(dotPath) -o spof.svg)")
             Console.out(lines.joined(separator: "\n"))
         }
         if proof.disagreements > 0 || (failOnSpof && (proof.counts[SPOFProof.Proven.confirmedSPOF.rawValue] ?? 0) > 0) { return 1 }

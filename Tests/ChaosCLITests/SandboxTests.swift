@@ -283,6 +283,14 @@ struct SandboxTests {
         #expect(page.contains("Prediction and proof") && page.contains("confirmed SPOF") && page.contains("redundant — survived") && page.contains("<svg"))
         let copy = try String(contentsOfFile: dir + ".state/spof-ha.json", encoding: .utf8)
         #expect(copy.contains("\"redundant_survived\""))
+        // The map as proven: the load balancer red, the database green with its failover time.
+        let dot = try String(contentsOfFile: dir + ".state/spof-ha.dot", encoding: .utf8)
+        let node = { (name: String) in dot.split(separator: "\n").first { $0.hasPrefix("  \"\(name)\" [") }.map(String.init) ?? "" }
+        #expect(node("haproxy").contains("SPOF (proven)") && node("redis-db").contains("xlabel=\"survived "), "\(dot)")
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {
+            let svg = try NetworkLab.exec(["/usr/bin/dot", "-Tsvg", dir + ".state/spof-ha.dot", "-o", dir + ".state/spof-ha.svg"], timeout: 30)
+            #expect(svg.status == 0, "\(svg.stderr)")
+        }
         #expect(try Self.sandbox(["leftovers"], dir: dir).status == 0)
 
         try #require(try Self.sandbox(["up", "--variant", "spof", "--restart-after", "12"], dir: dir).status == 0)

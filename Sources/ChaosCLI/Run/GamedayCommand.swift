@@ -84,8 +84,8 @@ struct GamedayCommand: AsyncParsableCommand {
     }
 }
 
-/// Runs experiments in order as a game day: before each, waits (bounded) for its probes' steady
-/// state (and whatever `ready` asks for), runs it, stores it. A revert that failed or an
+/// Runs experiments in order as a game day: before each, waits for whatever `ready` asks for, then
+/// (bounded) for its probes' steady state, runs it, stores it. A revert that failed or an
 /// interruption stops it; a fault that could not be injected does not.
 struct Gameday {
     var inventory: Inventory?
@@ -96,7 +96,7 @@ struct Gameday {
     var services: RunServices.Installed
     /// Agents to use (and leave open) instead of a session per run.
     var fleet: AgentFleet? = nil
-    /// Asked before each experiment, after the steady-state wait: a reason not to run it (it is then
+    /// Asked before each experiment, before the steady-state wait: a reason not to run it (it is then
     /// recorded as not run), or nil.
     var ready: ((Int, Experiment) async -> String?)? = nil
 
@@ -111,14 +111,14 @@ struct Gameday {
         var played = Played()
         for (i, (file, experiment)) in experiments.enumerated() {
             Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name)\(file.map { " (\($0))" } ?? "")")
-            if settle.milliseconds > 0,
-               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
-                Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
-            }
             if let ready, let why = await ready(i, experiment) {
                 Console.err("   not run: \(why)")
                 played.notRun[i] = why
                 continue
+            }
+            if settle.milliseconds > 0,
+               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
+                Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
             }
             let record: RunRecord
             do {

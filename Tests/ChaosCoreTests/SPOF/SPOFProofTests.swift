@@ -117,3 +117,24 @@ struct SPOFProofTests {
         #expect(r.rows.count == 5 && r.rows[3][3] == "NO" && r.rows[4][3] == "?")
     }
 }
+
+@Suite("SPOF diagram with a proof")
+struct SPOFDiagramProofTests {
+    @Test("proven components replace the suspicion: confirmed red, survived green with the failover, a disagreement dashed and labelled")
+    func proven() {
+        let inv = SPOFAnalysisTests.inventory([("lb", ["h1"]), ("app", ["h2", "h3"]), ("db", ["h4", "h5"])], entries: ["lb"], hard: [("lb", "app"), ("app", "db")])
+        let analysis = SPOFAnalysis.analyze(inv)
+        let before = SPOFDiagram.dot(inv, analysis)
+        #expect(before.contains("xlabel=\"SPOF\"") && !before.contains("proven"))
+        let proof = SPOFProof.Report(entries: [
+            SPOFProofTests.classify(.spof, SPOFProofTests.kill(outage: 12)),
+            SPOFProof.classify(component: "service app", experiment: "redundancy-app", predicted: .redundant, record: SPOFProofTests.record(SPOFProofTests.kill(outage: 2))),
+            SPOFProof.classify(component: "service db", experiment: "redundancy-db", predicted: .redundant, record: SPOFProofTests.record(SPOFProofTests.kill(outage: 20))),
+        ].map { var e = $0; if e.component == "service x" { e.component = "service lb" }; return e })
+        let dot = SPOFDiagram.dot(inv, analysis, proof: proof)
+        let line = { (name: String) in dot.split(separator: "\n").first { $0.hasPrefix("  \"\(name)\" [") }.map(String.init) ?? "" }
+        #expect(line("lb").contains("xlabel=\"SPOF (proven)\"") && line("lb").contains("#cf222e"), "\(line("lb"))")
+        #expect(line("app").contains("xlabel=\"survived 2 s\"") && line("app").contains("#1a7f37"), "\(line("app"))")
+        #expect(line("db").contains("xlabel=\"SPOF (proven) ≠ predicted redundant\"") && line("db").contains("dashed"), "\(line("db"))")
+    }
+}
