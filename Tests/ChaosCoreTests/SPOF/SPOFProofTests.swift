@@ -22,10 +22,10 @@ struct SPOFPlanTargetTests {
 
 @Suite("SPOF proof: each component classified from its run, beside the prediction")
 struct SPOFProofTests {
-    static func record(_ t: Timeline, status: RunStatus = .completed) -> RunRecord {
-        let j = t.journal
-        return RunRecord(runID: "r-1", experiment: "e", file: nil, host: "h1", faultKind: .processKill, target: "t", status: status,
-                         startedAt: 0, endedAt: 1, verdict: Verdict.of(j), journal: j)
+    static func record(_ t: Timeline, status: RunStatus = .completed) -> RunRecord { record(t.journal, status: status) }
+    static func record(_ j: Journal, status: RunStatus = .completed) -> RunRecord {
+        RunRecord(runID: "r-1", experiment: "e", file: nil, host: "h1", faultKind: .processKill, target: "t", status: status,
+                  startedAt: 0, endedAt: 1, verdict: Verdict.of(j), journal: j)
     }
     static func classify(_ predicted: SPOFPlan.Prediction, _ t: Timeline?, status: RunStatus = .completed, notRun: String? = nil) -> SPOFProof.Entry {
         SPOFProof.classify(component: "service x", experiment: "e", predicted: predicted, record: t.map { record($0, status: status) }, notRun: notRun)
@@ -70,24 +70,21 @@ struct SPOFProofTests {
         var t = Timeline(before: ok(5), during: ok(10), after: ok(5))
         var j = t.journal
         j.samples = j.samples.map { var s = $0; if s.phase == .during { s.latencyMs = 300 }; return s }
-        let slow = RunRecord(runID: "r-2", experiment: "e", file: nil, host: nil, faultKind: .networkDelay, target: "t", status: .completed,
-                             startedAt: 0, endedAt: 1, verdict: Verdict.of(j), journal: j)
+        let slow = Self.record(j)
         #expect(slow.verdict.outcome == .passed)
         let e = SPOFProof.classify(component: "service cache", experiment: "slow-cache", predicted: .degraded, record: slow)
         #expect(e.proven == .degraded && e.agrees == true && e.p95BeforeMs == 10 && e.p95FaultMs == 300)
         // A bound on latency that fails only that bound is degraded too, not an outage.
         t.expect = ExpectSpec(latencyP95: .milliseconds(100))
         j.expect = t.expect
-        let bounded = RunRecord(runID: "r-3", experiment: "e", file: nil, host: nil, faultKind: .networkDelay, target: "t", status: .completed,
-                                startedAt: 0, endedAt: 1, verdict: Verdict.of(j), journal: j)
+        let bounded = Self.record(j)
         #expect(bounded.verdict.failures == [.sloBreach])
         let b = SPOFProof.classify(component: "service cache", experiment: "slow-cache", predicted: .spof, record: bounded)
         #expect(b.proven == .degraded && b.agrees == false && b.note?.contains("softer") == true)
         // Twice as slow but only a few ms: noise, not degradation.
         var small = Timeline(before: ok(5), during: ok(10), after: ok(5)).journal
         small.samples = small.samples.map { var s = $0; if s.phase == .during { s.latencyMs = 30 }; return s }
-        let quick = RunRecord(runID: "r-4", experiment: "e", file: nil, host: nil, faultKind: .networkDelay, target: "t", status: .completed,
-                              startedAt: 0, endedAt: 1, verdict: Verdict.of(small), journal: small)
+        let quick = Self.record(small)
         #expect(SPOFProof.classify(component: "c", experiment: "e", predicted: .redundant, record: quick).proven == .survived)
     }
 
