@@ -20,7 +20,11 @@ if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no
 command -v swift >/dev/null || { echo "Swift 6.2 or later is needed on PATH (https://swift.org/install)." >&2; exit 1; }
 
 echo "== building chaos, chaos-agent and chaos-remote (release)"
-for p in chaos chaos-agent chaos-remote; do swift build -c release --product "$p" --static-swift-stdlib --scratch-path .build-static >/dev/null; done
+mkdir -p "$reports"
+for p in chaos chaos-agent chaos-remote; do
+  swift build -c release --product "$p" --static-swift-stdlib --scratch-path .build-static > "$reports/build.log" 2>&1 ||
+    { grep -E 'error:' "$reports/build.log" | head -20; echo "the build of $p failed (log: $reports/build.log)" >&2; exit 1; }
+done
 export CHAOS_BIN=$PWD/.build-static/release/chaos
 sandbox() { deploy/sandbox/sandbox "$@" --dir "$dir"; }
 trap 'sandbox down >/dev/null 2>&1 || true' EXIT

@@ -37,6 +37,13 @@ public enum SPOFPlan {
         var out: [Planned] = [], notes: [String] = []
         guard !probes.isEmpty else { return ([], ["no entry point has an 'entry' probe: nothing could judge the experiments"]) }
         let byName = Dictionary(inventory.services.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // A held fault ends as soon as the outage is proven (nothing answered for longer than
+        // allowed), instead of keeping users down for the rest of the hold.
+        let proven = StopCondition(availabilityBelow: 1, window: ChaosDuration(milliseconds: maxOutage.milliseconds + 2000))
+        func experiment(_ name: String, _ description: String, _ target: TargetSpec, _ fault: FaultSpec) -> Experiment {
+            Experiment(name: name, description: description, target: target, fault: fault, probes: probes, expect: expect,
+                       stopWhen: fault.duration == nil ? [] : [proven])
+        }
 
         func instanceFault(_ s: Inventory.Service, _ i: Inventory.Instance) -> (TargetSpec, FaultSpec, String)? {
             if let ref = s.target {
@@ -65,15 +72,15 @@ public enum SPOFPlan {
                 guard let i = s.instances.first, let (target, fault, what) = instanceFault(s, i) else {
                     notes.append("\(f.component): its instance names no process or unit; add one to plan an experiment"); continue
                 }
-                out.append(Planned(experiment: Experiment(name: name, description: "\(what.prefix(1).uppercased() + what.dropFirst()). " + predicted,
-                                                          target: target, fault: fault, probes: probes, expect: expect), prediction: prediction, component: f.component))
+                out.append(Planned(experiment: experiment(name, "\(what.prefix(1).uppercased() + what.dropFirst()). " + predicted, target, fault),
+                                   prediction: prediction, component: f.component))
             } else if let h = f.host {
                 let others = Set(inventory.services.flatMap { $0.instances.map(\.host) }).subtracting([h]).sorted()
                 var p = FaultParameters()
                 p.to = others
-                out.append(Planned(experiment: Experiment(name: name, description: "Cut host \(h) off from \(others.joined(separator: ", ")) for \(hold). " + predicted,
-                                                          target: TargetSpec(host: h), fault: FaultSpec(type: .networkBlackhole, duration: hold, with: p),
-                                                          probes: probes, expect: expect), prediction: prediction, component: f.component))
+                out.append(Planned(experiment: experiment(name, "Cut host \(h) off from \(others.joined(separator: ", ")) for \(hold). " + predicted,
+                                                          TargetSpec(host: h), FaultSpec(type: .networkBlackhole, duration: hold, with: p)),
+                                   prediction: prediction, component: f.component))
             }
         }
         for r in report.redundant {
@@ -82,8 +89,8 @@ public enum SPOFPlan {
                 notes.append("service \(s.name): its instances name no process or unit; add one to plan an experiment"); continue
             }
             let predicted = r.survivesOneLoss ? "Predicted: redundant (\(r.note)). Refuted if this run fails." : "Predicted: NOT redundant (\(r.note)). Confirmed if this run fails."
-            out.append(Planned(experiment: Experiment(name: "redundancy-\(s.name)", description: "\(what.prefix(1).uppercased() + what.dropFirst()): one of \(s.instances.count). " + predicted,
-                                                      target: target, fault: fault, probes: probes, expect: expect),
+            out.append(Planned(experiment: experiment("redundancy-\(s.name)", "\(what.prefix(1).uppercased() + what.dropFirst()): one of \(s.instances.count). " + predicted,
+                                                      target, fault),
                                prediction: r.survivesOneLoss ? .redundant : .spof, component: "service \(s.name)"))
         }
         return (out, notes)

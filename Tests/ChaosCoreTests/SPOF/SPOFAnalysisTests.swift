@@ -105,6 +105,9 @@ struct SPOFPlanTests {
         let db = planned[3].experiment
         #expect(db.fault.type == .processKill && db.target.host == "d1" && db.target.process?.name == "db")
         #expect(planned.allSatisfy { $0.experiment.probes.map(\.name) == ["entry-lb"] && $0.experiment.expect.maxOutage == .seconds(3) })
+        // A held fault stops once nothing has answered for longer than allowed: the SPOF is proven.
+        #expect(lb.stopWhen == [StopCondition(availabilityBelow: 1, window: .seconds(5))] && host.stopWhen == lb.stopWhen)
+        #expect(db.stopWhen.isEmpty, "a kill has nothing to stop")
         // Written out, each reads back as a valid experiment.
         for p in planned {
             let text = try ExperimentWriter.yaml(p.experiment, comment: ["test"])
