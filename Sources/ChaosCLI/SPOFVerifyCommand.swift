@@ -123,6 +123,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
                             disagreements: proof.disagreements, inconclusive: proof.inconclusive, stoppedEarly: played.stoppedEarly,
                             report: path, diagram: dotPath, runs: runs.map(VerdictLine.init), notes: notes)
         do {
+            try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path, withIntermediateDirectories: true)
             try services.renderSPOF(proof, runs, path.hasSuffix(".md") ? "md" : "html", title).write(toFile: path, atomically: true, encoding: .utf8)
             try Console.jsonText(output).write(toFile: jsonPath, atomically: true, encoding: .utf8)
             try SPOFDiagram.dot(inv, analysis, proof: proof).write(toFile: dotPath, atomically: true, encoding: .utf8)
