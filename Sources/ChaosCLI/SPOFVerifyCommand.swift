@@ -152,8 +152,9 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
     }
 }
 
-/// Whether every instance on the map runs now: each process instance is looked up where it runs
-/// (through its host's agent, which resolves the selector as for a fault, injecting nothing).
+/// Whether every instance on the map runs now: each instance is looked up where it runs (through
+/// its host's agent, which resolves the selector as for a fault, injecting nothing): a process by
+/// its selector, a unit by its running processes.
 struct InstanceCheck {
     let inventory: Inventory
     let global: GlobalOptions
@@ -164,7 +165,7 @@ struct InstanceCheck {
         var out: [String] = []
         for s in inventory.services {
             for i in s.instances {
-                guard let p = i.process else { continue }  // units: their state is not asked (yet)
+                guard let p = i.process ?? i.unit.map({ ProcessSelector(unit: $0) }) else { continue }
                 let probe = Experiment(name: "instance-check", target: TargetSpec(host: i.host, process: p), fault: FaultSpec(type: .processKill, with: FaultParameters()))
                 do {
                     let (driver, owned) = try await RunCommand.driver(probe, inventory: inventory, ctx: Context(global: global), global: global, fleet: fleet)

@@ -12,6 +12,7 @@ enum HTMLStyle {
     .verdict { display: inline-block; font-weight: 700; padding: .15rem .6rem; border-radius: 4px; border: 2px solid; }
     td.confirmed_spof, td.disagree { color: #cf222e; font-weight: 600; } td.redundant_survived, td.agree { color: #1a7f37; }
     td.degraded, td.inconclusive, td.unknown { color: #9a6700; }
+    table.summary td.passed { color: #1a7f37; font-weight: 600; } table.summary td.failed { color: #cf222e; font-weight: 600; }
     .verdict.passed { color: #1a7f37; } .verdict.failed { color: #cf222e; } .verdict.inconclusive { color: #9a6700; }
     svg.timeline { width: 100%; height: auto; font: 11px system-ui, sans-serif; }
     g.band.before rect, rect.key.before { fill: #e8f0fe; }
