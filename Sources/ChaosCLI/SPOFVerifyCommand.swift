@@ -160,7 +160,7 @@ struct InstanceCheck {
     let global: GlobalOptions
     let fleet: AgentFleet?
 
-    /// The instances not running, for people (`redis-db on db1: no process matches`); empty when whole.
+    /// The instances not running, for people (`web on app1 (app1: No process listens on TCP port 8080...)`); empty when whole.
     func missing() async -> [String] {
         var out: [String] = []
         for s in inventory.services {
