@@ -104,7 +104,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         let settle = self.settle
         Console.err("spof verify: \(planned.count) experiment\(planned.count == 1 ? "" : "s") on \(inv.services.count) services; each waits for a whole system first (up to \(settle))")
         let played = await Gameday(inventory: inv, gate: gate, settle: settle, storeDir: storeDir, global: global, services: services, fleet: fleet,
-                                   ready: { _, _ in await check.waitWhole(limit: settle) })
+                                   ready: { await check.waitWhole(limit: settle) })
             .play(planned.map { (file: nil, experiment: $0.experiment) })
         await fleet?.close()
 

@@ -98,7 +98,7 @@ struct Gameday {
     var fleet: AgentFleet? = nil
     /// Asked before each experiment, before the steady-state wait: a reason not to run it (it is then
     /// recorded as not run), or nil.
-    var ready: ((Int, Experiment) async -> String?)? = nil
+    var ready: (() async -> String?)? = nil
 
     struct Played {
         var ran: [(index: Int, record: RunRecord)] = []
@@ -111,7 +111,7 @@ struct Gameday {
         var played = Played()
         for (i, (file, experiment)) in experiments.enumerated() {
             Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name)\(file.map { " (\($0))" } ?? "")")
-            if let ready, let why = await ready(i, experiment) {
+            if let ready, let why = await ready() {
                 Console.err("   not run: \(why)")
                 played.notRun[i] = why
                 continue

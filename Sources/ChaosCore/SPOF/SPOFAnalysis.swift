@@ -142,14 +142,14 @@ public enum SPOFAnalysis {
         performance.sort { ($0.degrades.count, $1.component) > ($1.degrades.count, $0.component) }
         // 3. Claimed redundancy: more instances than needed.
         let redundant = services.filter { $0.instances.count > $0.minHealthy }.map { s -> Redundancy in
-            let shared = spofs.filter { f in
-                f.kind == .sharedHost && s.instances.contains { $0.host == f.host }
-                    && f.reasons.contains { $0.split(separator: ",").contains { $0.hasSuffix(" instances of \(s.name)") } }
-            }
+            // The hosts whose loss leaves fewer than minHealthy: instances that share them.
             let hostsUsed = Set(s.instances.map(\.host))
-            let survives = hostsUsed.allSatisfy { h in s.instances.filter { $0.host != h }.count >= s.minHealthy }
+            let weak = hostsUsed.filter { h in s.instances.filter { $0.host != h }.count < s.minHealthy }.sorted()
+            let survives = weak.isEmpty
             let note = survives ? "any one instance or host may go: \(s.instances.count - s.minHealthy) spare on \(hostsUsed.count) hosts"
-                : "instances share a host: " + shared.map(\.component).joined(separator: ", ")
+                : "instances share a host: losing " + weak.map { h in
+                    "host \(h) leaves \(s.instances.filter { $0.host != h }.count) of \(s.instances.count) (minHealthy \(s.minHealthy))"
+                }.joined(separator: "; losing ")
             return Redundancy(service: s.name, instances: s.instances.count, minHealthy: s.minHealthy, survivesOneLoss: survives, note: note)
         }
         return Report(spofs: spofs, performance: performance, redundant: redundant, entryPoints: entries, notes: notes)

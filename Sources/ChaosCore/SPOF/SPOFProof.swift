@@ -9,7 +9,8 @@
 /// - degraded: up throughout, but slower: the run failed only on latency bounds, or the entry points'
 ///   p95 latency while the component was lost was at least `slowdown` times (and 50 ms above) the
 ///   steady state's;
-/// - inconclusive: not run, interrupted, or the verdict itself is inconclusive.
+/// - inconclusive: not run, interrupted, cut short without an outage (a halt), or the verdict itself
+///   is inconclusive.
 public enum SPOFProof {
     public enum Proven: String, Hashable, Sendable, Codable, CaseIterable {
         case confirmedSPOF = "confirmed_spof"
@@ -78,9 +79,13 @@ public enum SPOFProof {
         e.timeToRecoverMs = f.timeToRecoverMs
         e.p95BeforeMs = f.latency[Phase.before.rawValue]?.p95
         e.p95FaultMs = f.latency[(r.journal.reversible ? Phase.during : Phase.after).rawValue]?.p95
-        if r.status == .interrupted || r.status == .error || v.outcome == .inconclusive {
+        // An aborted run is evidence of an outage (a stop condition saw one) but not of survival:
+        // the fault was ended early (a halt), so a pass there proves nothing.
+        let cutShort = r.status == .aborted && v.outcome != .failed
+        if r.status == .interrupted || r.status == .error || v.outcome == .inconclusive || cutShort {
             e.measured = v.outcome == .inconclusive ? "inconclusive" : "run \(r.status.rawValue)"
-            e.note = v.reasons.first ?? r.journal.events.last(where: { $0.kind == .error })?.detail ?? "the run ended \(r.status.rawValue)"
+            e.note = cutShort ? "the fault was ended early (\(r.journal.events.last(where: { $0.kind == .stopTripped || $0.kind == .error })?.detail ?? "aborted")): survival is not proven"
+                : v.reasons.first ?? r.journal.events.last(where: { $0.kind == .error })?.detail ?? "the run ended \(r.status.rawValue)"
             return e
         }
         let slower: Bool = {

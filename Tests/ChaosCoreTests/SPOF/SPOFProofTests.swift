@@ -94,7 +94,7 @@ struct SPOFProofTests {
         #expect(e.proven == .confirmedSPOF && e.agrees == false && e.note?.contains("hard, not soft") == true)
     }
 
-    @Test("not run, interrupted, or an inconclusive verdict: inconclusive, neither agreeing nor not")
+    @Test("not run, interrupted, halted before anything failed, or an inconclusive verdict: inconclusive, neither agreeing nor not")
     func inconclusive() {
         let notRun = Self.classify(.spof, nil, notRun: "the system was not whole")
         #expect(notRun.proven == .inconclusive && notRun.agrees == nil && notRun.note == "not run: the system was not whole")
@@ -102,6 +102,11 @@ struct SPOFProofTests {
         #expect(gate.proven == .inconclusive && gate.agrees == nil && gate.note?.contains("steady state") == true)
         let cut = Self.classify(.spof, Self.kill(outage: 12), status: .interrupted)
         #expect(cut.proven == .inconclusive && cut.measured == "run interrupted")
+        // Halted early with nothing failing: survival is not proven; with an outage seen, the SPOF is.
+        let halted = Self.classify(.redundant, Timeline(before: ok(5), during: ok(3), after: ok(5)), status: .aborted)
+        #expect(halted.proven == .inconclusive && halted.agrees == nil && halted.note?.contains("ended early") == true, "\(halted)")
+        let stopped = Self.classify(.spof, Timeline(before: ok(5), during: down(15), after: ok(5)), status: .aborted)
+        #expect(stopped.proven == .confirmedSPOF && stopped.agrees == true)
     }
 
     @Test("the report counts each kind and the disagreements, and says so in one line")
