@@ -62,37 +62,65 @@ public enum ControllerServer {
 
     static func isLoopback(_ address: String) -> Bool { address == "localhost" || address == "::1" || address.hasPrefix("127.") }
 
-    static func routes(_ settings: ControllerAPISettings, backend: any ControllerBackend, metrics: @escaping @Sendable () -> String) -> Router<ControllerRequestContext> {
+    static func routes(_ settings: ControllerAPISettings, backend: any ControllerBackend, metrics: @escaping @Sendable () -> String,
+                       access: ControllerAccess? = nil) -> Router<ControllerRequestContext> {
         let router = Router(context: ControllerRequestContext.self)
-        let access = ControllerAccess(tokens: settings.tokens, plaintext: settings.plaintext)
+        router.add(middleware: SecurityHeadersMiddleware<ControllerRequestContext>())
+        let access = access ?? ControllerAccess(settings)
         let dashboard = Dashboard(name: settings.name)
-        let secure = !settings.plaintext
 
         router.get("/healthz") { _, _ in text("ok\n") }
 
-        // Sign in with a token: a cookie for the browser (HttpOnly, SameSite=Strict).
-        router.get("/login") { _, _ in html(dashboard.login(error: nil)) }
+        // Sign in with a token: a server-side session, its random id in the cookie (never the token).
+        router.get("/login") { request, _ in
+            let ended = request.uri.queryParameters["ended"] != nil
+            return html(dashboard.login(error: ended ? "Your session has ended; sign in again." : nil))
+        }
         router.post("/login") { request, _ in
             let form = await Forms.read(request)
-            guard let token = form["token"], access.tokenName(token) != nil else {
-                return html(dashboard.login(error: "That token is not known to this controller."), status: .unauthorized)
+            guard ControllerAccess.sameOrigin(request) else {
+                return html(dashboard.login(error: "This sign-in was posted from another site."), status: .forbidden)
             }
-            let cookie = "\(ControllerAccess.cookie)=\(token.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? token); Path=/; HttpOnly; SameSite=Strict" + (secure ? "; Secure" : "")
-            return Response(status: .seeOther, headers: [.location: "/", .setCookie: cookie])
+            switch access.token(form["token"] ?? "") {
+            case .failure(let refusal):
+                return html(dashboard.login(error: refusal.message), status: .unauthorized)
+            case .success(let t):
+                let now = access.now()
+                let session = access.sessions.open(name: t.name, role: t.role, tokenExpiresAt: t.expiresAt, now: now)
+                let seconds = max(1, (session.expiresAt - now) / 1000)
+                return Response(status: .seeOther, headers: [.location: "/", .setCookie: sessionCookie(session.id, maxAge: seconds)])
+            }
         }
-        router.get("/logout") { _, _ in
-            Response(status: .seeOther, headers: [.location: "/login", .setCookie: "\(ControllerAccess.cookie)=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict"])
+        @Sendable func logout(_ request: Request) -> Response {
+            if let id = ControllerAccess.cookieValue(request.headers[.cookie], ControllerAccess.cookie) { access.sessions.close(id) }
+            return Response(status: .seeOther, headers: [.location: "/login", .setCookie: sessionCookie("", maxAge: 0)])
         }
+        router.get("/logout") { request, _ in logout(request) }
+        router.post("/logout") { request, _ in logout(request) }
 
-        /// Runs `body` for an identified caller; API paths answer 401 JSON, pages redirect to the login.
-        @Sendable func authorized(_ request: Request, _ context: ControllerRequestContext, api: Bool,
+        /// Runs `body` for a caller whose role allows `action`; API paths answer 401/403 JSON, pages
+        /// redirect to the sign-in or show why not.
+        @Sendable func authorized(_ request: Request, _ context: ControllerRequestContext, api: Bool, _ action: ControllerAction = .read,
                                   _ body: @escaping @Sendable (ControllerAccess.Identified) async -> Response) async -> Response {
-            guard let who = await access.identify(request, context) else {
+            let who: ControllerAccess.Identified
+            switch await access.identify(request, context) {
+            case .caller(let c): who = c
+            case .refused(let message):
+                if api { return json(ErrorBody(error: .init(code: "controller.unauthorized", message: message)), status: .unauthorized) }
+                return html(dashboard.login(error: message), status: .unauthorized)
+            case .sessionEnded:
+                if api { return json(ErrorBody(error: .init(code: "controller.unauthorized", message: "The dashboard session has ended; sign in again at /login.")), status: .unauthorized) }
+                return Response(status: .seeOther, headers: [.location: "/login?ended=1", .setCookie: sessionCookie("", maxAge: 0)])
+            case .anonymous:
                 if api { return json(ErrorBody(error: .init(code: "controller.unauthorized", message: "Send a client certificate from the chaos CA (operator or controller) or 'Authorization: Bearer TOKEN'.")), status: .unauthorized) }
                 return Response(status: .seeOther, headers: [.location: "/login"])
             }
             if request.method == .post, who.byCookie, !ControllerAccess.sameOrigin(request) {
-                return html(dashboard.message("Refused", "This form was posted from another site.", who: who.who, halt: nil), status: .forbidden)
+                return html(dashboard.message("Refused", "This form was posted from another site.", who: who, halt: nil), status: .forbidden)
+            }
+            if let refusal = access.refusal(who.caller, action) {
+                if api { return json(ErrorBody(error: .init(code: "controller.forbidden", message: refusal)), status: .forbidden) }
+                return html(dashboard.message("Not allowed", refusal, who: who, halt: nil), status: .forbidden)
             }
             return await body(who)
         }
@@ -102,7 +130,7 @@ public enum ControllerServer {
             await authorized(request, context, api: false) { who in
                 let o = await backend.overview()
                 let recent = (try? await backend.runs(RunFilter(limit: 10))) ?? []
-                return html(dashboard.overview(o, recent: recent, who: who.who))
+                return html(dashboard.overview(o, recent: recent, who: who))
             }
         }
         router.get("/runs") { request, context in
@@ -119,9 +147,9 @@ public enum ControllerServer {
                 do throws(ChaosError) {
                     let runs = try await backend.runs(filter)
                     let names = Set(((try? await backend.runs(RunFilter(limit: 500))) ?? []).map(\.experiment)).sorted()
-                    return html(dashboard.runs(runs, query: query, names: names, who: who.who, halt: halt))
+                    return html(dashboard.runs(runs, query: query, names: names, who: who, halt: halt))
                 } catch {
-                    return html(dashboard.message("Cannot read the runs", error.message, who: who.who, halt: halt), status: .internalServerError)
+                    return html(dashboard.message("Cannot read the runs", error.message, who: who, halt: halt), status: .internalServerError)
                 }
             }
         }
@@ -130,42 +158,42 @@ public enum ControllerServer {
             return await authorized(request, context, api: false) { who in
                 let halt = await backend.overview().halt
                 guard let run = try? await backend.run(id) else {
-                    return html(dashboard.message("No such run", "There is no stored run '\(id)'.", who: who.who, halt: halt), status: .notFound)
+                    return html(dashboard.message("No such run", "There is no stored run '\(id)'.", who: who, halt: halt), status: .notFound)
                 }
-                return html(dashboard.run(run, who: who.who, halt: halt))
+                return html(dashboard.run(run, who: who, halt: halt))
             }
         }
         router.get("/audit") { request, context in
             await authorized(request, context, api: false) { who in
                 let entries = (try? await backend.audit(limit: 200)) ?? []
-                return html(dashboard.audit(entries, who: who.who, halt: await backend.overview().halt))
+                return html(dashboard.audit(entries, who: who, halt: await backend.overview().halt))
             }
         }
         router.get("/halt") { request, context in
-            await authorized(request, context, api: false) { who in html(dashboard.confirmHalt(who: who.who, halt: await backend.overview().halt)) }
+            await authorized(request, context, api: false, .halt) { who in html(dashboard.confirmHalt(who: who, halt: await backend.overview().halt)) }
         }
         router.get("/resume") { request, context in
-            await authorized(request, context, api: false) { who in html(dashboard.confirmResume(who: who.who, halt: await backend.overview().halt)) }
+            await authorized(request, context, api: false, .resume) { who in html(dashboard.confirmResume(who: who, halt: await backend.overview().halt)) }
         }
         router.post("/halt") { request, context in
             let form = await Forms.read(request)
-            return await authorized(request, context, api: false) { who in
+            return await authorized(request, context, api: false, .halt) { who in
                 guard form["confirm"] == "yes" else {
-                    return html(dashboard.message("Not halted", "Tick the confirmation box to halt.", who: who.who, halt: nil), status: .badRequest)
+                    return html(dashboard.message("Not halted", "Tick the confirmation box to halt.", who: who, halt: nil), status: .badRequest)
                 }
                 let reason = form["reason"].flatMap { $0.isEmpty ? nil : $0 } ?? "halted from the dashboard"
-                let outcome = await backend.halt(by: who.who, reason: reason)
-                return html(dashboard.done("Chaos halted", outcome, who: who.who))
+                let outcome = await backend.halt(by: who.caller, reason: reason)
+                return html(dashboard.done("Chaos halted", outcome, who: who))
             }
         }
         router.post("/resume") { request, context in
             let form = await Forms.read(request)
-            return await authorized(request, context, api: false) { who in
+            return await authorized(request, context, api: false, .resume) { who in
                 guard form["confirm"] == "yes" else {
-                    return html(dashboard.message("Not resumed", "Tick the confirmation box to resume.", who: who.who, halt: nil), status: .badRequest)
+                    return html(dashboard.message("Not resumed", "Tick the confirmation box to resume.", who: who, halt: nil), status: .badRequest)
                 }
-                let outcome = await backend.resume(by: who.who)
-                return html(dashboard.done("Chaos resumed", outcome, who: who.who))
+                let outcome = await backend.resume(by: who.caller)
+                return html(dashboard.done("Chaos resumed", outcome, who: who))
             }
         }
 
@@ -197,13 +225,13 @@ public enum ControllerServer {
             }
         }
         router.post("/api/v1/halt") { request, context in
-            let reason = (await Forms.json(request)["reason"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "no reason given"
-            return await authorized(request, context, api: true) { who in
-                json(await backend.halt(by: who.who, reason: reason))
+            let reason = (await Forms.json(request)["reason"]).flatMap { $0.isEmpty ? nil : String($0.prefix(500)) } ?? "no reason given"
+            return await authorized(request, context, api: true, .halt) { who in
+                json(await backend.halt(by: who.caller, reason: reason))
             }
         }
         router.post("/api/v1/resume") { request, context in
-            await authorized(request, context, api: true) { who in json(await backend.resume(by: who.who)) }
+            await authorized(request, context, api: true, .resume) { who in json(await backend.resume(by: who.caller)) }
         }
         router.get("/api/v1/audit") { request, context in
             await authorized(request, context, api: true) { _ in
@@ -216,6 +244,12 @@ public enum ControllerServer {
             }
         }
         return router
+    }
+
+    /// The dashboard's cookie: only the session's id, for this site's pages, never readable by scripts
+    /// or sent over plain HTTP or with requests from other sites. An empty id with `maxAge` 0 deletes it.
+    static func sessionCookie(_ id: String, maxAge: Int64) -> String {
+        "\(ControllerAccess.cookie)=\(id); Path=/; Max-Age=\(maxAge); HttpOnly; Secure; SameSite=Strict"
     }
 
     /// `YYYY-MM-DD` (UTC) as ms since the epoch.
@@ -272,9 +306,13 @@ enum Forms {
         return out
     }
 
-    static func json(_ request: Request) async -> [String: Any] {
+    /// The string fields of a JSON object body (JSON only, bounded like the agent's; anything else reads as none).
+    static func json(_ request: Request) async -> [String: String] {
         let text = await body(request)
-        return (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+        guard let root = try? DocumentNode.parseJSON(text), case .mapping(let entries, _) = root else { return [:] }
+        var out: [String: String] = [:]
+        for entry in entries { if case .scalar(let value, .string, _) = entry.value { out[entry.key] = value } }
+        return out
     }
 }
 

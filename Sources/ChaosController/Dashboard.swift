@@ -26,9 +26,14 @@ struct Dashboard: Sendable {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) + " UTC"
     }
 
-    func page(_ template: String, title: String, who: String?, halt: HaltState?, refresh: Int? = nil, _ values: [String: Any]) -> String {
+    func page(_ template: String, title: String, who: ControllerAccess.Identified?, halt: HaltState?, refresh: Int? = nil, _ values: [String: Any]) -> String {
         var context: [String: Any] = ["name": name, "title": title, "css": HTMLFragments.css, "generated": "Generated \(Self.time(Int64(Date().timeIntervalSince1970 * 1000)))"]
-        if let who { context["who"] = who }
+        if let who {
+            context["who"] = "\(who.caller.name) (\(who.caller.role))"
+            // The halt and resume buttons are for those who may use them (the server refuses the rest anyway).
+            if who.caller.role >= ControllerAction.halt.needs { context["mayAct"] = true }
+            if who.byCookie { context["signOut"] = true }
+        }
         if let refresh { context["refresh"] = refresh }
         if let halt {
             var h: [String: Any] = ["halted": halt.halted, "by": halt.by ?? "?", "reason": halt.reason ?? ""]
@@ -49,7 +54,7 @@ struct Dashboard: Sendable {
         return ["rows": rows, "anyRows": !rows.isEmpty]
     }
 
-    func overview(_ o: ControllerOverview, recent: [RunRecord], who: String?) -> String {
+    func overview(_ o: ControllerOverview, recent: [RunRecord], who: ControllerAccess.Identified?) -> String {
         let running: [[String: Any]] = o.running.map { r in
             ["runID": r.runID, "experiment": r.experiment, "target": r.target, "step": r.step, "started": Self.time(r.startedAt),
              "probes": r.probes.map { ["name": $0.name, "status": $0.status] }]
@@ -77,7 +82,7 @@ struct Dashboard: Sendable {
         var limit = 100
     }
 
-    func runs(_ runs: [RunRecord], query: RunsQuery, names: [String], who: String?, halt: HaltState) -> String {
+    func runs(_ runs: [RunRecord], query: RunsQuery, names: [String], who: ControllerAccess.Identified?, halt: HaltState) -> String {
         let outcomes: [[String: Any]] = ([("", "any")] + Verdict.Outcome.allCases.map { ($0.rawValue, $0.rawValue) }).map { v, l in
             ["value": v, "label": l, "selected": v == query.outcome]
         }
@@ -87,11 +92,11 @@ struct Dashboard: Sendable {
         return page("runs", title: "Verdicts", who: who, halt: halt, values)
     }
 
-    func run(_ r: RunRecord, who: String?, halt: HaltState) -> String {
+    func run(_ r: RunRecord, who: ControllerAccess.Identified?, halt: HaltState) -> String {
         page("run", title: "\(r.experiment) \(r.runID)", who: who, halt: halt, ["runID": r.runID, "section": HTMLFragments.run(r)])
     }
 
-    func confirmHalt(who: String?, halt: HaltState) -> String {
+    func confirmHalt(who: ControllerAccess.Identified?, halt: HaltState) -> String {
         page("confirm", title: "Halt all chaos", who: who, halt: halt, [
             "heading": "Halt all chaos?", "action": "/halt", "danger": true, "button": "Halt all chaos now", "reason": "",
             "explanation": "Every agent reverts every fault it holds and refuses new ones; the experiments running now stop and are stored as aborted; nothing starts until someone resumes. Recorded in the audit log under your name.",
@@ -99,7 +104,7 @@ struct Dashboard: Sendable {
         ])
     }
 
-    func confirmResume(who: String?, halt: HaltState) -> String {
+    func confirmResume(who: ControllerAccess.Identified?, halt: HaltState) -> String {
         page("confirm", title: "Resume chaos", who: who, halt: halt, [
             "heading": "Resume chaos?", "action": "/resume", "danger": false, "button": "Resume", "reason": "",
             "explanation": "The agents accept faults again and scheduled experiments start at their next fire (fires missed while halted are not run late).",
@@ -107,7 +112,7 @@ struct Dashboard: Sendable {
         ])
     }
 
-    func done(_ heading: String, _ outcome: HaltOutcome, who: String?) -> String {
+    func done(_ heading: String, _ outcome: HaltOutcome, who: ControllerAccess.Identified?) -> String {
         let failed = outcome.agents.filter { !$0.ok }.count
         let reverted = outcome.agents.map(\.reverted).reduce(0, +)
         let summary = "\(outcome.agents.count - failed) of \(outcome.agents.count) agents acknowledged in \(outcome.elapsedMs) ms; \(reverted) fault(s) reverted"
@@ -116,7 +121,7 @@ struct Dashboard: Sendable {
         return page("done", title: heading, who: who, halt: outcome.halt, ["heading": heading, "summary": summary, "agents": agents, "anyAgents": !agents.isEmpty])
     }
 
-    func audit(_ entries: [AuditEntry], who: String?, halt: HaltState) -> String {
+    func audit(_ entries: [AuditEntry], who: ControllerAccess.Identified?, halt: HaltState) -> String {
         let rows: [[String: Any]] = entries.map { ["when": Self.time($0.at), "who": $0.who, "action": $0.action, "detail": $0.detail] }
         return page("audit", title: "Audit log", who: who, halt: halt, ["entries": rows, "anyEntries": !rows.isEmpty])
     }
@@ -125,7 +130,7 @@ struct Dashboard: Sendable {
         page("login", title: "Sign in", who: nil, halt: nil, error.map { ["error": $0] } ?? [:])
     }
 
-    func message(_ heading: String, _ text: String, who: String?, halt: HaltState?) -> String {
+    func message(_ heading: String, _ text: String, who: ControllerAccess.Identified?, halt: HaltState?) -> String {
         page("message", title: heading, who: who, halt: halt, ["heading": heading, "text": text])
     }
 }

@@ -20,6 +20,7 @@ enum DashboardTemplates {
     {{{css}}}
     nav { display: flex; gap: 1.2rem; align-items: baseline; border-bottom: 1px solid #d0d7de; padding-bottom: .5rem; }
     nav .brand { font-weight: 700; font-size: 1.1rem; } nav .who { margin-left: auto; color: #57606a; }
+    nav form.signout { display: inline; margin: 0; } button.link { background: none; border: none; padding: 0; color: #0969da; cursor: pointer; font: inherit; }
     .banner { padding: .6rem 1rem; border-radius: 6px; margin: 1rem 0; }
     .banner.halted { background: #ffebe9; border: 1px solid #cf222e; color: #82071e; font-weight: 600; }
     .banner.running { background: #dafbe1; border: 1px solid #1a7f37; color: #0a3622; }
@@ -32,7 +33,7 @@ enum DashboardTemplates {
     </style>
     </head>
     <body>
-    <nav><span class="brand">chaos · {{name}}</span><a href="/">Overview</a><a href="/runs">Verdicts</a><a href="/audit">Audit log</a><span class="who">{{#who}}signed in as {{who}}{{/who}}</span></nav>
+    <nav><span class="brand">chaos · {{name}}</span><a href="/">Overview</a><a href="/runs">Verdicts</a><a href="/audit">Audit log</a><span class="who">{{#who}}signed in as {{who}}{{/who}}</span>{{#signOut}}<form class="signout" method="post" action="/logout"><button class="link" type="submit" id="logout">Sign out</button></form>{{/signOut}}</nav>
     {{#halt.halted}}<div class="banner halted" id="halt-banner">HALTED by {{halt.by}}{{#halt.since}} since {{halt.since}}{{/halt.since}}: {{halt.reason}}. No experiment starts until someone resumes.</div>{{/halt.halted}}
     """
 
@@ -45,9 +46,10 @@ enum DashboardTemplates {
     static let overview = """
     {{> header}}
     <h1>Overview</h1>
-    {{#halt.halted}}<p><a class="button" id="resume" href="/resume">Resume chaos…</a></p>{{/halt.halted}}
+    {{#halt.halted}}{{#mayAct}}<p><a class="button" id="resume" href="/resume">Resume chaos…</a></p>{{/mayAct}}{{/halt.halted}}
     {{^halt.halted}}<div class="banner running">Chaos is on: {{scheduled}} of {{experiments}} experiments scheduled.</div>
-    <p><a class="button danger" id="halt" href="/halt">Halt all chaos…</a></p>{{/halt.halted}}
+    {{#mayAct}}<p><a class="button danger" id="halt" href="/halt">Halt all chaos…</a></p>{{/mayAct}}{{/halt.halted}}
+    {{^mayAct}}<p class="muted" id="read-only">Read-only: your role may not halt or resume.</p>{{/mayAct}}
     {{#agents}}<p id="agents">Agents: {{reachable}} of {{total}} reachable{{#halted}}, {{halted}} halted{{/halted}} (asked {{checked}}).{{#anyDown}} Not answering: {{#down}}<span class="failing">{{host}}</span> ({{error}}) {{/down}}{{/anyDown}}</p>{{/agents}}
     <h2>Running now</h2>
     {{^anyRunning}}<p id="no-running">No experiment is running.</p>{{/anyRunning}}

@@ -499,7 +499,7 @@ struct SandboxTests {
             api:
               listen: 127.0.0.1:17434
               plaintext: true
-              tokens: [{name: sre-alice, sha256: \(alice.sha256)}, {name: ci-bot, sha256: \(bot.sha256)}]
+              tokens: [{name: sre-alice, sha256: \(alice.sha256), role: operator}, {name: ci-bot, sha256: \(bot.sha256), role: operator}]
             notify:
               - {url: "http://127.0.0.1:18080/json"}
               - {url: "http://127.0.0.1:18080/slack", format: slack, events: [halt]}
@@ -539,7 +539,7 @@ struct SandboxTests {
                                              env: ["CHAOS_PKI_DIR": dir + "/pki"], timeout: 30)
             #expect(resume.status == 0, "\(resume.stdout) \(resume.stderr)")
             let audit = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/api/v1/audit"].withNetns("chsbx-client"), timeout: 10)
-            #expect(audit.stdout.contains("\"who\":\"sre-alice\"") && audit.stdout.contains("\"action\":\"halt\"") && audit.stdout.contains("\"who\":\"ci-bot\""), "\(audit.stdout)")
+            #expect(audit.stdout.contains("\"who\":\"sre-alice (operator, token)\"") && audit.stdout.contains("\"action\":\"halt\"") && audit.stdout.contains("\"who\":\"ci-bot (operator, token)\""), "\(audit.stdout)")
             let overview = try NetworkLab.exec(["/usr/bin/curl", "-s", "-H", "Authorization: Bearer \(bot.token)", "http://127.0.0.1:17434/api/v1/overview"].withNetns("chsbx-client"), timeout: 10)
             let agents = ((try? JSONSerialization.jsonObject(with: Data(overview.stdout.utf8))) as? [String: Any])?["agents"] as? [String: Any]
             #expect(agents?["total"] as? Int == 7 && agents?["reachable"] as? Int == agents?["total"] as? Int, "every sandbox agent answers the controller's poll: \(overview.stdout.prefix(800))")

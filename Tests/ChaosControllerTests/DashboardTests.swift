@@ -21,8 +21,8 @@ struct DashboardTests {
     func overview() async {
         let backend = FakeBackend()
         let runs = [Fixtures.run("r-1", experiment: hostile, failing: true), Fixtures.run("r-2", experiment: "pause-app", failing: false)]
-        var page = dashboard.overview(await backend.overview(), recent: runs, who: "alice")
-        #expect(page.contains("signed in as alice"))
+        var page = dashboard.overview(await backend.overview(), recent: runs, who: .by("alice", .operator))
+        #expect(page.contains("signed in as alice (operator)"))
         #expect(page.contains("id=\"halt\" href=\"/halt\""))
         #expect(page.contains("kill &lt;b&gt;app&lt;/b&gt;"))
         #expect(page.contains("<span class=\"failing\">db: failing</span>"))
@@ -32,8 +32,8 @@ struct DashboardTests {
         #expect(!page.contains(hostile))
         #expect(page.contains("http-equiv=\"refresh\""))
         #expect(page.contains("Agents: 2 of 3 reachable (asked 2023-11-14 22:13:20 UTC). Not answering: <span class=\"failing\">db3</span> (timeout &lt;5s&gt;)"), "\(page)")
-        _ = await backend.halt(by: "bob", reason: "incident <7>")
-        page = dashboard.overview(await backend.overview(), recent: [], who: "alice")
+        _ = await backend.halt(by: .op("bob"), reason: "incident <7>")
+        page = dashboard.overview(await backend.overview(), recent: [], who: .by("alice", .operator))
         #expect(page.contains("HALTED by bob"))
         #expect(page.contains("incident &lt;7&gt;"))
         #expect(page.contains("href=\"/resume\""))
@@ -45,11 +45,11 @@ struct DashboardTests {
     func selfContained() async {
         let backend = FakeBackend()
         let run = Fixtures.run("r-1", experiment: "e", failing: true)
-        let pages = [dashboard.overview(await backend.overview(), recent: [run], who: "a"),
-                     dashboard.runs([run], query: .init(), names: ["e"], who: "a", halt: .running),
-                     dashboard.run(run, who: "a", halt: .running), dashboard.confirmHalt(who: "a", halt: .running),
-                     dashboard.done("Chaos halted", await backend.halt(by: "a", reason: "r"), who: "a"),
-                     dashboard.audit(try! await backend.audit(limit: 5), who: "a", halt: .running), dashboard.login(error: nil)]
+        let pages = [dashboard.overview(await backend.overview(), recent: [run], who: .by("a", .operator)),
+                     dashboard.runs([run], query: .init(), names: ["e"], who: .by("a", .operator), halt: .running),
+                     dashboard.run(run, who: .by("a", .operator), halt: .running), dashboard.confirmHalt(who: .by("a", .operator), halt: .running),
+                     dashboard.done("Chaos halted", await backend.halt(by: .op("a"), reason: "r"), who: .by("a", .operator)),
+                     dashboard.audit(try! await backend.audit(limit: 5), who: .by("a", .operator), halt: .running), dashboard.login(error: nil)]
         for p in pages {
             #expect(p.hasPrefix("<!DOCTYPE html>"))
             #expect(p.contains("default-src 'none'"))
@@ -61,7 +61,7 @@ struct DashboardTests {
 
     @Test("the run page embeds the report's timeline and figures")
     func runPage() {
-        let page = dashboard.run(Fixtures.run("r-9", experiment: "pause-app", failing: true), who: "a", halt: .running)
+        let page = dashboard.run(Fixtures.run("r-9", experiment: "pause-app", failing: true), who: .by("a", .operator), halt: .running)
         #expect(page.contains("<svg"))
         #expect(page.contains("/api/v1/runs/r-9"))
         #expect(page.contains("FAILED") || page.contains("PASSED"))
@@ -69,13 +69,29 @@ struct DashboardTests {
 
     @Test("the halt confirmation needs a reason and a ticked box; the result lists every agent")
     func haltPages() async {
-        let confirm = dashboard.confirmHalt(who: "a", halt: .running)
+        let confirm = dashboard.confirmHalt(who: .by("a", .operator), halt: .running)
         #expect(confirm.contains("name=\"confirm\" value=\"yes\" id=\"confirm\" required"))
         #expect(confirm.contains("name=\"reason\" id=\"reason\" size=\"60\" required"))
         #expect(confirm.contains("action=\"/halt\""))
-        let done = dashboard.done("Chaos halted", await FakeBackend().halt(by: "a", reason: "r"), who: "a")
+        let done = dashboard.done("Chaos halted", await FakeBackend().halt(by: .op("a"), reason: "r"), who: .by("a", .operator))
         #expect(done.contains("1 of 2 agents acknowledged in 42 ms; 1 fault(s) reverted; runs stopped: r-live."))
         #expect(done.contains("FAILED: unreachable"))
+    }
+
+    @Test("a viewer sees no halt or resume button; a signed-in browser gets a sign-out button")
+    func viewerPage() async {
+        let backend = FakeBackend()
+        var page = dashboard.overview(await backend.overview(), recent: [], who: .by("grafana", .viewer))
+        #expect(page.contains("signed in as grafana (viewer)"))
+        #expect(!page.contains("href=\"/halt\""))
+        #expect(page.contains("id=\"read-only\""))
+        #expect(!page.contains("id=\"logout\""))
+        _ = await backend.halt(by: .op("bob"), reason: "r")
+        page = dashboard.overview(await backend.overview(), recent: [], who: .by("bob", .viewer, cookie: true))
+        #expect(!page.contains("href=\"/resume\""))
+        #expect(page.contains("<form class=\"signout\" method=\"post\" action=\"/logout\">"))
+        page = dashboard.overview(await backend.overview(), recent: [], who: .by("root", .admin))
+        #expect(page.contains("href=\"/resume\"") && !page.contains("id=\"read-only\""))
     }
 
     @Test("verdict filters keep what was asked")
@@ -90,15 +106,53 @@ struct DashboardTests {
     }
 }
 
-@Suite("Controller access: tokens, cookies, origins; webhook bodies")
+@Suite("Controller access: tokens with roles and expiry, roles, sessions, cookies, origins; webhook bodies")
 struct AccessTests {
-    @Test("a token is known by its SHA-256 only")
-    func tokens() {
-        let access = ControllerAccess(tokens: [.init(name: "alice", sha256: ControllerAccess.sha256("s3cret"))], plaintext: false)
+    static let t0: Int64 = 1_800_000_000_000
+
+    static func access(_ tokens: [ControllerAPISettings.Token], access grants: [ControllerAPISettings.Grant] = [], now: Int64 = t0) -> ControllerAccess {
+        ControllerAccess(ControllerAPISettings(address: "127.0.0.1", port: 0, certificate: "", key: "", ca: "", tokens: tokens, access: grants), now: { now })
+    }
+
+    @Test("a token is known by its SHA-256 only, with its role (viewer unless configured)")
+    func tokens() throws {
+        let access = Self.access([.init(name: "alice", sha256: ControllerAccess.sha256("s3cret")),
+                                  .init(name: "ops", sha256: ControllerAccess.sha256("0ps"), role: .operator)])
         #expect(access.tokenName("s3cret") == "alice")
+        #expect(try access.token("s3cret").get().role == .viewer)
+        #expect(try access.token("0ps").get().role == .operator)
         #expect(access.tokenName("s3cret ") == nil)
         #expect(access.tokenName("") == nil)
         #expect(ControllerAccess.sha256("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test("a token past its expiry is refused, saying when it expired and what to do")
+    func expiry() {
+        let token = ControllerAPISettings.Token(name: "bob", sha256: ControllerAccess.sha256("b0b"), role: .operator, expiresAt: Self.t0)
+        #expect(Self.access([token], now: Self.t0 - 1).tokenName("b0b") == "bob")
+        guard case .failure(let refusal) = Self.access([token], now: Self.t0).token("b0b") else {
+            Issue.record("an expired token was accepted")
+            return
+        }
+        #expect(refusal.message == "The token 'bob' expired on 2027-01-15 08:00:00 UTC. Ask for a new one: an admin runs 'chaos controller token --name bob --role operator --expires 90d' and replaces its line in controller.yaml 'api.tokens'.")
+    }
+
+    @Test("roles: viewers read, operators and admins also halt and resume; the refusal names the role and where to ask")
+    func roles() {
+        let access = Self.access([], access: [.init(certificate: "alice", role: .operator)])
+        #expect(access.settings.role(ofCertificate: "alice") == .operator)
+        #expect(access.settings.role(ofCertificate: "someone") == .viewer)
+        let viewer = ControllerCaller(name: "alice", role: .viewer, credential: .certificate)
+        #expect(access.refusal(viewer, .read) == nil)
+        #expect(access.refusal(viewer, .halt) == "'alice' (viewer) may not halt; ask for the operator role in controller.yaml 'api.access'.")
+        #expect(access.refusal(ControllerCaller(name: "bob", role: .viewer, credential: .token), .resume)
+                == "'bob' (viewer) may not resume; ask for the operator role in controller.yaml 'api.tokens'.")
+        for role in [ControllerRole.operator, .admin] {
+            #expect(access.refusal(ControllerCaller(name: "x", role: role, credential: .token), .halt) == nil)
+            #expect(access.refusal(ControllerCaller(name: "x", role: role, credential: .token), .resume) == nil)
+        }
+        #expect(ControllerRole.viewer < .operator && ControllerRole.operator < .admin)
+        #expect(ControllerCaller(name: "alice", role: .operator, credential: .certificate).description == "alice (operator, certificate)")
     }
 
     @Test("cookies are read by name")
@@ -121,6 +175,57 @@ struct AccessTests {
         #expect(WebhookSpec(url: "x", events: [.halt]).wants(.halt))
         #expect(!WebhookSpec(url: "x", events: [.halt]).wants(.runStarted))
         #expect(WebhookSpec(url: "x").wants(.runStarted))
+    }
+}
+
+@Suite("Dashboard sessions: server-side, random ids, bounded in time and number")
+struct SessionTests {
+    let hour: Int64 = 3_600_000
+
+    @Test("a session lasts its lifetime, never beyond its token's expiry, and ends at sign-out")
+    func lifetime() {
+        var s = DashboardSessions(lifetime: .seconds(12 * 3600), capacity: 10)
+        let opened = s.open(id: "a", name: "bob", role: .operator, tokenExpiresAt: nil, now: 0)
+        #expect(opened.expiresAt == 12 * hour)
+        #expect(s.find("a", now: 12 * hour - 1)?.name == "bob")
+        #expect(s.find("a", now: 12 * hour) == nil)
+        #expect(s.count == 0, "an ended session is forgotten")
+        s.open(id: "b", name: "carol", role: .viewer, tokenExpiresAt: 2 * hour, now: 0)
+        #expect(s.find("b", now: 2 * hour - 1)?.role == .viewer)
+        #expect(s.find("b", now: 2 * hour) == nil)
+        s.open(id: "c", name: "dan", role: .viewer, tokenExpiresAt: nil, now: 0)
+        s.close("c")
+        #expect(s.find("c", now: 1) == nil)
+        #expect(s.find("never-opened", now: 1) == nil)
+    }
+
+    @Test("beyond the cap, a sign-in ends the oldest session; ended ones go first")
+    func cap() {
+        var s = DashboardSessions(lifetime: .seconds(3600), capacity: 3)
+        for (i, id) in ["a", "b", "c"].enumerated() { s.open(id: id, name: id, role: .viewer, tokenExpiresAt: nil, now: Int64(i)) }
+        s.open(id: "d", name: "d", role: .viewer, tokenExpiresAt: nil, now: 10)
+        #expect(s.count == 3)
+        #expect(s.find("a", now: 11) == nil)
+        #expect(s.find("b", now: 11) != nil && s.find("d", now: 11) != nil)
+        // Once b, c and d have ended, a new sign-in drops them rather than anything live.
+        s.open(id: "e", name: "e", role: .viewer, tokenExpiresAt: nil, now: hour + 100)
+        #expect(s.count == 1)
+    }
+
+    @Test("ids are 32 random bytes in base64url; anything else is not looked up")
+    func ids() {
+        var rng = SystemRandomNumberGenerator()
+        let a = DashboardSessions.newID(using: &rng), b = DashboardSessions.newID(using: &rng)
+        #expect(a.count == 43 && a != b)
+        #expect(DashboardSessions.isWellFormed(a))
+        #expect(!DashboardSessions.isWellFormed("chaos_test-token"))
+        #expect(!DashboardSessions.isWellFormed(String(repeating: "a", count: 42) + "="))
+        let store = SessionStore(lifetime: .seconds(60), capacity: 2)
+        let opened = store.open(name: "bob", role: .viewer, tokenExpiresAt: nil, now: 0)
+        #expect(store.find(opened.id, now: 1)?.name == "bob")
+        #expect(store.find(opened.id + "x", now: 1) == nil)
+        store.close(opened.id)
+        #expect(store.find(opened.id, now: 1) == nil)
     }
 }
 

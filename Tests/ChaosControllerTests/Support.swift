@@ -1,7 +1,6 @@
 import ChaosCore
 @testable import ChaosController
 import ChaosPKI
-import Synchronization
 import Foundation
 import Synchronization
 
@@ -25,18 +24,18 @@ final class FakeBackend: ControllerBackend, Sendable {
         stored.filter { r in (filter.experiment == nil || r.experiment == filter.experiment) && (filter.outcome == nil || r.verdict.outcome == filter.outcome) }
     }
     func run(_ id: String) async throws(ChaosError) -> RunRecord? { stored.first { $0.runID == id } }
-    func halt(by who: String, reason: String) async -> HaltOutcome {
-        calls.withLock { $0.append("halt by \(who): \(reason)") }
-        let h = HaltState(halted: true, by: who, reason: reason, at: 1_700_000_000_000)
+    func halt(by caller: ControllerCaller, reason: String) async -> HaltOutcome {
+        calls.withLock { $0.append("halt by \(caller): \(reason)") }
+        let h = HaltState(halted: true, by: caller.name, reason: reason, at: 1_700_000_000_000)
         state.withLock { $0 = h }
         return HaltOutcome(halt: h, agents: [AgentAck(host: "db1", ok: true, reverted: 1), AgentAck(host: "db2", ok: false, error: "unreachable")], abortedRuns: ["r-live"], elapsedMs: 42)
     }
-    func resume(by who: String) async -> HaltOutcome {
-        calls.withLock { $0.append("resume by \(who)") }
+    func resume(by caller: ControllerCaller) async -> HaltOutcome {
+        calls.withLock { $0.append("resume by \(caller)") }
         state.withLock { $0 = .running }
         return HaltOutcome(halt: .running, agents: [], abortedRuns: [], elapsedMs: 3)
     }
-    func audit(limit: Int) async throws(ChaosError) -> [AuditEntry] { [AuditEntry(at: 1_700_000_000_000, who: "alice", action: "halt", detail: "<incident>")] }
+    func audit(limit: Int) async throws(ChaosError) -> [AuditEntry] { [AuditEntry(at: 1_700_000_000_000, who: "alice (operator, certificate)", action: "halt", detail: "<incident>")] }
 }
 
 enum Fixtures {
@@ -70,25 +69,28 @@ enum Fixtures {
         var ca: String
         var controller: WrittenFiles
         var alice: WrittenFiles
+        /// An operator certificate that controller.yaml grants nothing (a viewer).
+        var grafana: WrittenFiles
         var agent: WrittenFiles
         var strangerCA: String
         var stranger: WrittenFiles
     }
 
-    /// A CA with the controller (SAN 127.0.0.1), an operator 'alice' and an agent 'db1'; and a
+    /// A CA with the controller (SAN 127.0.0.1), operators 'alice' and 'grafana' and an agent 'db1'; and a
     /// certificate from another CA.
     static func pki(_ dir: String) throws -> PKI {
         let ca = try CertificateAuthority.create()
         let caFiles = try ca.write(to: dir, force: false)
         let controller = try ca.issue(try CertificateRequest(role: .controller, name: "controller", subjectAlternativeNames: ["127.0.0.1"])).write(to: dir, force: false)
         let alice = try ca.issue(try CertificateRequest(role: .operator, name: "alice")).write(to: dir, force: false)
+        let grafana = try ca.issue(try CertificateRequest(role: .operator, name: "grafana")).write(to: dir, force: false)
         let agent = try ca.issue(try CertificateRequest(role: .agent, name: "db1", subjectAlternativeNames: ["127.0.0.1"])).write(to: dir, force: false)
         let otherDir = dir + "/other"
         try FileManager.default.createDirectory(atPath: otherDir, withIntermediateDirectories: true)
         let other = try CertificateAuthority.create(name: "other")
         let otherFiles = try other.write(to: otherDir, force: false)
         let stranger = try other.issue(try CertificateRequest(role: .operator, name: "mallory")).write(to: otherDir, force: false)
-        return PKI(dir: dir, ca: caFiles.certificate, controller: controller, alice: alice, agent: agent, strangerCA: otherFiles.certificate, stranger: stranger)
+        return PKI(dir: dir, ca: caFiles.certificate, controller: controller, alice: alice, grafana: grafana, agent: agent, strangerCA: otherFiles.certificate, stranger: stranger)
     }
 }
 
@@ -118,4 +120,15 @@ enum Curl {
         return Answer(status: Int(code) ?? 0, headers: (try? String(contentsOfFile: dir + "/headers", encoding: .utf8)) ?? "",
                       body: (try? String(contentsOfFile: dir + "/body", encoding: .utf8)) ?? "")
     }
+}
+
+extension ControllerAccess.Identified {
+    /// A caller of `role` by certificate (or, with `cookie`, signed in with a token).
+    static func by(_ name: String, _ role: ControllerRole, cookie: Bool = false) -> Self {
+        .init(caller: ControllerCaller(name: name, role: role, credential: cookie ? .token : .certificate), byCookie: cookie)
+    }
+}
+
+extension ControllerCaller {
+    static func op(_ name: String) -> Self { .init(name: name, role: .operator, credential: .certificate) }
 }

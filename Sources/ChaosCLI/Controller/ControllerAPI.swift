@@ -46,7 +46,8 @@ extension Controller: ControllerBackend {
     /// Halts everything: the flag first (stored, so a restart stays halted; the runs' halt hook sees it
     /// within 250 ms and reverts), then every agent of the inventory reverts all its faults and
     /// refuses new ones, in parallel.
-    func halt(by who: String, reason: String) async -> HaltOutcome {
+    func halt(by caller: ControllerCaller, reason: String) async -> HaltOutcome {
+        let who = caller.name
         let start = Self.nowMs()
         let state = HaltState(halted: true, by: who, reason: reason, at: start)
         let aborted = shared.withLock { s -> [String] in
@@ -55,8 +56,8 @@ extension Controller: ControllerBackend {
         }
         persist(state)
         metrics.halt()
-        audit(AuditEntry(at: start, who: who, action: "halt", detail: reason + (aborted.isEmpty ? "" : " (stopping \(aborted.joined(separator: ", ")))")))
-        Self.log("HALT by \(who): \(reason)")
+        audit(AuditEntry(at: start, who: caller.description, action: "halt", detail: reason + (aborted.isEmpty ? "" : " (stopping \(aborted.joined(separator: ", ")))")))
+        Self.log("HALT by \(caller): \(reason)")
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.halt(reason: "controller halt by \(who): \(reason)").reverted.count }
         let outcome = HaltOutcome(halt: state, agents: agents, abortedRuns: aborted, elapsedMs: Self.nowMs() - start)
         Self.log("halt acknowledged by \(agents.filter(\.ok).count)/\(agents.count) agents in \(outcome.elapsedMs) ms; \(agents.map(\.reverted).reduce(0, +)) faults reverted")
@@ -64,7 +65,8 @@ extension Controller: ControllerBackend {
         return outcome
     }
 
-    func resume(by who: String) async -> HaltOutcome {
+    func resume(by caller: ControllerCaller) async -> HaltOutcome {
+        let who = caller.name
         let start = Self.nowMs()
         let before = shared.withLock { s -> HaltState in
             let b = s.halt
@@ -73,8 +75,8 @@ extension Controller: ControllerBackend {
         }
         persist(.running)
         metrics.halted(false)
-        audit(AuditEntry(at: start, who: who, action: "resume", detail: before.halted ? "halted since \(Self.text(before.at ?? 0)) by \(before.by ?? "?")" : "was not halted"))
-        Self.log("RESUME by \(who)")
+        audit(AuditEntry(at: start, who: caller.description, action: "resume", detail: before.halted ? "halted since \(Self.text(before.at ?? 0)) by \(before.by ?? "?")" : "was not halted"))
+        Self.log("RESUME by \(caller)")
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.resume(); return 0 }
         // Fires that fell due while halted were recorded as skipped; the schedule goes on from now.
         notify(ControllerEvent(kind: .resume, at: start, reasons: ["by \(who)"]))

@@ -17,7 +17,11 @@ import Foundation
 /// gate: 5s             # steady state observed before each fault
 /// api:                 # the API and dashboard (off without this section)
 ///   listen: 0.0.0.0:7434
-///   tokens: [{name: alice, sha256: 5e88...}]   # `chaos controller token` makes one
+///   access:            # roles of operators' certificates by name (CN); unlisted: viewer
+///     - {certificate: alice, role: operator}   # viewer (read), operator (+ halt, resume), admin
+///   tokens:            # `chaos controller token --name bob --role viewer --expires 90d` makes one
+///     - {name: bob, sha256: 5e88..., role: viewer, expires: "2027-01-31T00:00:00Z"}
+///   sessionLifetime: 12h   # a dashboard sign-in lasts this long (at most until its token expires)
 ///   # tls: {certificate, key, ca} default to the identity's files; plaintext: true (loopback only)
 /// notify:              # webhooks on run start, verdict, halt and resume
 ///   - {url: https://hooks.slack.com/services/..., format: slack, events: [run.verdict, halt]}
@@ -44,6 +48,17 @@ struct ControllerConfiguration: Sendable {
         var key: String?
         var ca: String?
         var tokens: [ControllerAPISettings.Token] = []
+        var access: [ControllerAPISettings.Grant] = []
+        var sessionLifetime: ChaosDuration = .seconds(12 * 3600)
+    }
+
+    static let roles = ControllerRole.allCases.map(\.rawValue)
+
+    /// `expires` of a token: a date (`2027-01-31`, midnight UTC) or a date-time (`2027-01-31T00:00:00Z`;
+    /// UTC unless an offset is written), as milliseconds since the epoch.
+    static func expiry(_ text: String) -> Int64? {
+        guard let seconds = CalendarText.instant(text, timeZone: "UTC"), seconds.isFinite, abs(seconds) < 1e14 else { return nil }
+        return Int64((seconds * 1000).rounded())
     }
 
     var storeDir: String { stateDir + "/runs" }
@@ -112,11 +127,37 @@ struct ControllerConfiguration: Sendable {
                     if let h = hash, h.count != 64 || !h.allSatisfy(\.isHexDigit) {
                         sink.report(t.location(of: "sha256"), itemPath + ".sha256", "not a SHA-256 in hex (64 hex digits)", hint: "run 'chaos controller token --name NAME'")
                     }
+                    let role = t.optional("role") { r.oneOf($0, $1, Self.roles) }.flatMap(ControllerRole.init) ?? .viewer
+                    var expires: Int64?
+                    if let text = t.optional("expires", { r.string($0, $1) }) {
+                        expires = Self.expiry(text)
+                        if expires == nil {
+                            sink.report(t.valueLocation(of: "expires"), itemPath + ".expires", "'\(text)' is not a date or date-time",
+                                        hint: "write e.g. '2027-01-31T00:00:00Z' or '2027-01-31' (UTC), or leave 'expires' out for a token that does not expire")
+                        }
+                    }
                     t.finish()
                     guard let name, let hash else { return nil }
-                    return ControllerAPISettings.Token(name: name, sha256: hash.lowercased())
+                    return ControllerAPISettings.Token(name: name, sha256: hash.lowercased(), role: role, expiresAt: expires)
                 }
             } ?? []
+            var granted: Set<String> = []
+            api.access = a.optional("access") { node, path in
+                r.list(node, path) { item, itemPath -> ControllerAPISettings.Grant? in
+                    guard let g = r.mapping(item, itemPath) else { return nil }
+                    let name = g.required("certificate", hint: "the name (CN) of an operator's certificate, e.g. 'alice' ('chaos certs issue --operator alice')") { r.string($0, $1) }
+                    let role = g.required("role", hint: "one of \(Self.roles.joined(separator: ", "))") { r.oneOf($0, $1, Self.roles) }.flatMap(ControllerRole.init)
+                    g.finish()
+                    if let name, !granted.insert(name).inserted {
+                        sink.report(g.valueLocation(of: "certificate"), itemPath + ".certificate", "'\(name)' is listed twice",
+                                    hint: "give each certificate one entry with the role it needs")
+                        return nil
+                    }
+                    guard let name, let role else { return nil }
+                    return ControllerAPISettings.Grant(certificate: name, role: role)
+                }
+            } ?? []
+            api.sessionLifetime = a.optional("sessionLifetime") { r.duration($0, $1, atLeast: .seconds(60)) } ?? api.sessionLifetime
             a.finish()
             if api.plaintext && !(api.address.hasPrefix("127.") || api.address == "::1" || api.address == "localhost") {
                 sink.report(a.location(of: "plaintext"), "api.plaintext", "plain HTTP is allowed on a loopback address only", hint: "listen on 127.0.0.1 behind a proxy, or remove 'plaintext' (TLS)")

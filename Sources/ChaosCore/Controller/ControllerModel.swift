@@ -4,7 +4,8 @@
 /// One line of the audit log: who did what, when.
 public struct AuditEntry: Hashable, Sendable, Codable {
     public var at: Int64
-    /// The certificate's common name or the token's name; `controller` for its own acts.
+    /// The caller with its role and credential (`alice (operator, certificate)`, see ``ControllerCaller``);
+    /// `controller` for its own acts.
     public var who: String
     /// `halt`, `resume`, ...
     public var action: String
@@ -121,6 +122,24 @@ public struct HaltOutcome: Hashable, Sendable, Codable {
     }
 }
 
+/// Who asked the controller's API for an action, as the server identified and authorized them.
+public struct ControllerCaller: Hashable, Sendable, CustomStringConvertible {
+    /// How the caller proved who they are.
+    public enum Credential: String, Hashable, Sendable {
+        /// A client certificate of the chaos CA (its CN is the name).
+        case certificate
+        /// An API token (a `Bearer` header or a dashboard sign-in).
+        case token
+    }
+    /// The certificate's CN or the token's name.
+    public var name: String
+    public var role: ControllerRole
+    public var credential: Credential
+    public init(name: String, role: ControllerRole, credential: Credential) { self.name = name; self.role = role; self.credential = credential }
+    /// `alice (operator, certificate)`: what the audit log records as who.
+    public var description: String { "\(name) (\(role), \(credential.rawValue))" }
+}
+
 /// The controller as its API sees it.
 public protocol ControllerBackend: Sendable {
     func overview() async -> ControllerOverview
@@ -128,8 +147,9 @@ public protocol ControllerBackend: Sendable {
     func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord]
     func run(_ id: String) async throws(ChaosError) -> RunRecord?
     /// Reverts every fault on every agent, aborts the runs in progress, blocks fires until resumed.
-    func halt(by who: String, reason: String) async -> HaltOutcome
-    func resume(by who: String) async -> HaltOutcome
+    /// The halt records `caller.name` as who halted and the caller with its role in the audit log.
+    func halt(by caller: ControllerCaller, reason: String) async -> HaltOutcome
+    func resume(by caller: ControllerCaller) async -> HaltOutcome
     func audit(limit: Int) async throws(ChaosError) -> [AuditEntry]
 }
 
