@@ -87,6 +87,7 @@ let package = Package(
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -175,6 +176,8 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // A mutational fuzzer of every parser fed by strangers (bench/fuzz.sh, FuzzTests).
+        .executableTarget(name: "chaos-fuzz", dependencies: ["ChaosCore", "ChaosAgent"], swiftSettings: strictSettings),
         // Fakes at the boundaries (FakeHost) and the fault contract, for tests only.
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
@@ -198,8 +201,10 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "ChaosProbes", "chaos", "chaos-agent", "chaos-remote",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "ChaosProbes", "chaos", "chaos-agent", "chaos-remote", "chaos-fuzz",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
+                           .product(name: "SwiftASN1", package: "swift-asn1")],
             swiftSettings: strictSettings
         ),
     ]

@@ -8,6 +8,8 @@ import Synchronization
 import NIOCore
 import NIOSSL
 import ChaosPKI
+import X509
+import SwiftASN1
 
 /// The request context of the agent: who is calling, from the TLS client certificate.
 public struct AgentRequestContext: RequestContext {
@@ -21,12 +23,22 @@ public struct AgentRequestContext: RequestContext {
 
     /// The caller from the TLS client certificate; `nil` without a usable one (refused), and in
     /// plaintext mode (the API then treats the caller as local).
-    public func caller() async -> Caller? { await PeerIdentity.caller(of: channel) }
+    public func caller(_ peers: PeerVerifier) async -> Caller? { await peers.caller(of: channel) }
 }
 
-/// Reads the caller's role and name (OU and CN) from the verified client certificate.
-enum PeerIdentity {
-    static func caller(of channel: any Channel) async -> Caller? {
+/// Reads the caller's role and name (OU and CN) from the client certificate, after checking it again
+/// against the CA with RFC 5280 rules: the TLS stack accepted a leaf under a sub-CA although the chaos
+/// CA says `pathLen 0`; here the leaf must be signed by the CA itself (no intermediates are taken).
+/// Verified certificates are remembered (by their DER bytes, up to 1,024), so a request costs one
+/// lookup, not a signature check.
+public final class PeerVerifier: Sendable {
+    let roots: TrustedRoots?
+    private let verified = Mutex<[[UInt8]: Caller]>([:])
+
+    /// - Parameter roots: the CA(s) of the agent's `tls.ca`; `nil` skips the second check (plaintext).
+    public init(roots: TrustedRoots?) { self.roots = roots }
+
+    func caller(of channel: any Channel) async -> Caller? {
         // The TLS handler lives on the channel's event loop; read the certificate there.
         let der: [UInt8]?
         do {
@@ -34,9 +46,19 @@ enum PeerIdentity {
         } catch {
             return nil
         }
-        // Strict: exactly one CN and one OU, and the OU must be a known role (ChaosPKI).
-        guard let der, let identity = try? CertificateIdentity(derEncoded: der) else { return nil }
-        return Caller(role: identity.role.rawValue, name: identity.name)
+        guard let der else { return nil }
+        if let known = verified.withLock({ $0[der] }) { return known }
+        // Strict: exactly one printable CN and one OU, and the OU must be a known role (ChaosPKI).
+        guard let certificate = try? Certificate(derEncoded: der), let identity = try? CertificateIdentity(certificate: certificate) else { return nil }
+        if let roots {
+            guard case .trusted = await roots.verify(certificate, usage: .clientAuth) else { return nil }
+        }
+        let caller = Caller(role: identity.role.rawValue, name: identity.name)
+        verified.withLock { cache in
+            if cache.count >= 1024 { cache.removeAll() }
+            cache[der] = caller
+        }
+        return caller
     }
 }
 
@@ -47,17 +69,17 @@ public enum AgentAPI {
 
     /// - Parameter plaintext: serving without TLS (loopback only): every caller is `local`.
     public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
-                              metrics: AgentMetrics, plaintext: Bool) -> Router<AgentRequestContext> {
+                              metrics: AgentMetrics, plaintext: Bool, peers: PeerVerifier = PeerVerifier(roots: nil)) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
         /// The caller, or a response refusing the request.
         @Sendable func authorize(_ context: AgentRequestContext, _ action: AgentPolicy.Action, _ manager: FaultManager) async -> Response? {
-            guard let caller = plaintext ? Caller.local : await context.caller() else {
+            guard let caller = plaintext ? Caller.local : await context.caller(peers) else {
                 return forbidden("a client certificate issued by the chaos CA, with a role (OU) and a name (CN), is required")
             }
             if let why = manager.policy.refusal(caller, action) { return forbidden(why) }
             return nil
         }
-        @Sendable func caller(_ context: AgentRequestContext) async -> Caller { plaintext ? .local : await context.caller() ?? .local }
+        @Sendable func caller(_ context: AgentRequestContext) async -> Caller { plaintext ? .local : await context.caller(peers) ?? .local }
         router.get("/v1/health") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
             let open = (try? await manager.list().count) ?? 0
@@ -97,7 +119,7 @@ public enum AgentAPI {
             let id = context.parameters.get("id") ?? ""
             let caller = await caller(context)
             return await run { () throws(ChaosError) in
-                let view = try await manager.revert(id, reason: "revert by \(caller)")
+                let view = try await manager.revert(id, reason: "revert by \(caller)", by: caller)
                 await metrics.reverted(view.kind)
                 return json(view)
             }
@@ -110,7 +132,8 @@ public enum AgentAPI {
             guard let lease = LeaseBody.read(text) else {
                 return error(.badRequest, ChaosError.usage("request.invalid", "Send {\"lease\": \"15s\"}: a duration with a unit, at least 500ms."))
             }
-            return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease)) }
+            let caller = await caller(context)
+            return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease, by: caller)) }
         }
         router.post("/v1/halt") { request, context -> Response in
             if let refused = await authorize(context, .halt, manager) { return refused }
@@ -122,7 +145,7 @@ public enum AgentAPI {
         }
         router.post("/v1/resume") { _, context -> Response in
             if let refused = await authorize(context, .resume, manager) { return refused }
-            await manager.resume()
+            await manager.resume(by: await caller(context))
             return json(["halted": false])
         }
         router.post("/v1/preview") { request, context -> Response in
@@ -201,7 +224,7 @@ public enum AgentAPI {
     }
 
     static func error(_ status: HTTPResponse.Status, _ e: ChaosError, diagnostics: [Diagnostic]? = nil) -> Response {
-        json(AgentErrorBody(error: .init(code: e.code, message: e.message, diagnostics: diagnostics)), status: status)
+        json(AgentErrorBody(error: .init(code: e.code, message: VisibleText.of(e.message), diagnostics: diagnostics)), status: status)
     }
 
     static func forbidden(_ why: String) -> Response { error(.forbidden, ChaosError("agent.forbidden", "Refused: \(why).")) }
@@ -223,20 +246,21 @@ public enum AgentAPI {
     }
 }
 
-/// `{"lease": "15s"}`.
+/// `{"lease": "15s"}`, read as JSON only (bounded like every body).
 enum LeaseBody {
     static func read(_ text: String) -> ChaosDuration? {
-        guard let data = text.data(using: .utf8),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object.count == 1,
-              let lease = object["lease"] as? String, let d = try? ChaosDuration.parse(lease), d.milliseconds >= 500 else { return nil }
+        guard let root = try? DocumentNode.parseJSON(text), case .mapping(let entries, _) = root, entries.count == 1,
+              entries[0].key == "lease", case .scalar(let lease, .string, _) = entries[0].value,
+              let d = try? ChaosDuration.parse(lease), d.milliseconds >= 500 else { return nil }
         return d
     }
 }
 
-/// `{"reason": "..."}` (optional).
+/// `{"reason": "..."}` (optional). A halt is a safety action: a body that is not that JSON does not
+/// stop it, the reason is just not known.
 enum HaltBody {
     static func reason(_ text: String) -> String? {
-        guard let data = text.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
-        return object["reason"] as? String
+        guard let root = try? DocumentNode.parseJSON(text), case .scalar(let reason, .string, _)? = root.value("reason") else { return nil }
+        return String(reason.prefix(500))
     }
 }

@@ -30,6 +30,8 @@ public struct AgentConfiguration: Sendable {
     public var defaultLease: ChaosDuration
     public var maxLease: ChaosDuration
     public var policy: AgentPolicy
+    /// How many connections at once, and how long a TLS handshake may take.
+    public var connections = ConnectionLimits()
 
     public init(name: String? = nil, address: String = "0.0.0.0", port: Int = 7433, certificate: String? = nil, key: String? = nil,
                 ca: String? = nil, plaintext: Bool = false, stateDir: String = "/var/lib/chaos",
@@ -99,6 +101,20 @@ extension AgentConfiguration {
             }
             policy.denyProcesses = p.optional("denyProcesses") { r.stringList($0, $1, allowEmpty: true) } ?? []
             policy.protectedPorts = p.optional("protectedPorts") { r.list($0, $1) { r.int($0, $1, in: 1...65535) } } ?? []
+            if let d = p.optional("diskFill", { r.mapping($0, $1) }) {
+                policy.diskFill.paths = d.optional("paths") { n, path in
+                    r.list(n, path) { item, ip -> String? in
+                        guard let dir = r.string(item, ip) else { return nil }
+                        guard let normal = PathText.normalized(dir) else {
+                            r.sink.report(item.location, ip, "'\(dir)' is not an absolute path", hint: "write e.g. '/srv' or '/var/lib/redis'")
+                            return nil
+                        }
+                        return normal
+                    }
+                }
+                policy.diskFill.maxPercent = d.optional("maxPercent") { r.percent($0, $1, in: 1...100) } ?? 100
+                d.finish()
+            }
             if let perms = p.optional("permissions", { n, path in
                 r.list(n, path) { item, ip -> AgentPolicy.Permission? in
                     guard let pm = r.mapping(item, ip) else { return nil }

@@ -19,10 +19,15 @@ public struct Caller: Hashable, Sendable, Codable, CustomStringConvertible {
 ///   maxDurations: {disk.fill: 2m}
 ///   denyProcesses: [postgres]                  # added to the built-in deny list
 ///   protectedPorts: [22]                       # never cut by network faults (the agent's own always)
+///   diskFill: {paths: [/srv, /var/lib/redis], maxPercent: 95}   # where fills may go, and how full
 ///   permissions:
 ///     - {role: controller, actions: [read, inject, revert, renew, halt, resume, preview]}
 ///     - {role: operator, names: [alice], actions: [read, revert, halt, resume]}
 /// ```
+///
+/// Without `permissions`, least privilege: the controller may do everything; operators may read,
+/// preview, revert and halt (the actions that make a host safer), but not inject, renew or resume
+/// until this host's configuration says so.
 public struct AgentPolicy: Hashable, Sendable, Codable {
     public enum Action: String, CaseIterable, Hashable, Sendable, Codable { case read, inject, revert, renew, halt, resume, preview }
 
@@ -40,14 +45,28 @@ public struct AgentPolicy: Hashable, Sendable, Codable {
     public var maxDurations: [String: ChaosDuration]
     public var denyProcesses: [String]
     public var protectedPorts: [Int]
+    public var diskFill: DiskFill
     public var permissions: [Permission]
 
+    /// Where disk fills may go and how full they may leave a filesystem.
+    public struct DiskFill: Hashable, Sendable, Codable {
+        /// Directories fills may be made in (symbolic links resolved before the check); `nil` for any.
+        public var paths: [String]?
+        public var maxPercent: Double
+        public init(paths: [String]? = nil, maxPercent: Double = 100) { self.paths = paths; self.maxPercent = maxPercent }
+    }
+
+    /// Least privilege: the controller does everything; operators only what makes a host safer.
+    public static let defaultPermissions = [
+        Permission(role: "controller", actions: Set(Action.allCases)),
+        Permission(role: "operator", actions: [.read, .preview, .revert, .halt]),
+    ]
+
     public init(allow: [String] = ["*"], maxDuration: ChaosDuration = .seconds(600), maxDurations: [String: ChaosDuration] = [:],
-                denyProcesses: [String] = [], protectedPorts: [Int] = [],
-                permissions: [Permission] = [Permission(role: "controller", actions: Set(Action.allCases)),
-                                             Permission(role: "operator", actions: Set(Action.allCases))]) {
+                denyProcesses: [String] = [], protectedPorts: [Int] = [], diskFill: DiskFill = DiskFill(),
+                permissions: [Permission] = AgentPolicy.defaultPermissions) {
         self.allow = allow; self.maxDuration = maxDuration; self.maxDurations = maxDurations
-        self.denyProcesses = denyProcesses; self.protectedPorts = protectedPorts; self.permissions = permissions
+        self.denyProcesses = denyProcesses; self.protectedPorts = protectedPorts; self.diskFill = diskFill; self.permissions = permissions
     }
 
     /// Why `caller` may not do `action`, or `nil` when allowed. The local caller may do everything.

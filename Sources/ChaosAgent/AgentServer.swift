@@ -2,6 +2,7 @@ public import ChaosCore
 import ChaosEngine
 import ChaosFaults
 import ChaosLinux
+import ChaosPKI
 import Foundation
 import Glibc
 import Hummingbird
@@ -38,12 +39,17 @@ public enum AgentServer {
         let engine = FaultEngine(ledger: try FaultLedger(directory: config.stateDir + "/ledger"), host: host)
         let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
         let hostname = config.name ?? host.facts.hostname
-        let resolver = TargetResolver(host: host, inventory: nil, localNames: { LocalIdentity.names(hostname: hostname) }) { (argv, _) throws(ChaosError) -> String in
+        let resolver = TargetResolver(host: host, inventory: nil, localNames: { LocalIdentity.names(hostname: hostname) }, revealsProcessNames: false) { (argv, _) throws(ChaosError) -> String in
             throw ChaosError.usage("agent.noResolver", "The agent does not run resolver commands ('\(argv.joined(separator: " "))'); the caller resolves inventory targets.")
         }
         let manager = FaultManager(engine: engine, resolver: resolver, policy: config.policy, controlPort: config.port, me: me, stateDir: config.stateDir,
-                                  defaultLease: config.defaultLease, maxLease: config.maxLease)
+                                  defaultLease: config.defaultLease, maxLease: config.maxLease, audit: logger)
         let metrics = AgentMetrics()
+
+        // Room for its connections (capped by ConnectionLimits) and the files of its faults.
+        if let (before, after) = ResourceLimits.raiseOpenFiles() {
+            logger.info("open files limit raised", metadata: ["from": "\(before)", "to": "\(after)"])
+        }
 
         // 1. Recovery comes first: nothing is served until every leftover is reverted.
         hooks.status("reverting leftovers")
@@ -53,7 +59,8 @@ public enum AgentServer {
         }
 
         // 2. The API.
-        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics, plaintext: config.plaintext)
+        let peers = PeerVerifier(roots: config.plaintext ? nil : try config.ca.map { ca throws(ChaosError) in try TrustedRoots(pemFiles: [ca]) })
+        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics, plaintext: config.plaintext, peers: peers)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let address = BindAddress.hostname(config.address, port: config.port)
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
@@ -61,15 +68,12 @@ public enum AgentServer {
             logger.notice("agent listening", metadata: ["address": "\(config.address)", "port": "\(port)", "tls": "\(!config.plaintext)"])
             hooks.ready("listening on \(config.address):\(port)")
         }
-        let app: any Service
-        if config.plaintext {
-            app = Application(router: router, server: .http1(configuration: http),
+        // Bounded connections: a cap, and a TLS handshake that must finish in seconds.
+        let connections = ConnectionCount()
+        let server = HTTPServerBuilder.guarded(http, tls: config.plaintext ? nil : try tlsConfiguration(config),
+                                               limits: config.connections, count: connections)
+        let app = Application(router: router, server: server,
                               configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
-        } else {
-            let tls = try tlsConfiguration(config)
-            app = Application(router: router, server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
-                              configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
-        }
 
         // 3. The dead-man's switch, and graceful shutdown.
         let reaper = LeaseReaper(manager: manager, metrics: metrics, logger: logger)
@@ -119,17 +123,50 @@ struct LeaseReaper: Service {
 
     func run() async throws {
         let alarm = manager.changed
+        var backoff = RetryBackoff()
         try await withGracefulShutdownHandler {
             try await withTaskCancellationHandler {
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
-                    for r in await manager.reap() {
-                        if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
-                        logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)", "error": "\(r.error ?? "none")"])
+                    let reaped = await manager.reap()
+                    for r in reaped {
+                        if r.error == nil {
+                            if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
+                            logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)"])
+                        } else if backoff.shouldLog {
+                            logger.error("could not revert expired fault; retrying", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)",
+                                                                                               "error": "\(r.error ?? "")", "retry.ms": "\(backoff.delayMs)"])
+                        }
                     }
+                    // A revert that fails (a full disk, a tool that hangs) is retried with growing pauses
+                    // (100 ms doubling to 30 s), never in a tight loop.
+                    let failed = reaped.contains { $0.error != nil }
+                    let floor = failed ? backoff.next() : backoff.reset()
                     let now = SystemWallClock().now()
-                    await alarm.sleep(milliseconds: await manager.nextExpiry().map { max(1, $0 - now) })
+                    let due = await manager.nextExpiry().map { max(1, $0 - now) }
+                    await alarm.sleep(milliseconds: failed ? max(floor, due ?? floor) : due)
                 }
             } onCancel: { alarm.ring() }
         } onGracefulShutdown: { alarm.ring() }
+    }
+}
+
+/// Growing pauses between retries of a failing revert: 100 ms, doubling, at most 30 s; and a log
+/// line only at each doubling, so a fault that cannot be reverted does not flood the journal.
+struct RetryBackoff {
+    private(set) var delayMs: Int64 = 0
+    private(set) var shouldLog = true
+
+    mutating func next() -> Int64 {
+        let grown = delayMs == 0 ? 100 : min(delayMs * 2, 30_000)
+        shouldLog = grown != delayMs
+        delayMs = grown
+        return delayMs
+    }
+
+    @discardableResult
+    mutating func reset() -> Int64 {
+        delayMs = 0
+        shouldLog = true
+        return 0
     }
 }

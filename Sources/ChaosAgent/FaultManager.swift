@@ -2,6 +2,7 @@ public import ChaosCore
 public import ChaosEngine
 public import ChaosFaults
 import Foundation
+public import Logging
 
 /// The agent's faults: inject with an idempotency key and a lease, renew, revert, halt and resume,
 /// and the dead-man's switch that reverts whatever is not renewed in time. All state is in the
@@ -20,9 +21,18 @@ public actor FaultManager {
     let defaultLease: ChaosDuration
     /// Longer leases (at inject or renew) are refused: a caller that dies must not leave a fault for long.
     let maxLease: ChaosDuration
+    /// Every inject, revert, renew, halt and resume, with the caller (journal fields CHAOS_CALLER...).
+    let audit: Logger
+    /// Whether new faults are refused: kept in memory (the `halted` file only carries it across a
+    /// restart), so a halt holds even when the state directory cannot be written.
+    private var halted: Bool
+    /// Injections under way, by idempotency key: a second request with the same key waits for the
+    /// first and gets its fault, and a halt waits for all of them before it reverts everything.
+    private var inFlight: [String: Task<FaultView, any Error>] = [:]
 
     public init(engine: FaultEngine, resolver: TargetResolver, policy: AgentPolicy, controlPort: Int, me: ProcessIdentity, stateDir: String,
-                defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300)) {
+                defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300),
+                audit: Logger = Logger(label: "chaos-agent.audit", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.defaultLease = defaultLease
         self.maxLease = maxLease
         self.engine = engine
@@ -31,6 +41,8 @@ public actor FaultManager {
         self.controlPort = controlPort
         self.me = me
         self.haltFile = stateDir + "/halted"
+        self.audit = audit
+        self.halted = FileManager.default.fileExists(atPath: stateDir + "/halted")
     }
 
     /// A fault as the API shows it.
@@ -39,44 +51,96 @@ public actor FaultManager {
     // MARK: Halt
 
     /// Whether new faults are refused.
-    public var isHalted: Bool { FileManager.default.fileExists(atPath: haltFile) }
+    public var isHalted: Bool { halted }
 
-    /// Reverts every open fault and refuses new ones until `resume`.
+    /// Reverts every open fault and refuses new ones until `resume`. New injections are refused from
+    /// the first instant; injections already under way are waited for and then reverted with the
+    /// rest, so when this returns nothing of this agent is held.
     public func halt(reason: String, by caller: Caller) async -> [FaultEngine.Recovery] {
-        FileManager.default.createFile(atPath: haltFile, contents: Data("\(caller) \(reason)\n".utf8))
-        return await revertAll(reason: "halt by \(caller): \(reason)")
+        halted = true
+        if !FileManager.default.createFile(atPath: haltFile, contents: Data("\(caller) \(reason)\n".utf8)) {
+            audit.error("could not write the halt file; halted until this agent restarts", metadata: ["file": "\(haltFile)"])
+        }
+        audit.notice("halt", metadata: Self.who(caller).merging(["reason": "\(Self.printable(reason))"]) { a, _ in a })
+        while let (_, task) = inFlight.first {
+            _ = try? await task.value
+            inFlight = inFlight.filter { $0.value != task }
+        }
+        let done = await revertAll(reason: "halt by \(caller): \(Self.printable(reason))")
+        for r in done { audit.notice("reverted by halt", metadata: Self.who(caller).merging(["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "error": "\(r.error ?? "none")"]) { a, _ in a }) }
+        return done
     }
 
     /// Accepts faults again.
-    public func resume() { try? FileManager.default.removeItem(atPath: haltFile) }
+    public func resume(by caller: Caller = .local) {
+        halted = false
+        try? FileManager.default.removeItem(atPath: haltFile)
+        audit.notice("resume", metadata: Self.who(caller))
+    }
 
     // MARK: Faults
 
-    /// Injects a fault for `caller`, once per idempotency key.
+    /// Injects a fault for `caller`, exactly once per idempotency key: concurrent requests with the
+    /// same key get the one fault.
     /// - Throws: `agent.halted`, `policy.denied`, and every planning or injection error.
     public func inject(_ request: InjectRequest, by caller: Caller) async throws(ChaosError) -> FaultView {
-        if let id = engine.ledger.fault(forKey: request.idempotencyKey), let existing = try engine.ledger.record(id) {
+        let key = request.idempotencyKey
+        if let id = engine.ledger.fault(forKey: key), let existing = try engine.ledger.record(id) {
             return FaultView(existing, created: false)
         }
-        guard !isHalted else {
+        if let running = inFlight[key] {
+            var view = try await Self.outcome(running)
+            view.created = false
+            return view
+        }
+        guard !halted else {
             throw ChaosError("agent.halted", "This agent is halted and refuses new faults. Run 'chaos resume' when it is safe again.")
         }
+        let task = Task { try await self.perform(request, by: caller) }
+        inFlight[key] = task
+        defer { if inFlight[key] == task { inFlight[key] = nil } }
+        do {
+            let view = try await Self.outcome(task)
+            audit.notice("inject", metadata: Self.who(caller).merging(Self.describe(view, request)) { a, _ in a })
+            return view
+        } catch {
+            audit.warning("inject refused", metadata: Self.who(caller).merging(["fault.kind": "\(request.fault.type)", "error.code": "\(error.code)", "error": "\(Self.printable(error.message))"]) { a, _ in a })
+            throw error
+        }
+    }
+
+    static func outcome(_ task: Task<FaultView, any Error>) async throws(ChaosError) -> FaultView {
+        do { return try await task.value } catch let e as ChaosError { throw e } catch {
+            throw .internalError("agent.unexpected", "Unexpected error: \(error).")
+        }
+    }
+
+    /// One injection, from policy to confirmation.
+    private func perform(_ request: InjectRequest, by caller: Caller) async throws(ChaosError) -> FaultView {
         if let why = policy.refusal(request.fault) { throw ChaosError("policy.denied", "Refused by this host's policy: \(why).") }
         let lease = try checked(request.lease ?? defaultLease)
         var rng = SystemRandomNumberGenerator()
         let resolved = try await resolver.resolve(request.target, for: request.fault.type, policy: policy.protection, using: &rng)
         let now = engine.clock.now()
         let id = FaultEngine.newFaultID()
-        var network = FaultRequest.Network(controlPorts: [controlPort] + policy.protectedPorts)
+        var network = FaultRequest.Network(controlPorts: [controlPort], protectedPorts: policy.protectedPorts)
         network.remotes = request.to ?? request.fault.with.to ?? []
         network.sideA = request.between ?? request.fault.with.to ?? []
         network.sideB = request.and ?? request.fault.with.and ?? []
         network.oneWay = request.fault.with.mode == "oneway"
         network.localAddresses = Array(resolver.localNames())
-        let faultRequest = FaultRequest(faultID: id, spec: request.fault, victims: resolved.victims, unit: resolved.unit, scope: resolved.scope,
+        var faultRequest = FaultRequest(faultID: id, spec: request.fault, victims: resolved.victims, unit: resolved.unit, scope: resolved.scope,
                                         deadline: request.fault.duration.map { now + $0.milliseconds }, network: network)
+        faultRequest.diskFill.maxPercent = policy.diskFill.maxPercent
+        if let paths = policy.diskFill.paths {
+            var real: [String] = []
+            for p in paths { real.append(await engine.host.canonicalPath(p) ?? p) }
+            faultRequest.diskFill.paths = real
+        }
         let plan = try await engine.plan(faultRequest, target: resolved.description)
         if !plan.fault.isReversible {
+            // A kill cannot be taken back by a halt: the last moment to refuse it is now.
+            guard !halted else { throw ChaosError("agent.halted", "This agent was halted while the request was planned; nothing was done.") }
             let done = try await engine.applyAndRecord(plan, owners: [me], runID: request.runID, idempotencyKey: request.idempotencyKey,
                                                        requestedBy: caller.description)
             var view = FaultView(done, created: true)
@@ -87,6 +151,10 @@ public actor FaultManager {
         _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: lease,
                                     idempotencyKey: request.idempotencyKey, requestedBy: caller.description)
         defer { changed.ring() }
+        guard !halted else {
+            // Recorded, not applied: the halt waiting for this request reverts the record with the rest.
+            throw ChaosError("agent.halted", "This agent was halted while the request was planned; nothing was applied.")
+        }
         var view = FaultView(try await engine.inject(id), created: true)
         // Confirm it took effect before answering, as for kills: "active", or what was found instead.
         let state = try await engine.confirmActive(id)
@@ -103,9 +171,18 @@ public actor FaultManager {
 
     public func get(_ id: String) throws(ChaosError) -> FaultView? { try engine.ledger.record(id).map { FaultView($0) } }
 
-    public func renew(_ id: String, lease: ChaosDuration) async throws(ChaosError) -> FaultView {
+    public func renew(_ id: String, lease: ChaosDuration, by caller: Caller = .local) async throws(ChaosError) -> FaultView {
+        guard !halted else {
+            // The more useful fact first: a holder stops on "already reverted" (the halt did it).
+            if let r = try engine.ledger.record(id), !r.needsRevert {
+                throw ChaosError("fault.alreadyReverted", "Fault '\(id)' is already reverted (this agent is halted); its lease cannot be renewed.")
+            }
+            throw ChaosError("agent.halted", "This agent is halted: its faults are being reverted and nothing is renewed. Run 'chaos resume' when it is safe again.")
+        }
         defer { changed.ring() }
-        return FaultView(try await engine.renew(id, lease: try checked(lease)))
+        let view = FaultView(try await engine.renew(id, lease: try checked(lease)))
+        audit.info("renew", metadata: Self.who(caller).merging(["fault.id": "\(id)", "fault.kind": "\(view.kind)", "lease": "\(lease)"]) { a, _ in a })
+        return view
     }
 
     /// `lease`, if this agent allows it.
@@ -116,8 +193,35 @@ public actor FaultManager {
         return lease
     }
 
-    public func revert(_ id: String, reason: String) async throws(ChaosError) -> FaultView {
-        FaultView(try await engine.revert(id, reason: reason))
+    public func revert(_ id: String, reason: String, by caller: Caller = .local) async throws(ChaosError) -> FaultView {
+        do {
+            let view = FaultView(try await engine.revert(id, reason: reason))
+            audit.notice("revert", metadata: Self.who(caller).merging(["fault.id": "\(id)", "fault.kind": "\(view.kind)", "fault.target": "\(view.target)"]) { a, _ in a })
+            return view
+        } catch {
+            audit.warning("revert failed", metadata: Self.who(caller).merging(["fault.id": "\(Self.printable(id))", "error.code": "\(error.code)"]) { a, _ in a })
+            throw error
+        }
+    }
+
+    // MARK: Audit
+
+    /// The caller as journal fields: CHAOS_CALLER=operator:alice, CHAOS_CALLER_ROLE, CHAOS_CALLER_NAME.
+    static func who(_ caller: Caller) -> Logger.Metadata {
+        ["caller": "\(caller)", "caller.role": "\(caller.role)", "caller.name": "\(caller.name)"]
+    }
+
+    static func describe(_ view: FaultView, _ request: InjectRequest) -> Logger.Metadata {
+        var m: Logger.Metadata = ["fault.id": "\(view.id)", "fault.kind": "\(view.kind)", "fault.target": "\(view.target)",
+                                  "fault.state": "\(view.state)", "idempotency.key": "\(printable(request.idempotencyKey))"]
+        if let run = request.runID { m["run.id"] = "\(printable(run))" }
+        if view.created == false { m["created"] = "false" }
+        return m
+    }
+
+    /// Caller-supplied text as it may go into a log line: control characters shown as `\u{…}`.
+    static func printable(_ text: String) -> String {
+        String(text.prefix(200).unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "\\u{\(String($0.value, radix: 16))}" : String($0) }.joined())
     }
 
     /// Reverts every open fault; returns what happened to each.

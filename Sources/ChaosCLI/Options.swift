@@ -73,7 +73,7 @@ public struct TargetOptions: ParsableArguments {
         if let count, count < 1 { throw ValidationError("--count must be at least 1.") }
         if let percent, !(percent > 0 && percent <= 100) { throw ValidationError("--percent must be above 0 and at most 100.") }
         if let port, !(1...65535).contains(port) { throw ValidationError("--port must be 1-65535.") }
-        if let match, (try? Regex(match)) == nil { throw ValidationError("--match '\(match)' is not a valid regular expression.") }
+        if let match, let problem = BoundedRegex.validate(match) { throw ValidationError("--match '\(match)' is not a valid regular expression: \(problem).") }
     }
 
     /// The target as the model describes it.

@@ -30,6 +30,11 @@ public struct FaultEngine: Sendable {
         if fault.isReversible && request.deadline == nil {
             throw .usage("fault.noDuration", "\(request.spec.type) is reversible and needs a duration, so it is never left on by accident. Add e.g. '--for 30s'.")
         }
+        var request = request
+        if request.spec.type == .diskFill {
+            // A fill of the ledger's own filesystem leaves the ledger room to record it and its revert.
+            request.diskFill.ledgerFilesystem = try? await host.filesystem(at: ledger.directory).id
+        }
         let planned = try await fault.plan(request, on: host)
         return Plan(request: request, planned: planned, fault: fault, target: target)
     }
@@ -146,7 +151,14 @@ public struct FaultEngine: Sendable {
             _ = try? await revert(id, reason: "inject failed: \(error.message)")
             throw error
         }
-        r = try await transition(id, to: .injected)
+        do {
+            r = try await transition(id, to: .injected)
+        } catch {
+            // In place but not recorded as such: undo it now rather than answer "nothing was changed"
+            // over a fault that is there (revert does not need the ledger to be writable).
+            _ = try? await revert(id, reason: "could not record the fault as injected: \(error.message)")
+            throw ChaosError(error.code, "Fault '\(id)' was injected but could not be recorded (\(error.message)), so it was reverted at once.", exit: error.exit)
+        }
         return r
     }
 
@@ -165,7 +177,9 @@ public struct FaultEngine: Sendable {
             guard var r = try ledger.record(id) else { throw Self.unknown(id) }
             guard r.needsRevert else { return r }
             r.move(to: .reverting, at: clock.now(), note: reason)
-            try ledger.write(r)
+            // Removing a fault never depends on being able to write: a full disk (perhaps the fault
+            // itself) must not keep the fault in place. The record still says what to undo.
+            try? ledger.write(r)
             let fault = try FaultCatalog.fault(r.kind)
             let receipt = r.receipt
             let host = self.host
@@ -175,11 +189,14 @@ public struct FaultEngine: Sendable {
             } catch {
                 r.failure = error.message
                 r.history.append(.init(state: .reverting, at: clock.now(), note: "revert failed: \(error.message)"))
-                try ledger.write(r)
+                try? ledger.write(r)
                 throw ChaosError(error.code, "Reverting fault '\(id)' failed: \(error.message) The fault stays in the ledger; fix the cause and run 'chaos revert \(id)'.", exit: error.exit)
             }
             r.move(to: .reverted, at: clock.now(), note: reason)
-            try ledger.write(r)
+            do throws(ChaosError) { try ledger.write(r) } catch {
+                // The host is clean; the record stays open, and reverting again (idempotent) finishes it.
+                throw ChaosError(error.code, "Fault '\(id)' was reverted on this host, but the ledger could not record it (\(error.message)); it stays listed and will be reverted again, harmlessly, until the ledger can be written.", exit: error.exit)
+            }
             return r
         }
     }

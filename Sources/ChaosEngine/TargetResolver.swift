@@ -11,10 +11,15 @@ public struct TargetResolver: Sendable {
     public let localNames: @Sendable () -> Set<String>
     /// Runs a resolver command (argv, timeout) and returns its standard output.
     public let runCommand: @Sendable ([String], ChaosDuration) async throws(ChaosError) -> String
+    /// Whether a "no match" error may name the host's processes ("did you mean 'redis-server'?"): yes
+    /// for a person at this host's shell, no for the agent, whose callers see only what they name.
+    public let revealsProcessNames: Bool
 
     public init(host: any HostSystem, inventory: Inventory?, localNames: @escaping @Sendable () -> Set<String>,
+                revealsProcessNames: Bool = true,
                 runCommand: @escaping @Sendable ([String], ChaosDuration) async throws(ChaosError) -> String) {
         self.host = host; self.inventory = inventory; self.localNames = localNames; self.runCommand = runCommand
+        self.revealsProcessNames = revealsProcessNames
     }
 
     /// A resolved target.
@@ -62,10 +67,8 @@ public struct TargetResolver: Sendable {
             guard let unit = selector?.unit else {
                 throw .usage("target.noUnit", "\(kind) acts on a systemd unit. Give one with '--unit NAME.service'\(spec.ref != nil ? " (the inventory target has no 'unit')" : "").")
             }
-            if policy.refuses(unit: unit) {
-                throw ChaosError("target.protected", "Unit '\(unit)' is protected (ssh, D-Bus, systemd's own units and the chaos agent are never touched by default). Use '--force' if you really mean it.")
-            }
             let scope = selector?.scope ?? .system
+            try await checkUnit(unit, scope: scope, policy: policy)
             return Resolved(hostName: hostName, victims: [], matched: [], unit: unit, scope: scope,
                             description: label.isEmpty ? "\(scope == .user ? "user " : "")unit '\(unit)'" : "\(label) (unit '\(unit)')")
         case .processes:
@@ -81,6 +84,7 @@ public struct TargetResolver: Sendable {
             } else if let port = selector.port {
                 pids = try await host.listeners(onTCPPort: port)
             } else if let unit = selector.unit {
+                try await checkUnit(unit, scope: selector.scope, policy: policy)
                 pids = try await host.unitProcesses(unit, scope: selector.scope)
             }
             // Selectors that name pids need only those processes and our own ancestry, not a scan of
@@ -92,7 +96,10 @@ public struct TargetResolver: Sendable {
             if let pid = selector.pid, table[pid].map({ !$0.isDead }) != true {
                 throw ChaosError("target.noMatch", "Process \(pid) does not exist (or is already a zombie). Check the pid with 'ps -p \(pid)'.")
             }
-            let matched = try ProcessMatcher.match(selector, in: table, resolvedPIDs: pids, excluding: excluded)
+            try await refuseThreads(pids, table: table, policy: policy, me: me)
+            let matched = selector.match == nil
+                ? try ProcessMatcher.match(selector, in: table, resolvedPIDs: pids, excluding: excluded)
+                : try await MatchingQueue.run { [pids] () throws(ChaosError) in try ProcessMatcher.match(selector, in: table, resolvedPIDs: pids, excluding: excluded) }
             guard !matched.isEmpty else { throw noMatch(selector, table: table) }
             let victims = spec.selection.choose(from: matched, using: &rng)
             let refusals = policy.refusals(for: victims, table: table, caller: me)
@@ -104,6 +111,38 @@ public struct TargetResolver: Sendable {
             let what = "\(victims.count) of \(matched.count) process\(matched.count == 1 ? "" : "es") matching \(selector)"
             return Resolved(hostName: hostName, victims: victims, matched: matched, unit: nil, scope: selector.scope,
                             description: label.isEmpty ? what : "\(label): \(what)")
+        }
+    }
+
+    /// Refuses a protected unit: by the name given, and by the name systemd resolves it to, so an alias
+    /// (`dbus-org.freedesktop.login1.service` is systemd-logind) is no way around the deny list. A unit
+    /// systemd does not know is left to the fault to report.
+    func checkUnit(_ unit: String, scope: SystemdScope, policy: ProtectionPolicy) async throws(ChaosError) {
+        var names = [unit]
+        if !policy.allowProtected, let status = try? await host.unitStatus(ProtectionPolicy.canonicalUnitName(unit), scope: scope), status.name != unit {
+            names.append(status.name)
+        }
+        for name in names {
+            if let why = policy.refusal(unit: name) {
+                let alias = name == unit ? "" : " ('\(unit)' is an alias of '\(name)')"
+                throw ChaosError("target.protected", "Refusing: \(why)\(alias). Use '--force' if you really mean it.")
+            }
+        }
+    }
+
+    /// Refuses a thread id among `pids`. `/proc/TID` exists for every thread though /proc does not
+    /// list it, and kill(2) on a thread id signals its whole process, so a thread id would hit a
+    /// process the selector never named (the agent itself, through one of its own threads). The
+    /// thread's process is checked against the protection policy first, so a protected process is
+    /// reported as protected whichever of its ids was given.
+    func refuseThreads(_ pids: [Int32], table: ProcessTable, policy: ProtectionPolicy, me: Int32) async throws(ChaosError) {
+        for pid in pids {
+            guard let entry = table[pid], entry.isThread else { continue }
+            let group = await host.process(entry.tgid)
+            if let group, let refusal = policy.refusals(for: [group], table: table, caller: me).first {
+                throw ChaosError("target.protected", "Refusing: \(pid) is a thread of process \(refusal.description).")
+            }
+            throw ChaosError("target.thread", "\(pid) is a thread of process \(entry.tgid)\(group.map { " (\($0.name))" } ?? ""), not a process; faults act on whole processes. Give the process id, e.g. '--pid \(entry.tgid)'.")
         }
     }
 
@@ -198,7 +237,7 @@ public struct TargetResolver: Sendable {
 
     func noMatch(_ selector: ProcessSelector, table: ProcessTable) -> ChaosError {
         if let name = selector.name {
-            let names = Array(Set(table.processes.filter { !$0.isKernelThread }.map(\.name)))
+            let names = revealsProcessNames ? Array(Set(table.processes.filter { !$0.isKernelThread }.map(\.name))) : []
             return ChaosError("target.noMatch", "No running process is named '\(name)'.\(Self.suggest(name, names)) Names are the kernel's (/proc/PID/comm, 15 characters); use '--match' for the command line.")
         }
         if let port = selector.port {

@@ -320,14 +320,7 @@ private final class Relay {
     }
 
     /// Lets the relay hold as many sockets as the hard limit allows (two per connection).
-    static func raiseFileLimit() {
-        var rl = rlimit()
-        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
-        if getrlimit(resource, &rl) == 0 && rl.rlim_cur < rl.rlim_max {
-            rl.rlim_cur = rl.rlim_max
-            setrlimit(resource, &rl)
-        }
-    }
+    static func raiseFileLimit() { ResourceLimits.raiseOpenFiles() }
 
     func listen(v6: Bool) throws(ChaosError) {
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)

@@ -42,14 +42,31 @@ public final class LinuxHost: HostSystem {
     }
 
     public func readPIDFile(_ path: String) async throws(ChaosError) -> Int32 {
-        guard let text = FileIO.readText(path) else {
+        // Non-blocking, so a FIFO cannot hold the caller; only a small regular file is read, and its
+        // content is never echoed (the agent reads as root whatever path a caller names).
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
             throw ChaosError("target.pidfileUnreadable", "Cannot read the pidfile '\(path)': \(FileIO.describe(errno)). Check the path and that the service is running.")
         }
-        let first = text.split(separator: "\n").first.map { String($0).trimmingWhitespace() } ?? ""
-        guard let pid = Int32(first), pid > 0 else {
-            throw ChaosError("target.pidfileInvalid", "The pidfile '\(path)' does not start with a process id (it reads '\(first.prefix(40))'). Point '--pidfile' at the service's pid file.")
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size <= PIDFileContent.maxBytes else {
+            throw Self.notAPIDFile(path)
         }
+        var buffer = [UInt8](repeating: 0, count: PIDFileContent.maxBytes + 1)
+        var count = 0
+        while count < buffer.count {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            count += n
+        }
+        guard let pid = PIDFileContent.pid(in: buffer[0..<count], path: path) else { throw Self.notAPIDFile(path) }
         return pid
+    }
+
+    static func notAPIDFile(_ path: String) -> ChaosError {
+        ChaosError("target.pidfileInvalid", "'\(path)' is not a pid file: it must hold only a process id. Point '--pidfile' at the service's pid file, or select the process by '--unit' or '--port'.")
     }
 
     public func listeners(onTCPPort port: Int) async throws(ChaosError) -> [Int32] {
@@ -113,6 +130,12 @@ public final class LinuxHost: HostSystem {
         let frsize = Int64(st.f_frsize)
         return FilesystemStats(size: Int64(st.f_blocks) * frsize, available: Int64(st.f_bavail) * frsize,
                                free: Int64(st.f_bfree) * frsize, id: UInt64(st.f_fsid), isDirectory: isDir)
+    }
+
+    public func canonicalPath(_ path: String) async -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
     }
 
     public func allocateFile(_ path: String, bytes: Int64) async throws(ChaosError) {

@@ -13,10 +13,15 @@ public enum ProcFS {
         if let cmd = FileIO.read("\(root)/\(pid)/cmdline", limit: 64 * 1024) {
             entry.cmdline = parseCmdline(cmd)
         }
-        if let status = FileIO.readText("\(root)/\(pid)/status"), let uidLine = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) {
-            let fields = uidLine.split(whereSeparator: { $0 == "\t" || $0 == " " })
-            if fields.count > 1, let uid = UInt32(fields[1]) { entry.uid = uid }
+        if let status = FileIO.readText("\(root)/\(pid)/status") {
+            for line in status.split(separator: "\n") where line.hasPrefix("Uid:") || line.hasPrefix("Tgid:") {
+                let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
+                guard fields.count > 1 else { continue }
+                if line.hasPrefix("Uid:"), let uid = UInt32(fields[1]) { entry.uid = uid }
+                if line.hasPrefix("Tgid:"), let tgid = Int32(fields[1]) { entry.tgid = tgid }
+            }
         }
+        entry.executable = FileIO.readLink("\(root)/\(pid)/exe")
         return entry
     }
 

@@ -45,8 +45,11 @@ public struct CertificateIdentity: Hashable, Sendable, Codable, CustomStringConv
         let subject = certificate.subject
         let names = Self.values(of: .RDNAttributeType.commonName, in: subject)
         let units = Self.values(of: .RDNAttributeType.organizationalUnitName, in: subject)
-        guard names.count == 1, let name = names.first, !name.isEmpty else {
-            throw PKIError.noIdentity("Certificate '\(subject)' has \(names.count) common names (CN); a chaos certificate has exactly one. Issue it with 'chaos certs issue'.")
+        // The name goes into logs, audit fields and messages: printable text only, so a CN with a
+        // newline or an escape sequence cannot forge a log line.
+        guard names.count == 1, let name = names.first, !name.isEmpty, name.utf8.count <= 64,
+              name.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F && !(0x80...0x9F).contains($0.value) && !$0.properties.isBidiControl }) else {
+            throw PKIError.noIdentity("Certificate has \(names.count) common names (CN), or one that is empty, longer than 64 bytes or holds control characters; a chaos certificate has exactly one printable name. Issue it with 'chaos certs issue'.")
         }
         guard units.count == 1, let unit = units.first else {
             throw PKIError.noIdentity("Certificate '\(subject)' has \(units.count) organizational units (OU); a chaos certificate has exactly one role: \(Self.roleList).")

@@ -70,16 +70,21 @@ public final class NetworkLab: @unchecked Sendable {
         try Self.exec(["/usr/sbin/ip", "netns", "exec", ns(host)] + argv, env: env, timeout: timeout)
     }
 
-    /// Starts argv inside `host`'s namespace in the background.
-    public func start(_ host: String, _ argv: [String], env: [String: String] = [:]) throws -> Process {
+    /// Starts argv inside `host`'s namespace in the background; its output is appended to `log`, if given.
+    public func start(_ host: String, _ argv: [String], env: [String: String] = [:], log: String? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
         p.arguments = ["netns", "exec", ns(host)] + argv
         var environment = ProcessInfo.processInfo.environment
         for (k, v) in env { environment[k] = v }
         p.environment = environment
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
+        var output = FileHandle.nullDevice
+        if let log {
+            if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
+            if let h = FileHandle(forWritingAtPath: log) { h.seekToEndOfFile(); output = h }
+        }
+        p.standardOutput = output
+        p.standardError = output
         try p.run()
         return p
     }

@@ -207,3 +207,60 @@ struct AgentConfigurationTests {
         #expect(noTLS.first?.message.contains("'tls.certificate'") == true)
     }
 }
+
+@Suite("The fault manager under concurrent requests: one fault per key, nothing held after a halt")
+struct FaultManagerRaceTests {
+    let alice = Caller(role: "operator", name: "alice")
+
+    @Test("ten concurrent requests with one key make one fault and all get its id")
+    func concurrentSameKey() async throws {
+        let f = try AgentFixture()
+        let v = f.host.spawn(name: "redis-server")
+        let views = try await withThrowingTaskGroup(of: AgentFault.self) { group in
+            for _ in 0..<10 { group.addTask { try await f.manager.inject(f.pause(v.pid, key: "same"), by: alice) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(Set(views.map(\.id)).count == 1)
+        #expect(views.filter { $0.created == true }.count == 1)
+        #expect(f.host.trace.filter { $0.hasPrefix("signal STOP") }.count == 1)
+    }
+
+    @Test("a halt that races injections leaves nothing held when it returns, and refuses renewals")
+    func haltRacesInject() async throws {
+        for trial in 0..<20 {
+            let f = try AgentFixture()
+            let v = f.host.spawn(name: "victim")
+            async let injected = try? f.manager.inject(f.pause(v.pid, key: "k\(trial)", lease: 30), by: alice)
+            if trial % 2 == 0 { await Task.yield() }
+            _ = await f.manager.halt(reason: "race", by: alice)
+            #expect(f.host.with { $0.processes[v.pid]?.isStopped } == false, "trial \(trial): held after halt returned")
+            #expect(try await f.manager.list().isEmpty, "trial \(trial)")
+            if let view = await injected {
+                await #expect(throws: ChaosError.self) { _ = try await f.manager.renew(view.id, lease: .seconds(10), by: alice) }
+            }
+        }
+    }
+}
+
+@Suite("The agent's default policy is least privilege")
+struct AgentPolicyDefaultTests {
+    @Test("without permissions, operators read, preview, revert and halt; only the controller injects, renews and resumes")
+    func defaults() {
+        let p = AgentPolicy()
+        let op = Caller(role: "operator", name: "alice"), ctl = Caller(role: "controller", name: "controller")
+        for a in [AgentPolicy.Action.read, .preview, .revert, .halt] { #expect(p.refusal(op, a) == nil, "\(a)") }
+        for a in [AgentPolicy.Action.inject, .renew, .resume] { #expect(p.refusal(op, a) != nil, "\(a)") }
+        for a in AgentPolicy.Action.allCases { #expect(p.refusal(ctl, a) == nil) }
+        #expect(p.refusal(Caller(role: "agent", name: "db2"), .read) != nil)
+    }
+
+    @Test("policy.diskFill is read with positions: absolute paths and a percentage")
+    func diskFillConfig() {
+        let (c, d) = AgentConfiguration.load("plaintext: true\nlisten: {address: 127.0.0.1}\npolicy: {diskFill: {paths: [/srv/a/../b], maxPercent: 90%}}\n", file: "a.yaml")
+        #expect(d.isEmpty, "\(d)")
+        #expect(c?.policy.diskFill.paths == ["/srv/b"])
+        #expect(c?.policy.diskFill.maxPercent == 90)
+        let (_, bad) = AgentConfiguration.load("plaintext: true\nlisten: {address: 127.0.0.1}\npolicy: {diskFill: {paths: [srv], maxPercent: 0}}\n", file: "a.yaml")
+        #expect(bad.map { "\($0.line):\($0.column) \($0.path)" } == ["3:29 policy.diskFill.paths[0]", "3:47 policy.diskFill.maxPercent"], "\(bad)")
+    }
+}

@@ -14,11 +14,17 @@ struct AgentIntegrationTests {
     final class AgentHost {
         let lab = NetworkLab("agent")
         let pki = Harness.stateDir()
-        let state = Harness.stateDir()
+        var state = Harness.stateDir()
         let port = 7433
         var agent: Process?
 
-        init(policy: String = "") throws {
+        /// - Parameters:
+        ///   - policy: more lines of the agent's `policy:` (indented two spaces).
+        ///   - permissions: the `policy.permissions` list (each line `    - {...}`); `nil` for alice and
+        ///     the controller allowed everything and bob only to read, "" for none (the default policy).
+        ///   - stateDir: where the agent keeps its ledger (a tmpfs to fill, say).
+        init(policy: String = "", permissions: String? = nil, stateDir: String? = nil) throws {
+            if let stateDir { state = stateDir }
             try lab.addHost("db1")
             // The lab host's loopback carries the agent's address, inside its namespace only.
             try lab.run("db1", ["/usr/sbin/ip", "addr", "add", "192.0.2.10/32", "dev", "lo"])
@@ -35,6 +41,13 @@ struct AgentIntegrationTests {
             let now = Date()
             try ca.issue(try CertificateRequest(role: .operator, name: "old"), notValidBefore: now.addingTimeInterval(-864_000),
                          notValidAfter: now.addingTimeInterval(-86_400)).write(to: pki, force: true)
+            let everyone = """
+                - {role: controller, actions: [read, inject, revert, renew, halt, resume, preview]}
+                - {role: operator, names: [alice], actions: [read, inject, revert, renew, halt, resume, preview]}
+                - {role: operator, names: [bob], actions: [read]}
+            """
+            let list = permissions ?? everyone
+            let permissionLines = list.isEmpty ? "" : "  permissions:\n" + list
             try """
             apiVersion: chaos/v1
             kind: AgentConfig
@@ -43,16 +56,13 @@ struct AgentIntegrationTests {
             tls: {certificate: \(pki)/db1.pem, key: \(pki)/db1-key.pem, ca: \(pki)/ca.pem}
             stateDir: \(state)
             policy:
-              permissions:
-                - {role: controller, actions: [read, inject, revert, renew, halt, resume, preview]}
-                - {role: operator, names: [alice], actions: [read, inject, revert, renew, halt, resume, preview]}
-                - {role: operator, names: [bob], actions: [read]}
+            \(permissionLines)
             \(policy)
             """.write(toFile: state + "/agent.yaml", atomically: true, encoding: .utf8)
         }
 
         func start() throws {
-            agent = try lab.start("db1", [Harness.chaos, "agent", "--config", state + "/agent.yaml"])
+            agent = try lab.start("db1", [Harness.chaos, "agent", "--config", state + "/agent.yaml"], log: state + "/agent.log")
             let up = Harness.waitUntil(timeout: 20) { (try? self.curl("alice", ["https://192.0.2.10:\(self.port)/v1/health"]).status) == 0 }
             try #require(up, "the agent did not come up")
         }

@@ -67,6 +67,44 @@ struct FaultPlanTests {
         }
     }
 
+    @Test("a fill of the ledger's own filesystem keeps the ledger's reserve; a level stops short of it, a size is refused")
+    func fillKeepsLedgerReserve() throws {
+        var p = FaultParameters()
+        p.path = "/data"
+        p.percent = 100
+        var r = request(p)
+        r.diskFill.ledgerFilesystem = 7
+        r.diskFill.ledgerReserve = 100
+        let level = try DiskFillFault().plan(r, facts: fs)
+        #expect(level.bytes == 700, "800 available less the 100 reserved")
+        #expect(level.keepFree == 100)
+        p.percent = nil
+        p.size = ByteSize(bytes: 750)
+        r = request(p)
+        r.diskFill.ledgerFilesystem = 7
+        r.diskFill.ledgerReserve = 100
+        #expect(throws: ChaosError.self) { try DiskFillFault().plan(r, facts: fs) }
+        r.diskFill.ledgerFilesystem = 8
+        #expect(try DiskFillFault().plan(r, facts: fs).bytes == 750, "another filesystem keeps no reserve")
+    }
+
+    @Test("a fill that would leave the disk fuller than the host's maxPercent is refused by policy")
+    func fillMaxPercent() throws {
+        var p = FaultParameters()
+        p.path = "/data"
+        p.percent = 95
+        var r = request(p)
+        r.diskFill.maxPercent = 90
+        do {
+            _ = try DiskFillFault().plan(r, facts: fs)
+            Issue.record("95 % is over the host's 90 %")
+        } catch {
+            #expect(error.code == "policy.denied" && error.message.contains("maxPercent"))
+        }
+        p.percent = 90
+        #expect(try DiskFillFault().plan(request(p), facts: fs).bytes > 0)
+    }
+
     @Test("stress.memory refuses more than 90 % of available memory")
     func memoryGuard() throws {
         var p = FaultParameters()

@@ -68,6 +68,32 @@ struct NetworkFaultTests {
         """)
     }
 
+    @Test("includeControlPort gives up the caller's port only: the host's protected ports stay exempt")
+    func protectedPortsStay() throws {
+        let p = params { $0.ports = ["9"]; $0.includeControlPort = true }
+        let scope = try NetworkScope.from(p, remotes: [], controlPorts: [7433], protectedPorts: [22, 7433])
+        #expect(scope.exemptPorts == [22, 7433])
+        let without = try NetworkScope.from(params { $0.ports = ["9"] }, remotes: [], controlPorts: [7433], protectedPorts: [22])
+        #expect(without.exemptPorts == [7433, 22])
+        let program = NftProgram.filter(table: "t", scope: scope, action: .drop)
+        #expect(program.contains("tcp dport 22 accept") && program.contains("tcp sport 22 accept"))
+    }
+
+    @Test("a whole-interface qdisc cannot spare a port, so it is refused on a host that protects ports", arguments: [FaultKind.networkBandwidth, .networkCorrupt])
+    func qdiscRefusedWithProtectedPorts(kind: FaultKind) async throws {
+        let host = FakeHost()
+        var network = FaultRequest.Network(controlPorts: [7433], protectedPorts: [22])
+        network.remotes = []
+        let p = params { $0.interface = "eth0"; $0.rate = "1mbit"; $0.corruptPercent = 5 }
+        do {
+            _ = try await FaultCatalog.fault(kind).plan(request(kind, p, network: network), on: host)
+            Issue.record("\(kind) must be refused")
+        } catch {
+            #expect(error.code == "policy.denied" || error.code == "fault.unsupported", "\(error)")
+            if error.code == "policy.denied" { #expect(error.message.contains("22")) }
+        }
+    }
+
     @Test("loss of 30 % draws a random number per packet", arguments: [(30.0, 300), (0.5, 5), (100.0, 1000)])
     func loss(percent: Double, perMille: Int) async throws {
         let host = FakeHost()

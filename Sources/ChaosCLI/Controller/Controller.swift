@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosLinux
 import Foundation
 import Glibc
 import Metrics
@@ -126,20 +127,15 @@ final class Controller: @unchecked Sendable {
     /// A connection per agent and per run in progress: a thousand agents need more than the usual
     /// soft limit of 1,024 descriptors. Raised to the hard limit (the unit sets LimitNOFILE=).
     static func raiseOpenFilesLimit() {
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
-        let before = limit.rlim_cur
-        limit.rlim_cur = limit.rlim_max
-        if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 {
-            log("open files limit raised from \(before) to \(limit.rlim_cur)")
-        }
+        if let (before, after) = ResourceLimits.raiseOpenFiles() { log("open files limit raised from \(before) to \(after)") }
     }
 
     private func apiSettings(_ api: ControllerConfiguration.API) throws(ChaosError) -> ControllerAPISettings {
         let dir = config.pkiDir, name = config.identity
         let s = ControllerAPISettings(address: api.address, port: api.port, plaintext: api.plaintext,
                                       certificate: api.certificate ?? "\(dir)/\(name).pem", key: api.key ?? "\(dir)/\(name)-key.pem",
-                                      ca: api.ca ?? "\(dir)/ca.pem", tokens: api.tokens, name: name)
+                                      ca: api.ca ?? "\(dir)/ca.pem", tokens: api.tokens, access: api.access,
+                                      sessionLifetime: api.sessionLifetime, name: name)
         if !s.plaintext {
             for f in [s.certificate, s.key, s.ca] where !FileManager.default.isReadableFile(atPath: f) {
                 throw .usage("controller.noTLS", "Cannot read '\(f)' for the API's TLS. Issue the controller's certificate with 'chaos certs issue --controller --san HOST', or set api.tls.")

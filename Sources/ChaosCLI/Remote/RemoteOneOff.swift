@@ -140,7 +140,7 @@ final class LeaseKeeper: Sendable {
         do {
             let f = try await agent.renew(id, lease: lease)
             state.withLock { $0.next = now + lease.milliseconds / 3; $0.expiry = f.leaseExpiresAt; $0.warned = false }
-        } catch where ["fault.alreadyReverted", "ledger.unknownFault"].contains(error.code) {
+        } catch where ["fault.alreadyReverted", "ledger.unknownFault", "agent.halted"].contains(error.code) {
             state.withLock { $0.ended = true }
         } catch {
             let warn = state.withLock { s -> Bool in

@@ -38,6 +38,8 @@ public protocol HostSystem: Sendable {
     func fileSize(_ path: String) async -> Int64?
     /// Removes `path`; `false` when it was already gone.
     @discardableResult func removeFile(_ path: String) async throws(ChaosError) -> Bool
+    /// `path` with every symbolic link, `.` and `..` resolved (realpath), or `nil` when it does not exist.
+    func canonicalPath(_ path: String) async -> String?
 
     // MARK: Commands
     /// Runs an external program (an argv array, never a shell line) with optional standard input, for
@@ -148,4 +150,30 @@ public struct HostCapabilities: Hashable, Sendable, Codable {
 
     /// Whether tc netem is available.
     public var netem: Bool { qdiscs["netem"] == true }
+}
+
+extension HostSystem {
+    /// Resolves `.` and `..` in an absolute path by its text alone (no symbolic links).
+    public func canonicalPath(_ path: String) async -> String? { PathText.normalized(path) }
+}
+
+/// Paths as text. Pure.
+public enum PathText {
+    /// `/srv/a/../b/./c/` → `/srv/b/c`; `nil` for a relative path.
+    public static func normalized(_ path: String) -> String? {
+        guard path.hasPrefix("/") else { return nil }
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." { _ = parts.popLast(); continue }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    /// Whether `path` is `directory` or inside it (both canonical).
+    public static func isInside(_ path: String, _ directory: String) -> Bool {
+        let dir = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        return path == dir || dir == "/" || path.hasPrefix(dir + "/")
+    }
 }

@@ -24,8 +24,8 @@ extension Tolerance {
             break
         }
         if let pattern = bodyMatches {
-            guard let regex = try? Regex(pattern) else { return .blind("'\(pattern)' is not a valid regular expression") }
-            if (o.body ?? "").firstMatch(of: regex) == nil {
+            guard let regex = try? BoundedRegex(pattern) else { return .blind("'\(pattern)' is not a valid regular expression") }
+            if !regex.matches(in: o.body ?? "") {
                 return .fail("\(kind == .command ? "output" : "body") does not match /\(pattern)/")
             }
         }
@@ -45,10 +45,13 @@ extension Tolerance {
 
 /// A small JSONPath: `$.a.b[0].c` (dots, names and indexes), enough for health endpoints.
 public enum JSONPath {
+    static let bodyLimits = DocumentLimits(maxDepth: 128, maxNodes: 1_000_000, maxBytes: 16 << 20, maxAliases: 0)
+
     /// The value at `path` as text (strings unquoted; numbers, booleans and null as JSON writes them),
     /// or `nil` when the body is not JSON or the path is not there.
     public static func value(at path: String, in body: String) -> String? {
-        guard let root = try? DocumentNode.parse(body) else { return nil }
+        // A probe's body is a stranger's text: JSON only, bounded (a health answer is small).
+        guard let root = try? DocumentNode.parseJSON(body, limits: bodyLimits) else { return nil }
         var node: DocumentNode? = root
         for step in steps(path) {
             guard let current = node else { return nil }

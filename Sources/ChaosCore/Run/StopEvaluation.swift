@@ -22,7 +22,7 @@ extension StopCondition {
 
 extension Double {
     /// `50`, `99.5`.
-    fileprivate func formatted() -> String { self == rounded() ? "\(Int(self))" : "\(self)" }
+    fileprivate func formatted() -> String { NumberText.format(self) }
 }
 
 extension SafetySpec {

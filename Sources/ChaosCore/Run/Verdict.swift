@@ -130,7 +130,7 @@ extension Verdict {
     public static func pct(_ v: Double?) -> String {
         guard let v else { return "n/a" }
         let r = (v * 10).rounded() / 10
-        return r == r.rounded() ? "\(Int(r)) %" : "\(r) %"
+        return "\(NumberText.format(r)) %"
     }
     /// `1.5 s`, `3 s`.
     public static func seconds(_ ms: Int64) -> String {

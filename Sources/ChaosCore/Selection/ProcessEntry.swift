@@ -13,11 +13,36 @@ public struct ProcessEntry: Hashable, Sendable, Codable, CustomStringConvertible
     public var uid: UInt32
     /// Kernel threads (PF_KTHREAD) are never targets.
     public var isKernelThread: Bool
+    /// The thread group (`Tgid:` in /proc/PID/status): the process this id belongs to. It differs from
+    /// `pid` when `pid` names a thread: `/proc/TID` exists though /proc does not list it, and kill(2)
+    /// on a thread id signals the whole process, so a thread id is never a target of its own.
+    public var tgid: Int32
+    /// The executable (`/proc/PID/exe`), when it could be read; how chaos recognises its own
+    /// processes whatever their name or arguments.
+    public var executable: String?
 
     public init(pid: Int32, ppid: Int32, name: String, cmdline: [String], state: String, startTime: UInt64,
-                uid: UInt32 = 0, isKernelThread: Bool = false) {
+                uid: UInt32 = 0, isKernelThread: Bool = false, tgid: Int32? = nil, executable: String? = nil) {
         self.pid = pid; self.ppid = ppid; self.name = name; self.cmdline = cmdline; self.state = state
         self.startTime = startTime; self.uid = uid; self.isKernelThread = isKernelThread
+        self.tgid = tgid ?? pid; self.executable = executable
+    }
+
+    /// Whether this id names a thread of another process rather than a process.
+    public var isThread: Bool { tgid != pid }
+
+    enum CodingKeys: String, CodingKey { case pid, ppid, name, cmdline, state, startTime, uid, isKernelThread, tgid, executable }
+
+    /// Reads entries written before `tgid` and `executable` existed too.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(pid: try c.decode(Int32.self, forKey: .pid), ppid: try c.decode(Int32.self, forKey: .ppid),
+                  name: try c.decode(String.self, forKey: .name), cmdline: try c.decode([String].self, forKey: .cmdline),
+                  state: try c.decode(String.self, forKey: .state), startTime: try c.decode(UInt64.self, forKey: .startTime),
+                  uid: try c.decodeIfPresent(UInt32.self, forKey: .uid) ?? 0,
+                  isKernelThread: try c.decodeIfPresent(Bool.self, forKey: .isKernelThread) ?? false,
+                  tgid: try c.decodeIfPresent(Int32.self, forKey: .tgid),
+                  executable: try c.decodeIfPresent(String.self, forKey: .executable))
     }
 
     /// Gone for every purpose: a zombie (`Z`) or dead (`X`). `kill -0` succeeds on zombies, so it is not used.

@@ -1,6 +1,9 @@
 /// Turns a ``ProcessSelector`` into the matching live processes. Pure: what needs I/O (the pid in a
 /// pidfile, the owners of a listening port, a unit's cgroup) is handed in as `resolvedPIDs`.
 public enum ProcessMatcher {
+    /// How many regex steps (about 10 ns each in a release build) one selection may spend.
+    public static let matchBudget = 20_000_000
+
     /// The live (not zombie) processes the selector means, oldest first.
     /// - Parameters:
     ///   - selector: what to match.
@@ -16,11 +19,20 @@ public enum ProcessMatcher {
             return live.filter { $0.name == name }
         }
         if let pattern = selector.match {
-            let regex: Regex<AnyRegexOutput>
-            do { regex = try Regex(pattern) } catch {
-                throw .usage("target.badRegex", "The pattern '\(pattern)' is not a valid regular expression: \(error). Check brackets and escapes.")
+            let regex: BoundedRegex
+            do { regex = try BoundedRegex(pattern) } catch {
+                throw .usage("target.badRegex", "The pattern '\(pattern)' is not a valid regular expression: \(error).")
             }
-            return live.filter { $0.commandLine.contains(regex) }
+            // Linear time per process, and one budget for the whole table: no pattern holds the caller long.
+            var budget = matchBudget
+            var out: [ProcessEntry] = []
+            for p in live {
+                guard let hit = regex.matches(in: p.commandLine, budget: &budget) else {
+                    throw .usage("target.regexTooCostly", "Matching '\(pattern)' against this host's \(live.count) command lines takes more than \(matchBudget / 1_000_000) million steps. Use a simpler pattern, or select by name, port or unit.")
+                }
+                if hit { out.append(p) }
+            }
+            return out
         }
         let wanted = Set(resolvedPIDs)
         return table.processes.filter { wanted.contains($0.pid) && !$0.isKernelThread && !$0.isDead }

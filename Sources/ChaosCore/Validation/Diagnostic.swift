@@ -23,9 +23,10 @@ public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
         self.file = file
         self.line = location.line
         self.column = location.column
-        self.path = path.isEmpty ? "(document)" : path
-        self.message = message
-        self.hint = hint
+        // Messages quote what a stranger wrote: no control or bidirectional character reaches a terminal or log as itself.
+        self.path = path.isEmpty ? "(document)" : VisibleText.of(path)
+        self.message = VisibleText.of(message)
+        self.hint = VisibleText.of(hint)
     }
 
     public var description: String {
@@ -44,4 +45,13 @@ public final class DiagnosticSink {
         diagnostics.append(Diagnostic(file: file, location: location, path: path, message: message, hint: hint))
     }
     public var isEmpty: Bool { diagnostics.isEmpty }
+}
+
+/// Text as it may go into a message, a log line or a terminal: control, line-separator and
+/// bidirectional-override characters spelled `U+XXXX`.
+public enum VisibleText {
+    public static func of(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: DocumentNode.isInvisible) else { return text }
+        return DocumentNode.visible(text, limit: Int.max)
+    }
 }

@@ -390,7 +390,7 @@ func readProcessSelector(_ r: FieldReader, _ node: DocumentNode, _ path: String)
     }
     s.match = m.optional("match") { n, p in
         guard let v = r.string(n, p) else { return nil }
-        if (try? Regex(v)) == nil { r.sink.report(n.location, p, "'\(v)' is not a valid regular expression", hint: "check brackets and escapes"); return nil }
+        if let problem = BoundedRegex.validate(v) { r.sink.report(n.location, p, "'\(v)' is not a valid regular expression: \(problem)", hint: "check brackets and escapes"); return nil }
         return v
     }
     s.port = m.optional("port") { r.int($0, $1, in: 1...65535) }

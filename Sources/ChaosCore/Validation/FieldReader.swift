@@ -44,6 +44,11 @@ public struct FieldReader {
             sink.report(loc, path, "must not be empty")
             return nil
         }
+        // A NUL would cut the text short where it meets the C library (a path checked whole, opened cut).
+        if text.unicodeScalars.contains("\u{0}") {
+            sink.report(loc, path, "contains a NUL character (U+0000)", hint: "remove it")
+            return nil
+        }
         return text
     }
 
@@ -161,7 +166,7 @@ public struct FieldReader {
         return node.shapeName
     }
 
-    func format(_ d: Double) -> String { d == d.rounded() ? String(Int64(d)) : String(d) }
+    func format(_ d: Double) -> String { NumberText.format(d) }
 }
 
 /// Reads the fields of one mapping and, in ``finish()``, reports keys nobody asked for.

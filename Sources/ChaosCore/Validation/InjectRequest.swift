@@ -4,7 +4,7 @@
 /// {"runID": "r-42", "idempotencyKey": "r-42/kill-db", "lease": "15s",
 ///  "fault": {"type": "process.pause", "duration": "30s"},
 ///  "target": {"process": {"name": "redis-server"}, "count": 1},
-///  "network": {"to": ["10.0.0.21"]}}
+///  "to": ["10.0.0.21"]}
 /// ```
 /// `fault` and `target` are read by the same code as an experiment file's, so the API accepts and
 /// rejects exactly what `chaos validate` does, with the same messages; unknown fields are errors.
@@ -29,13 +29,14 @@ public struct InjectRequest: Hashable, Sendable, Codable {
         self.target = target; self.to = to; self.between = between; self.and = and
     }
 
-    /// Reads and validates a request body.
+    /// Reads and validates a request body: strict JSON (``DocumentNode/parseJSON(_:limits:)``), so a
+    /// YAML body, with its anchors and aliases, is refused before anything is built.
     /// - Returns: the request, or every problem found (positions refer to the body).
     public static func read(_ text: String) -> (request: InjectRequest?, diagnostics: [Diagnostic]) {
         let sink = DiagnosticSink(file: "request")
         let root: DocumentNode?
-        do { root = try DocumentNode.parse(text) } catch {
-            sink.report(error.location, "", error.message, hint: "send a JSON object")
+        do { root = try DocumentNode.parseJSON(text) } catch {
+            sink.report(error.location, "", error.message, hint: error.hint ?? "send a JSON object")
             return (nil, sink.diagnostics)
         }
         guard let root else {

@@ -73,7 +73,7 @@ struct ProbeReader {
         var t = Tolerance()
         func regex(_ n: DocumentNode, _ p: String) -> String? {
             guard let v = r.string(n, p) else { return nil }
-            if (try? Regex(v)) == nil { r.sink.report(n.location, p, "'\(v)' is not a valid regular expression", hint: "check brackets and escapes"); return nil }
+            if let problem = BoundedRegex.validate(v) { r.sink.report(n.location, p, "'\(v)' is not a valid regular expression: \(problem)", hint: "check brackets and escapes"); return nil }
             return v
         }
         switch kind {

@@ -22,7 +22,7 @@ public struct BandwidthRate: Hashable, Sendable, Codable {
         let number = t.prefix(while: { $0.isNumber || $0 == "." })
         guard let v = Double(number), v > 0 else { return nil }
         let factors: [String: Double] = ["bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9, "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9]
-        guard let f = factors[String(t.dropFirst(number.count))] else { return nil }
+        guard let f = factors[String(t.dropFirst(number.count))], v * f >= 1, v * f < 1e15 else { return nil }
         bitsPerSecond = Int64(v * f)
     }
 }

@@ -26,6 +26,8 @@ public struct DiskFillFault: Fault {
         public var percentPlanned: Double
         /// A fill to a level (percent or free space), not of a size.
         public var level: Bool?
+        /// Space a retry must leave free (the fault ledger's reserve on its own filesystem).
+        public var keepFree: Int64?
         public var actions: [String] {
             ["fallocate \(ByteSize(bytes: bytes)) at '\(file)' (disk \(Self.pct(percentBefore)) → \(Self.pct(percentPlanned)) used)", "on revert remove '\(file)'"]
         }
@@ -34,14 +36,24 @@ public struct DiskFillFault: Fault {
     }
 
     public func gather(_ request: FaultRequest, on host: some HostSystem) async throws(ChaosError) -> FilesystemStats {
-        try await host.filesystem(at: try Self.path(request))
+        let path = try Self.path(request)
+        if let allowed = request.diskFill.paths {
+            // Checked on the path with its links resolved: '/srv/../etc' or a link out of /srv is not /srv.
+            guard let real = await host.canonicalPath(path) else {
+                throw ChaosError("host.noSuchPath", "'\(path)' does not exist. Give an existing directory on the disk to fill.")
+            }
+            guard allowed.contains(where: { PathText.isInside(real, $0) }) else {
+                throw ChaosError("policy.denied", "Refused by this host's policy: disk fills may only be made under \(allowed.map { "'\($0)'" }.joined(separator: ", ")) ('policy.diskFill.paths'), and '\(path)' is '\(real)'.")
+            }
+        }
+        return try await host.filesystem(at: path)
     }
 
     public func plan(_ request: FaultRequest, facts fs: FilesystemStats) throws(ChaosError) -> Receipt {
         let path = try Self.path(request)
         let p = request.spec.with
         let total = fs.used + fs.available
-        let need: Int64
+        var need: Int64
         if let percent = p.percent {
             need = Int64((Double(total) * percent / 100).rounded(.up)) - fs.used
         } else if let free = p.free {
@@ -51,11 +63,24 @@ public struct DiskFillFault: Fault {
         } else {
             throw .usage("fault.badParameters", "disk.fill needs one of '--percent', '--free' or '--size'.")
         }
+        var available = fs.available
+        if fs.id == request.diskFill.ledgerFilesystem {
+            // The ledger must be able to record this fault and its revert: it keeps its reserve.
+            available -= request.diskFill.ledgerReserve
+            guard available > 0 else {
+                throw ChaosError("fault.tooLarge", "'\(path)' is on the filesystem of chaos's fault ledger, which keeps \(ByteSize(bytes: request.diskFill.ledgerReserve)) free so that every fault and its revert can be recorded, and only \(ByteSize(bytes: fs.available)) is available. Fill another filesystem, or move the state directory ('--state-dir', 'stateDir').")
+            }
+        }
         guard need > 0 else {
             throw ChaosError("fault.nothingToDo", "The filesystem holding '\(path)' is already \(Receipt.pct(fs.percentUsed)) used with \(ByteSize(bytes: fs.available)) available, so there is nothing to fill. Ask for a higher '--percent' or a smaller '--free'.")
         }
-        guard need <= fs.available else {
-            throw ChaosError("fault.tooLarge", "Filling \(ByteSize(bytes: need)) does not fit: only \(ByteSize(bytes: fs.available)) is available on the filesystem holding '\(path)'. Use '--percent 100' to fill it completely.")
+        if need > available && fs.id == request.diskFill.ledgerFilesystem && p.size == nil {
+            // A level on the ledger's filesystem: as close as its reserve allows.
+            need = available
+        }
+        guard need <= available else {
+            let reserve = available < fs.available ? " (the fault ledger keeps \(ByteSize(bytes: fs.available - available)) of it free)" : ""
+            throw ChaosError("fault.tooLarge", "Filling \(ByteSize(bytes: need)) does not fit: only \(ByteSize(bytes: fs.available)) is available on the filesystem holding '\(path)'\(reserve). Use '--percent 100' to fill it completely.")
         }
         var dir = path
         if !fs.isDirectory {
@@ -65,7 +90,11 @@ public struct DiskFillFault: Fault {
         while dir.count > 1 && dir.hasSuffix("/") { dir.removeLast() }
         let file = (dir == "/" ? "" : dir) + "/.chaos-fill-\(request.faultID)"
         let after = Double(fs.used + need) * 100 / Double(max(total, 1))
-        return Receipt(file: file, bytes: need, filesystem: fs.id, percentBefore: fs.percentUsed, percentPlanned: after, level: p.size == nil)
+        guard after <= request.diskFill.maxPercent + 0.05 else {
+            throw ChaosError("policy.denied", "Refused by this host's policy: the fill would leave the filesystem holding '\(path)' \(Receipt.pct(after)) used, and this host allows at most \(Receipt.pct(request.diskFill.maxPercent)) ('policy.diskFill.maxPercent').")
+        }
+        return Receipt(file: file, bytes: need, filesystem: fs.id, percentBefore: fs.percentUsed, percentPlanned: after, level: p.size == nil,
+                       keepFree: fs.id == request.diskFill.ledgerFilesystem ? request.diskFill.ledgerReserve : nil)
     }
 
     public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
@@ -79,7 +108,7 @@ public struct DiskFillFault: Fault {
                 let fs = try await host.filesystem(at: receipt.file.dropLastPathComponent)
                 let total = fs.used + fs.available
                 let need = Int64((Double(total) * receipt.percentPlanned / 100).rounded(.up)) - fs.used
-                bytes = min(max(need, 0), fs.available)
+                bytes = min(max(need, 0), fs.available - (receipt.keepFree ?? 0))
                 guard bytes > 0 else {
                     throw ChaosError("fault.nothingToDo", "Others filled the disk holding '\(receipt.file)' to \(Receipt.pct(fs.percentUsed)) while chaos prepared; nothing was added.")
                 }

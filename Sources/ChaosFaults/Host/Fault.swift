@@ -84,6 +84,25 @@ public struct FaultRequest: Sendable {
     public var deadline: Int64?
     /// For network faults: names already resolved to addresses, and the ports never to cut.
     public var network: Network
+    /// For disk fills: where the host lets them go and how full, and the space its ledger keeps.
+    public var diskFill: DiskFillLimits = DiskFillLimits()
+
+    /// The host's limits on disk fills (the agent's `policy.diskFill`, and the ledger's own room).
+    public struct DiskFillLimits: Sendable {
+        /// Directories a fill may be made in (their canonical paths, symlinks resolved); `nil` for any.
+        public var paths: [String]?
+        /// The fullest a fill may leave a filesystem, in percent (df's Use%).
+        public var maxPercent: Double
+        /// The filesystem of the fault ledger: a fill there always leaves ``ledgerReserve`` free, so
+        /// the ledger can still record the fault and its revert.
+        public var ledgerFilesystem: UInt64?
+        public var ledgerReserve: Int64
+        public static let defaultLedgerReserve: Int64 = 16 << 20
+        public init(paths: [String]? = nil, maxPercent: Double = 100, ledgerFilesystem: UInt64? = nil,
+                    ledgerReserve: Int64 = DiskFillLimits.defaultLedgerReserve) {
+            self.paths = paths; self.maxPercent = maxPercent; self.ledgerFilesystem = ledgerFilesystem; self.ledgerReserve = ledgerReserve
+        }
+    }
 
     /// Network facts resolved by the caller (inventory names become addresses there).
     public struct Network: Sendable {
@@ -97,10 +116,13 @@ public struct FaultRequest: Sendable {
         public var localAddresses: [String]
         /// Ports exempt from every network fault (the agent's control port), unless `includeControlPort`.
         public var controlPorts: [Int]
+        /// Ports the host protects (`policy.protectedPorts`, e.g. 22): exempt from every network fault
+        /// whatever the fault says; a fault that cannot spare them (a whole-interface qdisc) is refused.
+        public var protectedPorts: [Int]
         public init(remotes: [String] = [], sideA: [String] = [], sideB: [String] = [], oneWay: Bool = false,
-                    localAddresses: [String] = [], controlPorts: [Int] = [7433]) {
+                    localAddresses: [String] = [], controlPorts: [Int] = [7433], protectedPorts: [Int] = []) {
             self.remotes = remotes; self.sideA = sideA; self.sideB = sideB; self.oneWay = oneWay
-            self.localAddresses = localAddresses; self.controlPorts = controlPorts
+            self.localAddresses = localAddresses; self.controlPorts = controlPorts; self.protectedPorts = protectedPorts
         }
     }
 

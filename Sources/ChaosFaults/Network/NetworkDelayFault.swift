@@ -126,7 +126,7 @@ public struct NetworkDelayFault: Fault {
         }
         var params = p
         params.protocol = "tcp"
-        let scope = try NetworkScope.from(params, remotes: request.network.remotes, controlPorts: request.network.controlPorts)
+        let scope = try NetworkScope.from(params, remotes: request.network.remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts)
         guard let port = Self.candidatePorts(request.faultID).first(where: { !facts.busyPorts.contains($0) }) else {
             throw ChaosError("fault.resourceBusy", "No free local port for the delay relay (tried \(Self.candidatePorts(request.faultID).map(String.init).joined(separator: ", "))). Retry; the ports depend on the fault id.")
         }

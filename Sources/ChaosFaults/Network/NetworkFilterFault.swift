@@ -62,7 +62,7 @@ public struct NetworkFilterFault: Fault {
         default:
             throw .internalError("fault.unsupported", "NetworkFilterFault cannot plan \(kind).")
         }
-        let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts)
+        let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts)
         let table = NftProgram.table(for: request.faultID)
         let program = NftProgram.filter(table: table, scope: scope, action: action)
         let what: String

@@ -29,7 +29,7 @@ public struct NetworkScope: Hashable, Sendable, Codable {
     /// Builds a scope from a fault's parameters. `remotes` must already be addresses or CIDRs
     /// (inventory names are resolved by the caller).
     /// - Throws: `fault.badParameters` naming the value that is not an address, port or interface.
-    public static func from(_ p: FaultParameters, remotes: [String], controlPorts: [Int]) throws(ChaosError) -> NetworkScope {
+    public static func from(_ p: FaultParameters, remotes: [String], controlPorts: [Int], protectedPorts: [Int] = []) throws(ChaosError) -> NetworkScope {
         var scope = NetworkScope()
         scope.direction = Direction(rawValue: p.direction ?? "both") ?? .both
         for r in remotes {
@@ -56,7 +56,10 @@ public struct NetworkScope: Hashable, Sendable, Codable {
             }
             scope.interface = i
         }
-        scope.exemptPorts = p.includeControlPort == true ? [] : controlPorts
+        // `includeControlPort` gives up the caller's own channel; the host's protected ports stay exempt whatever it says.
+        var exempt = p.includeControlPort == true ? [] : controlPorts
+        for port in protectedPorts where !exempt.contains(port) { exempt.append(port) }
+        scope.exemptPorts = exempt
         return scope
     }
 

@@ -30,6 +30,7 @@ public struct NetworkBandwidthFault: Fault {
     }
 
     public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
+        try TC.refuseWithProtectedPorts(request, kind)
         try NetworkNeeds.tc(facts.capabilities, kind, qdisc: "tbf")
         let p = request.spec.with
         guard let iface = p.interface, InterfaceName.isValid(iface) else {
@@ -81,6 +82,7 @@ public struct NetemFault: Fault {
     }
 
     public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
+        try TC.refuseWithProtectedPorts(request, kind)
         try NetworkNeeds.tc(facts.capabilities, kind, qdisc: "netem")
         guard let iface = request.spec.with.interface, InterfaceName.isValid(iface) else {
             throw .usage("fault.badParameters", "\(kind) with netem acts on one interface; give '--interface', e.g. '--interface eth0'.")
@@ -123,6 +125,15 @@ public struct NetemFault: Fault {
 
 /// tc commands shared by the traffic-control faults.
 public enum TC {
+    /// A root qdisc acts on every packet of its interface and cannot spare a port, so on a host that
+    /// protects ports (`policy.protectedPorts`) the whole-interface faults are refused: the host's
+    /// protection is never the caller's to lift.
+    static func refuseWithProtectedPorts(_ request: FaultRequest, _ kind: FaultKind) throws(ChaosError) {
+        guard !request.network.protectedPorts.isEmpty else { return }
+        let ports = request.network.protectedPorts.map(String.init).joined(separator: ", ")
+        throw ChaosError("policy.denied", "Refused by this host's policy: \(kind) acts on every packet of the interface and cannot spare the ports this host protects (\(ports)). Use a scoped fault (network.loss, network.delay with '--port' or '--to'), or run it on a host without 'policy.protectedPorts'.")
+    }
+
     /// The root qdisc of an interface, as `tc -j qdisc show dev IFACE root` reports it.
     public struct RootQdisc: Hashable, Sendable {
         public var kind: String

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ChaosCore
 
@@ -77,14 +78,26 @@ struct ProtectionPolicyTests {
         #expect(got.map(\.pid) == [900])
     }
 
+    @Test("chaos's own processes are recognised by their executable, whatever their name and arguments", arguments: [
+        ("/usr/bin/chaos", true), ("/opt/chaos/chaos-agent (deleted)", true), ("/usr/local/bin/chaos-remote", true),
+        ("/usr/bin/redis-server", false), ("/usr/bin/chaos-monkey", false),
+    ] as [(String, Bool)])
+    func chaosByExecutable(exe: String, isChaos: Bool) {
+        let p = ProcessEntry(pid: 778, ppid: 1, name: "worker", cmdline: ["worker", "--x"], state: "S", startTime: 9, executable: exe)
+        #expect(ProtectionPolicy().isChaosProcess(p) == isChaos)
+    }
+
     @Test("chaos's own processes are recognised by argv, whatever their name", arguments: [
         (["/usr/bin/chaos", "agent"], true),
         (["chaos", "_guardian", "--run", "r-1"], true),
         (["/opt/x/chaos-agent", "agent"], true),
         (["/opt/chaos/bin/chaos", "_stress", "memory"], true),
-        (["/usr/bin/chaos", "run", "x.yaml"], false),
+        (["/usr/bin/chaos", "run", "x.yaml"], true),
+        (["/usr/bin/chaos-remote", "controller", "--config", "c.yaml"], true),
+        (["/usr/bin/chaos", "_relay", "--fault-id", "f-1"], true),
         (["/usr/bin/chaosx", "agent"], false),
-        (["/usr/bin/chaos"], false),
+        (["/usr/bin/chaos"], true),
+        (["redis-server", "*:6379"], false),
         ([], false),
     ] as [([String], Bool)])
     func chaosProcesses(argv: [String], isChaos: Bool) {
@@ -99,11 +112,29 @@ struct ProtectionPolicyTests {
         ("init.scope", true), ("-.slice", true), ("user@1000.service", true), ("getty@tty1.service", true),
         ("serial-getty@ttyS0.service", true), ("ssh.socket", true), ("systemd-networkd.service", true),
         ("NetworkManager.service", true),
+        ("system.slice", true), ("user.slice", true), ("user-0.slice", true), ("session-1.scope", true), ("sshd.socket", true),
+        ("sshd@0-10.0.0.1:22-10.0.0.2:5555.service", true), ("dbus-org.freedesktop.login1.service", true), ("multi-user.target", true),
+        ("-.mount", true), ("home.mount", true), ("dev-sda1.swap", true), ("systemd-logind", true), ("sshd", true), ("sshd-keygen.service", true),
+        ("chaos-controller.service", true), ("myapp.slice", true), ("myapp.target", true),
+        ("redis-server", false), ("redis.socket", false), ("backup.timer", false),
         ("redis-server.service", false), ("nginx.service", false), ("sshguard.service", false),
         ("my-systemd-thing.service", false), ("postgresql@16-main.service", false),
     ])
     func units(unit: String, refused: Bool) {
-        #expect(ProtectionPolicy().refuses(unit: unit) == refused)
+        #expect(ProtectionPolicy().refuses(unit: unit) == refused, "\(unit)")
         #expect(ProtectionPolicy(allowProtected: true).refuses(unit: unit) == false)
+    }
+}
+
+@Suite("Threads are no targets of their own")
+struct ThreadEntryTests {
+    @Test("an id whose thread group differs is a thread; entries written before tgid existed decode as processes")
+    func threads() throws {
+        let t = ProcessEntry(pid: 1001, ppid: 1, name: "worker", cmdline: [], state: "S", startTime: 9, tgid: 1000)
+        #expect(t.isThread)
+        #expect(!ProcessEntry(pid: 1000, ppid: 1, name: "worker", cmdline: [], state: "S", startTime: 9).isThread)
+        let old = #"{"pid":5,"ppid":1,"name":"x","cmdline":["x"],"state":"S","startTime":3,"uid":0,"isKernelThread":false}"#
+        let decoded = try JSONDecoder().decode(ProcessEntry.self, from: Data(old.utf8))
+        #expect(decoded.tgid == 5 && !decoded.isThread)
     }
 }

@@ -183,7 +183,7 @@ struct ExperimentDiagnosticsTests {
               process:
                 match: "([a-z"
             fault: {type: process.kill}
-            """), diagnostics: ["t.yaml:6:12: target.process.match: '([a-z' is not a valid regular expression; check brackets and escapes"]),
+            """), diagnostics: ["t.yaml:6:12: target.process.match: '([a-z' is not a valid regular expression: at column 2: unterminated '['; add ']'; check brackets and escapes"]),
 
         InvalidCase(title: "a process name longer than the kernel keeps", text: experiment("""
             target:

@@ -1,0 +1,149 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+import Synchronization
+
+/// Keeps idle or half-open connections from locking everyone out of the agent: at most
+/// ``Limits/maxConnections`` at once (the newest beyond that is closed at once), and a TLS handshake
+/// must finish within ``Limits/handshakeTimeout`` (a client that connects and never says hello holds
+/// nothing for long). With the agent's raised descriptor limit, 1,100 silent sockets no longer take
+/// every descriptor for 30 s.
+public struct ConnectionLimits: Sendable {
+    public var maxConnections: Int
+    public var handshakeTimeout: TimeAmount
+    public init(maxConnections: Int = 512, handshakeTimeout: TimeAmount = .seconds(5)) {
+        self.maxConnections = maxConnections; self.handshakeTimeout = handshakeTimeout
+    }
+}
+
+/// Counts the agent's open connections, and knows those still in their TLS handshake, oldest first.
+final class ConnectionCount: Sendable {
+    let open = Atomic<Int>(0)
+    let evicted = Atomic<Int>(0)
+    private let handshaking = Mutex<[(id: ObjectIdentifier, channel: any Channel)]>([])
+
+    func startHandshake(_ channel: any Channel) { handshaking.withLock { $0.append((ObjectIdentifier(channel), channel)) } }
+    func endHandshake(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        handshaking.withLock { list in list.removeAll { $0.id == id } }
+    }
+    /// Takes the oldest connection still in its handshake, other than `channel`.
+    func oldestHandshaking(except channel: any Channel) -> (any Channel)? {
+        let id = ObjectIdentifier(channel)
+        return handshaking.withLock { list in
+            guard let i = list.firstIndex(where: { $0.id != id }) else { return nil }
+            return list.remove(at: i).channel
+        }
+    }
+}
+
+/// A child channel that puts a ``ConnectionGuardHandler`` in front of `Base` (TLS + HTTP/1).
+struct GuardedChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let limits: ConnectionLimits
+    let count: ConnectionCount
+    let tls: Bool
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let handler = ConnectionGuardHandler(limits: limits, count: count, waitsForHandshake: tls)
+            let ops = channel.pipeline.syncOperations
+            // Right behind the TLS handler, where its "handshake completed" event arrives.
+            if tls, let ssl = try? ops.handler(type: NIOSSLServerHandler.self) {
+                try ops.addHandler(handler, position: .after(ssl))
+            } else {
+                try ops.addHandler(handler, position: .first)
+            }
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async { await base.handle(value: value, logger: logger) }
+}
+
+/// Closes a connection over the limit, and one whose TLS handshake is not done in time.
+final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+    let limits: ConnectionLimits
+    let count: ConnectionCount
+    let waitsForHandshake: Bool
+    private var counted = false
+    private var timeout: Scheduled<Void>?
+
+    init(limits: ConnectionLimits, count: ConnectionCount, waitsForHandshake: Bool) {
+        self.limits = limits; self.count = count; self.waitsForHandshake = waitsForHandshake
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { start(context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        start(context)
+        context.fireChannelActive()
+    }
+
+    /// Over the cap, the oldest connection still in its handshake makes room (a client that connects
+    /// and says nothing is cheap to drop, and a real client finishes its handshake in milliseconds);
+    /// with none, the new connection is closed.
+    private func start(_ context: ChannelHandlerContext) {
+        guard !counted else { return }
+        counted = true
+        let channel = context.channel
+        if waitsForHandshake {
+            count.startHandshake(channel)
+            timeout = context.eventLoop.scheduleTask(in: limits.handshakeTimeout) { channel.close(promise: nil) }
+        }
+        let now = count.open.wrappingAdd(1, ordering: .relaxed).newValue
+        guard now > limits.maxConnections else { return }
+        count.evicted.wrappingAdd(1, ordering: .relaxed)
+        if let oldest = count.oldestHandshaking(except: channel) {
+            oldest.close(promise: nil)
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls {
+            timeout?.cancel()
+            timeout = nil
+            count.endHandshake(context.channel)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(context.channel)
+        context.fireChannelInactive()
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { finish(context.channel) }
+
+    private func finish(_ channel: any Channel) {
+        timeout?.cancel()
+        timeout = nil
+        if waitsForHandshake { count.endHandshake(channel) }
+        if counted {
+            counted = false
+            count.open.wrappingSubtract(1, ordering: .relaxed)
+        }
+    }
+}
+
+extension HTTPServerBuilder {
+    /// HTTP/1 behind a ``ConnectionGuardHandler``, with TLS when `tls` is given.
+    static func guarded(_ http: HTTP1Channel.Configuration, tls: TLSConfiguration?, limits: ConnectionLimits,
+                        count: ConnectionCount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            let plain = HTTP1Channel(responder: responder, configuration: http)
+            guard let tls else { return GuardedChannel(base: plain, limits: limits, count: count, tls: false) }
+            return GuardedChannel(base: try TLSChannel(plain, tlsConfiguration: tls), limits: limits, count: count, tls: true)
+        }
+    }
+}
