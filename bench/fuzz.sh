@@ -24,9 +24,11 @@ mkdir -p "$WORK/crashes"
 left=$INPUTS; crashes=0; hangs=0; problems=0; slowest=0; round=0; start=$(date +%s)
 while (( left > 0 )) && (( $(date +%s) - start < SECONDS_MAX )); do
   round=$((round + 1))
-  out=$("$BIN" --inputs "$left" --seconds $((SECONDS_MAX - ($(date +%s) - start))) --seed $((SEED + round)) \
+  remaining=$((SECONDS_MAX - ($(date +%s) - start))); (( remaining > 0 )) || break
+  out=$("$BIN" --inputs "$left" --seconds "$remaining" --seed $((SEED + round)) \
         --corpus experiments --corpus deploy --work "$WORK" 2>"$WORK/stderr")
   rc=$?
+  cat "$WORK/stderr" >> "$WORK/stderr.log"
   if [[ -n "$out" ]]; then
     done_now=$(jq -r .inputs <<<"$out"); hangs=$((hangs + $(jq -r .hangs <<<"$out"))); problems=$((problems + $(jq -r .problems <<<"$out")))
     s=$(jq -r .slowestMs <<<"$out"); slowest=$(awk -v a="$slowest" -v b="$s" 'BEGIN{print (b>a)?b:a}')

@@ -153,7 +153,7 @@ public struct FaultEngine: Sendable {
         }
         do {
             r = try await transition(id, to: .injected)
-        } catch {
+        } catch where error.code != "fault.alreadyReverted" {
             // In place but not recorded as such: undo it now rather than answer "nothing was changed"
             // over a fault that is there (revert does not need the ledger to be writable).
             _ = try? await revert(id, reason: "could not record the fault as injected: \(error.message)")

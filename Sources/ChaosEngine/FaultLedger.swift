@@ -1,6 +1,7 @@
 public import ChaosCore
 import Foundation
 import Glibc
+import Synchronization
 
 /// The durable write-ahead ledger of faults: one JSON file per fault in a directory.
 ///
@@ -10,6 +11,8 @@ import Glibc
 /// `DIR/.lock`, so a one-off command, its guardian and an agent can share one ledger.
 public final class FaultLedger: Sendable {
     public let directory: String
+    /// Serialises this process's tasks before they contend for the flock.
+    private let inProcess = AsyncLock()
     var historyDirectory: String { directory + "/history" }
 
     /// Opens (and creates, if needed) the ledger in `directory`.
@@ -122,12 +125,28 @@ public final class FaultLedger: Sendable {
     }
 
     /// Runs `body` holding the ledger's exclusive lock (flock; released if the process dies).
+    ///
+    /// Never blocks a thread: `body` may suspend while it holds the lock (a revert awaits its fault), so
+    /// a blocking `flock` would let waiters take every one of Swift's cooperative threads (two on two
+    /// cores) and leave none to finish the holder's work: the agent deadlocked so under concurrent
+    /// reverts (found by bench/hostile.sh). Tasks of this process queue on an async lock; other
+    /// processes (a one-off command, its guardian) are waited for with a non-blocking flock that is
+    /// retried after short sleeps.
     public func withLock<T>(_ body: () async throws(ChaosError) -> T) async throws(ChaosError) -> T {
+        await inProcess.lock()
+        defer { inProcess.unlock() }
         let fd = open("\(directory)/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw failure("open lock", "\(directory)/.lock") }
         defer { close(fd) }
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw failure("lock", "\(directory)/.lock") }
+        var pause: UInt64 = 1
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            switch errno {
+            case EINTR: continue
+            case EWOULDBLOCK:
+                try? await Task.sleep(nanoseconds: pause * 1_000_000)
+                pause = min(pause * 2, 50)
+            default: throw failure("lock", "\(directory)/.lock")
+            }
         }
         defer { flock(fd, LOCK_UN) }
         return try await body()
@@ -149,5 +168,30 @@ public final class FaultLedger: Sendable {
             if mkdir(current, 0o700) != 0 && errno != EEXIST { return -1 }
         }
         return 0
+    }
+}
+
+/// A FIFO lock for async code: a waiter suspends instead of blocking its thread, and `unlock` hands
+/// the lock straight to the next waiter.
+final class AsyncLock: Sendable {
+    private let state = Mutex<(locked: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func lock() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { s -> Bool in
+                if !s.locked { s.locked = true; return true }
+                s.waiters.append(c)
+                return false
+            }
+            if acquired { c.resume() }
+        }
+    }
+
+    func unlock() {
+        let next = state.withLock { s -> CheckedContinuation<Void, Never>? in
+            guard !s.waiters.isEmpty else { s.locked = false; return nil }
+            return s.waiters.removeFirst()
+        }
+        next?.resume()
     }
 }

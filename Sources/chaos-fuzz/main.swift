@@ -13,6 +13,7 @@ import ChaosAgent
 import ChaosCore
 import Foundation
 import Glibc
+import Synchronization
 
 struct Options {
     var inputs = 100_000
@@ -21,6 +22,7 @@ struct Options {
     var corpus: [String] = []
     var work = NSTemporaryDirectory() + "chaos-fuzz"
     var hangMs = 1000.0
+    var replay: String?
 
     static func parse(_ args: [String]) -> Options {
         var o = Options()
@@ -37,14 +39,16 @@ struct Options {
             case "--seed": guard let n = UInt64(value()) else { fail("--seed takes a whole number") }; o.seed = n
             case "--corpus": o.corpus.append(value())
             case "--work": o.work = value()
+            case "--replay": o.replay = value()
             case "--hang-ms": guard let n = Double(value()), n > 0 else { fail("--hang-ms takes a number") }; o.hangMs = n
             case "-h", "--help":
                 print("""
                 usage: chaos-fuzz [--inputs N] [--seconds S] [--seed N] [--corpus DIR|FILE]... [--work DIR] [--hang-ms MS]
+                       chaos-fuzz --replay FILE     (a saved input: its target on the first line, then the bytes)
                   Mutates the corpus (every .yaml/.yml/.json below each --corpus, plus built-in API bodies) and feeds
                   each input to the document reader, the agent API body reader, the JSON parser, the agent
                   configuration reader and the regex engine. Stops after N inputs or S seconds, whichever first.
-                  Findings go to WORK/findings/; the input being run is always in WORK/current.
+                  Findings go to WORK/findings/ (replay one with --replay); the input being run is always in WORK/current.
                 example: chaos-fuzz --inputs 1000000 --corpus experiments --corpus deploy --seed 7
                 """)
                 exit(0)
@@ -96,10 +100,25 @@ enum Target: String, CaseIterable {
 
     func checkLocation(_ at: SourceLocation, _ message: String, _ text: String) -> [String] {
         var out: [String] = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
+        let lines = lineCount(text)
         if at.line < 1 || at.line > lines + 1 || at.column < 1 { out.append("diagnostic at \(at.line):\(at.column) outside a text of \(lines) lines: \(message)") }
         if hasControl(message) { out.append("raw control character in: \(message.debugDescription)") }
         return out
+    }
+
+    /// Lines as YAML counts them: LF, CR LF, a lone CR, and NEL, LS, PS each end one.
+    func lineCount(_ text: String) -> Int {
+        var n = 1
+        var previousCR = false
+        for u in text.unicodeScalars {
+            switch u.value {
+            case 0x0A: if !previousCR { n += 1 }
+            case 0x0D, 0x85, 0x2028, 0x2029: n += 1
+            default: break
+            }
+            previousCR = u.value == 0x0D
+        }
+        return n
     }
 
     func hasControl(_ s: String) -> Bool { s.unicodeScalars.contains { ($0.value < 0x20 && $0.value != 0x0A) || $0.value == 0x7F } }
@@ -136,6 +155,19 @@ struct SplitMix: RandomNumberGenerator {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// Writes `bytes` to `path` without fsync: the file must outlive a crash of this process, not of the machine.
+func save(_ path: String, _ bytes: [UInt8]) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    var off = 0
+    while off < bytes.count {
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, bytes.count - off) }
+        if n <= 0 { return }
+        off += n
     }
 }
 
@@ -188,6 +220,13 @@ func mutate(_ input: [UInt8], corpus: [[UInt8]], rng: inout SplitMix) -> [UInt8]
 }
 
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+if let replay = options.replay {
+    guard let data = FileManager.default.contents(atPath: replay), let newline = data.firstIndex(of: 0x0A),
+          let target = Target(rawValue: String(decoding: data[..<newline], as: UTF8.self)) else { fail("'\(replay)' is no saved input") }
+    let found = target.run(String(decoding: data[(newline + 1)...], as: UTF8.self))
+    print(found.isEmpty ? "\(target.rawValue): nothing found" : found.joined(separator: "\n"))
+    exit(found.isEmpty ? 0 : 1)
+}
 let corpus = loadCorpus(options.corpus)
 let findings = options.work + "/findings"
 try? FileManager.default.createDirectory(atPath: findings, withIntermediateDirectories: true)
@@ -195,11 +234,13 @@ let current = options.work + "/current"
 
 /// A watchdog for inputs that hang the process itself: 10x the hang threshold, then abort (the driver
 /// keeps WORK/current as the hang).
-nonisolated(unsafe) var startedAt = 0.0
+let startedAt = Atomic<Int64>(0)
+func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 let watchdog = Thread {
     while true {
         Thread.sleep(forTimeInterval: 0.2)
-        if startedAt > 0, Date().timeIntervalSince1970 - startedAt > options.hangMs * 10 / 1000 {
+        let started = startedAt.load(ordering: .relaxed)
+        if started > 0, Double(nowMs() - started) > options.hangMs * 10 {
             FileHandle.standardError.write(Data("chaos-fuzz: an input ran longer than \(Int(options.hangMs * 10)) ms; it is in \(current)\n".utf8))
             abort()
         }
@@ -219,18 +260,20 @@ while count < options.inputs && Date() < deadline {
         : mutate(corpus.randomElement(using: &rng)!, corpus: corpus, rng: &rng)
     let text = String(decoding: input, as: UTF8.self)
     let target = Target.allCases[count % targets]
-    _ = FileManager.default.createFile(atPath: current, contents: Data([UInt8](target.rawValue.utf8) + [0x0A] + input))
-    startedAt = Date().timeIntervalSince1970
+    let saved = [UInt8](target.rawValue.utf8) + [0x0A] + input
+    save(current, saved)
+    let began = Date()
+    startedAt.store(nowMs(), ordering: .relaxed)
     let found = target.run(text)
-    let ms = (Date().timeIntervalSince1970 - startedAt) * 1000
-    startedAt = 0
+    let ms = Date().timeIntervalSince(began) * 1000
+    startedAt.store(0, ordering: .relaxed)
     if ms > slowest.ms { slowest = (ms, target.rawValue, input.count) }
     if ms > options.hangMs { hangs += 1 }
     if !found.isEmpty || ms > options.hangMs {
         problems += found.isEmpty ? 0 : 1
         let name = "\(findings)/\(target.rawValue)-\(count)"
-        _ = FileManager.default.createFile(atPath: name, contents: Data(input))
-        _ = FileManager.default.createFile(atPath: name + ".why", contents: Data(((ms > options.hangMs ? ["took \(Int(ms)) ms"] : []) + found).joined(separator: "\n").utf8))
+        save(name, saved)
+        save(name + ".why", Array(((ms > options.hangMs ? ["took \(Int(ms)) ms"] : []) + found).joined(separator: "\n").utf8))
     }
     perTarget[target.rawValue, default: 0] += 1
     count += 1

@@ -247,3 +247,33 @@ struct PlacementTests {
         }
     }
 }
+
+@Suite("The ledger's lock never takes a thread from the work it waits for")
+struct LedgerLockTests {
+    /// Reproduces the agent's deadlock under bench/hostile.sh: with a blocking flock, tasks waiting for
+    /// the ledger took both cooperative threads while the holder, suspended in its revert (which runs
+    /// in a task of its own), waited for a thread to go on.
+    @Test("forty concurrent injects and reverts on one ledger all finish", .timeLimit(.minutes(1)))
+    func concurrentLedgerWork() async throws {
+        let f = try Fixture()
+        let victims = (0..<20).map { f.host.spawn(name: "v\($0)") }
+        let owner = f.host.spawn(name: "chaos").identity
+        var ids: [String] = []
+        for v in victims {
+            let plan = try await f.pausePlan([v])
+            _ = try await f.engine.record(plan, owners: [owner])
+            ids.append(plan.request.faultID)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in ids {
+                // Either may win: an inject after the revert is refused ("already reverted"), never stuck.
+                group.addTask { _ = try? await f.engine.inject(id) }
+                group.addTask { try? await Task.sleep(nanoseconds: 100_000); _ = try? await f.engine.revert(id, reason: "test") }
+            }
+            try await group.waitForAll()
+        }
+        for id in ids { _ = try await f.engine.revert(id, reason: "end") }
+        #expect(try f.ledger.openRecords().isEmpty)
+        #expect(f.host.with { s in victims.allSatisfy { s.processes[$0.pid]?.isStopped == false } })
+    }
+}

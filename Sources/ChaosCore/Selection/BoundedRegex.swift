@@ -53,7 +53,7 @@ public struct BoundedRegex: Sendable, Hashable, CustomStringConvertible {
 
         /// Creates an error at `column` (1-based).
         public init(_ message: String, column: Int) {
-            self.message = message
+            self.message = VisibleText.of(message)
             self.column = column
         }
 
