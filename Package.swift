@@ -78,11 +78,28 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Serving HTTPS to strangers, for the agent and the controller: capped connections, TLS handshakes
+        // with a deadline, client certificates checked again with RFC 5280 rules.
+        .target(
+            name: "ChaosServing",
+            dependencies: [
+                "ChaosPKI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The agent: API over mutual TLS, leases (dead-man's switch), local policy, recovery at start.
         .target(
             name: "ChaosAgent",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -142,7 +159,7 @@ let package = Package(
         .target(
             name: "ChaosController",
             dependencies: [
-                "ChaosCore", "ChaosPKI", "ChaosReport",
+                "ChaosCore", "ChaosPKI", "ChaosReport", "ChaosServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

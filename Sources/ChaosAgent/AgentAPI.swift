@@ -4,12 +4,11 @@ import Foundation
 public import Hummingbird
 import HummingbirdTLS
 import Logging
-import Synchronization
 import NIOCore
 import NIOSSL
-import ChaosPKI
-import X509
-import SwiftASN1
+public import ChaosPKI
+import Synchronization
+import ChaosServing
 
 /// The request context of the agent: who is calling, from the TLS client certificate.
 public struct AgentRequestContext: RequestContext {
@@ -26,39 +25,16 @@ public struct AgentRequestContext: RequestContext {
     public func caller(_ peers: PeerVerifier) async -> Caller? { await peers.caller(of: channel) }
 }
 
-/// Reads the caller's role and name (OU and CN) from the client certificate, after checking it again
-/// against the CA with RFC 5280 rules: the TLS stack accepted a leaf under a sub-CA although the chaos
-/// CA says `pathLen 0`; here the leaf must be signed by the CA itself (no intermediates are taken).
-/// Verified certificates are remembered (by their DER bytes, up to 1,024), so a request costs one
-/// lookup, not a signature check.
+/// The caller's role and name (OU and CN) from a client certificate checked again against the CA
+/// (``VerifiedPeers``: RFC 5280, no intermediates, so the CA's `pathLen 0` holds).
 public final class PeerVerifier: Sendable {
-    let roots: TrustedRoots?
-    private let verified = Mutex<[[UInt8]: Caller]>([:])
+    let peers: VerifiedPeers
 
     /// - Parameter roots: the CA(s) of the agent's `tls.ca`; `nil` skips the second check (plaintext).
-    public init(roots: TrustedRoots?) { self.roots = roots }
+    public init(roots: TrustedRoots?) { peers = VerifiedPeers(roots: roots) }
 
     func caller(of channel: any Channel) async -> Caller? {
-        // The TLS handler lives on the channel's event loop; read the certificate there.
-        let der: [UInt8]?
-        do {
-            der = try await channel.pipeline.handler(type: NIOSSLServerHandler.self).flatMapThrowing { try $0.peerCertificate?.toDERBytes() }.get()
-        } catch {
-            return nil
-        }
-        guard let der else { return nil }
-        if let known = verified.withLock({ $0[der] }) { return known }
-        // Strict: exactly one printable CN and one OU, and the OU must be a known role (ChaosPKI).
-        guard let certificate = try? Certificate(derEncoded: der), let identity = try? CertificateIdentity(certificate: certificate) else { return nil }
-        if let roots {
-            guard case .trusted = await roots.verify(certificate, usage: .clientAuth) else { return nil }
-        }
-        let caller = Caller(role: identity.role.rawValue, name: identity.name)
-        verified.withLock { cache in
-            if cache.count >= 1024 { cache.removeAll() }
-            cache[der] = caller
-        }
-        return caller
+        await peers.identity(of: channel).map { Caller(role: $0.role.rawValue, name: $0.name) }
     }
 }
 

@@ -1,5 +1,6 @@
 public import ChaosCore
 import Foundation
+public import ChaosServing
 
 /// How an agent runs. Every value has a default; the file (`/etc/chaos/agent.yaml`) sets some, and
 /// flags override the file.

@@ -3,6 +3,7 @@ import ChaosEngine
 import ChaosFaults
 import ChaosLinux
 import ChaosPKI
+import ChaosServing
 import Foundation
 import Glibc
 import Hummingbird

@@ -1,5 +1,6 @@
 import ChaosCore
 import ChaosPKI
+import ChaosServing
 import Crypto
 import Foundation
 import Hummingbird
@@ -40,6 +41,8 @@ struct ControllerAccess: Sendable {
     static let cookie = "chaos_session"
     let settings: ControllerAPISettings
     let sessions: SessionStore
+    /// Client certificates, checked again against the CA (RFC 5280: the CA's `pathLen 0` holds).
+    let peers: VerifiedPeers
     /// Milliseconds since the epoch.
     let now: @Sendable () -> Int64
 
@@ -47,6 +50,7 @@ struct ControllerAccess: Sendable {
         self.settings = settings
         self.now = now
         sessions = SessionStore(lifetime: settings.sessionLifetime, capacity: settings.maxSessions)
+        peers = VerifiedPeers(roots: settings.plaintext ? nil : try? TrustedRoots(pemFiles: [settings.ca]))
     }
 
     /// An identified caller, and whether a session cookie vouched for them (its form posts must come
@@ -85,7 +89,7 @@ struct ControllerAccess: Sendable {
             }
             ended = true
         }
-        if !settings.plaintext, let cn = await Self.certificateName(context.channel) {
+        if !settings.plaintext, let cn = await certificateName(context.channel) {
             return .caller(Identified(caller: ControllerCaller(name: cn, role: settings.role(ofCertificate: cn), credential: .certificate), byCookie: false))
         }
         return ended ? .sessionEnded : .anonymous
@@ -157,12 +161,8 @@ struct ControllerAccess: Sendable {
     /// The CN of a verified operator or controller certificate (agents' certificates are not let in).
     /// The controller's own certificate (role `controller`) is a viewer unless `api.access` names it:
     /// whoever holds its key can already act on the agents directly, and gains nothing here.
-    static func certificateName(_ channel: any Channel) async -> String? {
-        let der: [UInt8]?
-        do {
-            der = try await channel.pipeline.handler(type: NIOSSLServerHandler.self).flatMapThrowing { try $0.peerCertificate?.toDERBytes() }.get()
-        } catch { return nil }
-        guard let der, let identity = try? CertificateIdentity(derEncoded: der), identity.role != .agent else { return nil }
+    func certificateName(_ channel: any Channel) async -> String? {
+        guard let identity = await peers.identity(of: channel), identity.role != .agent else { return nil }
         return identity.name
     }
 

@@ -7,6 +7,7 @@ public import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import ChaosServing
 import Synchronization
 
 /// The controller's HTTP face: the JSON API (`/api/v1/...`), the dashboard (server-rendered HTML,
@@ -30,18 +31,10 @@ public enum ControllerServer {
         let bound = Once<Result<Int, ChaosError>>()
         let onRunning: @Sendable (any Channel) async -> Void = { channel in bound.set(.success(channel.localAddress?.port ?? settings.port)) }
         let configuration = ApplicationConfiguration(address: .hostname(settings.address, port: settings.port), serverName: "chaos-controller")
-        let app: any Service
-        if settings.plaintext {
-            app = Application(router: router, server: .http1(configuration: http), configuration: configuration, onServerRunning: onRunning, logger: logger)
-        } else {
-            let tls = try ControllerAccess.tls(settings)
-            do {
-                app = Application(router: router, server: try .tls(.http1(configuration: http), tlsConfiguration: tls),
-                                  configuration: configuration, onServerRunning: onRunning, logger: logger)
-            } catch {
-                throw ChaosError("controller.tls", "Cannot set up TLS for the controller's API: \(error).")
-            }
-        }
+        // As the agent's: at most 512 connections, a TLS handshake within 5 s, the oldest silent one dropped over the cap.
+        let server = HTTPServerBuilder.guarded(http, tls: settings.plaintext ? nil : try ControllerAccess.tls(settings),
+                                               limits: ConnectionLimits(), count: ConnectionCount())
+        let app: any Service = Application(router: router, server: server, configuration: configuration, onServerRunning: onRunning, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [], logger: logger))
         let task = Task {
             do { try await group.run() } catch {

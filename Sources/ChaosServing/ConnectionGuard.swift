@@ -1,17 +1,17 @@
-import Hummingbird
-import HummingbirdCore
+public import Hummingbird
+public import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
-import NIOSSL
+public import NIOSSL
 import NIOTLS
 import Synchronization
 
-/// Keeps idle or half-open connections from locking everyone out of the agent: at most
-/// ``Limits/maxConnections`` at once (the newest beyond that is closed at once), and a TLS handshake
-/// must finish within ``Limits/handshakeTimeout`` (a client that connects and never says hello holds
-/// nothing for long). With the agent's raised descriptor limit, 1,100 silent sockets no longer take
-/// every descriptor for 30 s.
+/// Keeps idle or half-open connections from locking everyone out of a server (the agent's, the
+/// controller's): at most ``ConnectionLimits/maxConnections`` at once, and a TLS handshake must finish
+/// within ``ConnectionLimits/handshakeTimeout`` (a client that connects and never says hello holds
+/// nothing for long). Over the cap, the oldest connection still in its handshake makes room. With a
+/// raised descriptor limit, 1,100 silent sockets no longer take every descriptor for 30 s.
 public struct ConnectionLimits: Sendable {
     public var maxConnections: Int
     public var handshakeTimeout: TimeAmount
@@ -20,10 +20,14 @@ public struct ConnectionLimits: Sendable {
     }
 }
 
-/// Counts the agent's open connections, and knows those still in their TLS handshake, oldest first.
-final class ConnectionCount: Sendable {
+/// Counts a server's open connections, and knows those still in their TLS handshake, oldest first.
+public final class ConnectionCount: Sendable {
+    public init() {}
     let open = Atomic<Int>(0)
     let evicted = Atomic<Int>(0)
+    /// Connections open now, and connections closed to make room so far.
+    public var openNow: Int { open.load(ordering: .relaxed) }
+    public var evictedSoFar: Int { evicted.load(ordering: .relaxed) }
     private let handshaking = Mutex<[(id: ObjectIdentifier, channel: any Channel)]>([])
 
     func startHandshake(_ channel: any Channel) { handshaking.withLock { $0.append((ObjectIdentifier(channel), channel)) } }
@@ -138,7 +142,7 @@ final class ConnectionGuardHandler: ChannelInboundHandler, RemovableChannelHandl
 
 extension HTTPServerBuilder {
     /// HTTP/1 behind a ``ConnectionGuardHandler``, with TLS when `tls` is given.
-    static func guarded(_ http: HTTP1Channel.Configuration, tls: TLSConfiguration?, limits: ConnectionLimits,
+    public static func guarded(_ http: HTTP1Channel.Configuration, tls: TLSConfiguration?, limits: ConnectionLimits,
                         count: ConnectionCount) -> HTTPServerBuilder {
         HTTPServerBuilder { responder in
             let plain = HTTP1Channel(responder: responder, configuration: http)
