@@ -152,14 +152,16 @@ struct LeaseReaper: Service {
 }
 
 /// Growing pauses between retries of a failing revert: 100 ms, doubling, at most 30 s; and a log
-/// line only at each doubling, so a fault that cannot be reverted does not flood the journal.
+/// line at each doubling and then every 30 s, so a fault that cannot be reverted neither floods the
+/// journal nor goes quiet.
 struct RetryBackoff {
+    static let capMs: Int64 = 30_000
     private(set) var delayMs: Int64 = 0
     private(set) var shouldLog = true
 
     mutating func next() -> Int64 {
-        let grown = delayMs == 0 ? 100 : min(delayMs * 2, 30_000)
-        shouldLog = grown != delayMs
+        let grown = delayMs == 0 ? 100 : min(delayMs * 2, Self.capMs)
+        shouldLog = grown != delayMs || grown == Self.capMs
         delayMs = grown
         return delayMs
     }

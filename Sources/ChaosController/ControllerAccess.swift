@@ -50,7 +50,8 @@ struct ControllerAccess: Sendable {
         self.settings = settings
         self.now = now
         sessions = SessionStore(lifetime: settings.sessionLifetime, capacity: settings.maxSessions)
-        peers = VerifiedPeers(roots: settings.plaintext ? nil : try? TrustedRoots(pemFiles: [settings.ca]))
+        // Fail closed: a CA file the verifier cannot read trusts no certificate (tokens still work).
+        peers = VerifiedPeers(roots: settings.plaintext ? nil : (try? TrustedRoots(pemFiles: [settings.ca])) ?? TrustedRoots([]))
     }
 
     /// An identified caller, and whether a session cookie vouched for them (its form posts must come

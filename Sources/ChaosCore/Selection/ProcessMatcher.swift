@@ -12,8 +12,9 @@ public enum ProcessMatcher {
     ///   - excluding: pids that pattern matches (`name`, `match`) skip silently, as `pkill` skips itself:
     ///     the caller and its ancestors, whose own command lines contain the pattern.
     /// - Throws: ``ChaosError`` for a regex that does not compile.
+    ///   - budget: the regex steps the whole selection may spend (``matchBudget``).
     public static func match(_ selector: ProcessSelector, in table: ProcessTable, resolvedPIDs: [Int32] = [],
-                             excluding: Set<Int32> = []) throws(ChaosError) -> [ProcessEntry] {
+                             excluding: Set<Int32> = [], budget: Int = matchBudget) throws(ChaosError) -> [ProcessEntry] {
         let live = table.processes.filter { !$0.isDead && !$0.isKernelThread && !excluding.contains($0.pid) }
         if let name = selector.name {
             return live.filter { $0.name == name }
@@ -24,11 +25,11 @@ public enum ProcessMatcher {
                 throw .usage("target.badRegex", "The pattern '\(pattern)' is not a valid regular expression: \(error).")
             }
             // Linear time per process, and one budget for the whole table: no pattern holds the caller long.
-            var budget = matchBudget
+            var left = budget
             var out: [ProcessEntry] = []
             for p in live {
-                guard let hit = regex.matches(in: p.commandLine, budget: &budget) else {
-                    throw .usage("target.regexTooCostly", "Matching '\(pattern)' against this host's \(live.count) command lines takes more than \(matchBudget / 1_000_000) million steps. Use a simpler pattern, or select by name, port or unit.")
+                guard let hit = regex.matches(in: p.commandLine, budget: &left) else {
+                    throw .usage("target.regexTooCostly", "Matching '\(pattern)' against this host's \(live.count) command lines takes more than \(NumberText.format(Double(budget) / 1_000_000)) million steps. Use a simpler pattern, or select by name, port or unit.")
                 }
                 if hit { out.append(p) }
             }

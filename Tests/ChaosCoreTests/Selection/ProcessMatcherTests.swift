@@ -66,4 +66,22 @@ struct ProcessMatcherTests {
     func resolvedIgnoresExcluding() throws {
         #expect(try pids(ProcessSelector(pid: 400), resolved: [400], excluding: [400]) == [400])
     }
+
+    @Test("a pattern that would cost more than the selection's budget is refused whole, not half matched")
+    func budgetRunsOut() throws {
+        let long = (0..<40).map { i in
+            ProcessEntry(pid: Int32(1000 + i), ppid: 1, name: "w", cmdline: ["w", String(repeating: "a", count: 5_000)], state: "S", startTime: UInt64(i))
+        }
+        let big = ProcessTable(long)
+        var selector = ProcessSelector()
+        selector.match = "(a|aa)*b"
+        #expect(throws: ChaosError.self) { try ProcessMatcher.match(selector, in: big, budget: 100_000) }
+        do {
+            _ = try ProcessMatcher.match(selector, in: big, budget: 100_000)
+        } catch {
+            #expect(error.code == "target.regexTooCostly" && error.exit == .usage, "\(error)")
+        }
+        // The same pattern within the default budget answers: no process ends in 'b'.
+        #expect(try ProcessMatcher.match(selector, in: big).isEmpty)
+    }
 }
