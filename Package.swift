@@ -45,11 +45,14 @@ let package = Package(
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
         // Linux declarations Glibc's module map leaves out (fallocate, statfs).
         .systemLibrary(name: "CLinuxShims"),
-        // The only code that makes syscalls or spawns processes.
+        // POSIX primitives every layer may use, on nothing but the C library: durable writes, locked
+        // appends, mkdir -p, errno text, the real-time clock, the open-files limit, exec.
+        .target(name: "ChaosPOSIX", swiftSettings: strictSettings),
+        // The host: /proc, signals, fallocate, processes, systemd (with ChaosPOSIX, the only code that makes syscalls).
         .target(
             name: "ChaosLinux",
             dependencies: [
-                "ChaosCore", "CSystemd", "CLinuxShims",
+                "ChaosCore", "ChaosPOSIX", "CSystemd", "CLinuxShims",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -64,14 +67,14 @@ let package = Package(
         // The durable ledger, the fault runner, recovery and the guardian.
         .target(
             name: "ChaosEngine",
-            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChaosCore", "ChaosFaults", "ChaosPOSIX"],
             swiftSettings: strictSettings
         ),
         // Certificates for mutual TLS between controller, operators and agents: a CA, and certificates it signs.
         .target(
             name: "ChaosPKI",
             dependencies: [
-                "ChaosCore",
+                "ChaosCore", "ChaosPOSIX",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
@@ -99,7 +102,7 @@ let package = Package(
         .target(
             name: "ChaosAgent",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI", "ChaosServing",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosPOSIX", "ChaosEngine", "ChaosPKI", "ChaosServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -110,13 +113,18 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The application layer: run driver, fault drivers, controller loop, victim picker, schedule loader;
+        // plain settings and an injected clock. No ArgumentParser; probes and the store come through RunServices.
+        .target(
+            name: "ChaosRun",
+            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", .product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ChaosCLI",
             dependencies: [
-                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", "ChaosPKI",
+                "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosPOSIX", "ChaosEngine", "ChaosPKI", "ChaosRun",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
@@ -137,7 +145,7 @@ let package = Package(
         .target(
             name: "ChaosProbes",
             dependencies: [
-                "ChaosCore", "ChaosLinux",
+                "ChaosCore", "ChaosLinux", "ChaosPOSIX",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -149,7 +157,7 @@ let package = Package(
         // Runs, journals and verdicts in SQLite (GRDB), and the append-only JSONL verdict log.
         .target(
             name: "ChaosStore",
-            dependencies: ["ChaosCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["ChaosCore", "ChaosPOSIX", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
         // The controller's HTTP face: JSON API, dashboard (swift-mustache), /metrics (Prometheus), webhooks.
@@ -177,7 +185,7 @@ let package = Package(
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport", "ChaosController",
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRun", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport", "ChaosController",
                                                               .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
@@ -197,6 +205,8 @@ let package = Package(
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosProbesTests", dependencies: ["ChaosProbes", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosCore"], swiftSettings: strictSettings),
+        // The controller and runs in process, on a fake clock, the real store and fake agents and probes.
+        .testTarget(name: "ChaosRunTests", dependencies: ["ChaosRun", "ChaosCore", "ChaosEngine", "ChaosStore", "ChaosProbes"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosControllerTests", dependencies: ["ChaosController", "ChaosCore", "ChaosPKI", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         .testTarget(name: "ChaosReportTests", dependencies: ["ChaosReport", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
@@ -206,7 +216,8 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ChaosFaultsTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosTesting"], swiftSettings: strictSettings),
-        .testTarget(name: "ChaosEngineTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting", "ChaosLinux"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosEngineTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosPOSIXTests", dependencies: ["ChaosPOSIX"], swiftSettings: strictSettings),
         .testTarget(
             name: "ChaosLinuxTests",
             dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosTesting", .product(name: "Logging", package: "swift-log")],

@@ -176,14 +176,14 @@ awk -v l="$LOAD_AT_START" -v c="$(nproc)" 'BEGIN { exit !(l > c / 2) }' \
 # ---------------------------------------------------------------- certificates
 PKI="$WORK/pki"; AGENTS_PKI="$WORK/agents"
 mkdir -p "$AGENTS_PKI"
-"$CHAOS" certs init --dir "$PKI" >"$WORK/certs.log" 2>&1 || fail "chaos certs init: $(cat "$WORK/certs.log")"
-"$CHAOS" certs issue --dir "$PKI" --controller --san 127.0.0.1 >>"$WORK/certs.log" 2>&1 || fail "chaos certs issue --controller failed"
-"$CHAOS" certs issue --dir "$PKI" --operator bench >>"$WORK/certs.log" 2>&1 || fail "chaos certs issue --operator failed"
+"$CHAOS" certs init --pki-dir "$PKI" >"$WORK/certs.log" 2>&1 || fail "chaos certs init: $(cat "$WORK/certs.log")"
+"$CHAOS" certs issue --pki-dir "$PKI" --controller --san 127.0.0.1 >>"$WORK/certs.log" 2>&1 || fail "chaos certs issue --controller failed"
+"$CHAOS" certs issue --pki-dir "$PKI" --operator bench >>"$WORK/certs.log" 2>&1 || fail "chaos certs issue --operator failed"
 addr() { echo "127.1.$(($1 / 250)).$(($1 % 250 + 1))"; }
 name() { printf 'sim-%04d' $(($1 + 1)); }
 if [[ $AGENT_CERTS == shared ]]; then
   sans=$(for ((i = 0; i < N; i++)); do addr "$i"; done | paste -sd,)
-  "$CHAOS" certs issue --dir "$PKI" --out "$AGENTS_PKI" --agent simfleet --san "$sans" >>"$WORK/certs.log" 2>&1 \
+  "$CHAOS" certs issue --pki-dir "$PKI" --out "$AGENTS_PKI" --agent simfleet --san "$sans" >>"$WORK/certs.log" 2>&1 \
     || fail "chaos certs issue --agent simfleet with $N SANs failed: $(tail -n 3 "$WORK/certs.log")"
   FLEET_CERT=(--cert "$AGENTS_PKI/simfleet.pem" --key "$AGENTS_PKI/simfleet-key.pem")
 else

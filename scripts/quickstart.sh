@@ -42,7 +42,7 @@ sleep 2.5; grep State "/proc/${victims[0]}/status"
 
 echo; echo "== chaos disk fill: a 64 MiB tmpfs to 90 % for 2s"
 mkdir -p "$disk" && mount -t tmpfs -o size=64m tmpfs "$disk"
-$chaos disk fill --path "$disk" --percent 90 --for 2s
+$chaos disk fill --path "$disk" --used 90 --for 2s
 df -h "$disk" | tail -1
 
 echo; echo "== chaos kill: by name, one of two, confirmed from /proc"
@@ -58,7 +58,7 @@ echo; echo "== chaos net reject, in a network namespace of its own: port 9 is re
 ns=chaos-quickstart-$$
 ip netns add "$ns"; ip -n "$ns" link set lo up
 ip -n "$ns" addr add 192.0.2.1/24 dev lo
-ip netns exec "$ns" env CHAOS_STATE_DIR="$state" $chaos net reject --to 192.0.2.1 --port 9 --interface lo --for 2s
+ip netns exec "$ns" env CHAOS_STATE_DIR="$state" $chaos net reject --to 192.0.2.1 --ports 9 --interface lo --for 2s
 echo "rules left in the namespace: $(ip netns exec "$ns" nft list ruleset | wc -l) lines"
 ip netns del "$ns"
 

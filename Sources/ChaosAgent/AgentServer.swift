@@ -3,9 +3,9 @@ import ChaosEngine
 import ChaosFaults
 import ChaosLinux
 import ChaosPKI
+import ChaosPOSIX
 import ChaosServing
 import Foundation
-import Glibc
 import Hummingbird
 import HummingbirdCore
 import HummingbirdTLS
@@ -38,7 +38,7 @@ public enum AgentServer {
         if helper == nil { logger.warning("no 'chaos' executable beside chaos-agent: stress and relayed delay faults will fail to start their helpers") }
         let host = LinuxHost(executable: helper)
         let engine = FaultEngine(ledger: try FaultLedger(directory: config.stateDir + "/ledger"), host: host)
-        let me = ProcFS.process(getpid())?.identity ?? ProcessIdentity(pid: getpid(), startTime: 0)
+        let me = ProcFS.process(ThisProcess.id)?.identity ?? ProcessIdentity(pid: ThisProcess.id, startTime: 0)
         let hostname = config.name ?? host.facts.hostname
         let resolver = TargetResolver(host: host, inventory: nil, localNames: { LocalIdentity.names(hostname: hostname) }, revealsProcessNames: false) { (argv, _) throws(ChaosError) -> String in
             throw ChaosError.usage("agent.noResolver", "The agent does not run resolver commands ('\(argv.joined(separator: " "))'); the caller resolves inventory targets.")
@@ -90,9 +90,8 @@ public enum AgentServer {
 
     /// `chaos` in this executable's directory, if it is there.
     static func helperExecutable() -> String? {
-        guard let me = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") else { return nil }
-        let chaos = URL(fileURLWithPath: me).deletingLastPathComponent().appendingPathComponent("chaos").path
-        return FileManager.default.isExecutableFile(atPath: chaos) ? chaos : nil
+        let chaos = ThisProcess.sibling("chaos")
+        return POSIXFiles.isExecutable(chaos) ? chaos : nil
     }
 
     static func tlsConfiguration(_ c: AgentConfiguration) throws -> TLSConfiguration {

@@ -138,27 +138,31 @@ public actor FaultManager {
             faultRequest.diskFill.paths = real
         }
         let plan = try await engine.plan(faultRequest, target: resolved.description)
-        if !plan.fault.isReversible {
+        var start = FaultStart(owners: [me])
+        start.runID = request.runID
+        start.lease = lease
+        start.idempotencyKey = request.idempotencyKey
+        start.requestedBy = caller.description
+        start.recordIrreversible = true
+        // The caller sees what verify found and decides; a halt reverts what was recorded.
+        start.revertUnconfirmed = false
+        start.mayProceed = { [self] reversible throws(ChaosError) in
             // A kill cannot be taken back by a halt: the last moment to refuse it is now.
-            guard !halted else { throw ChaosError("agent.halted", "This agent was halted while the request was planned; nothing was done.") }
-            let done = try await engine.applyAndRecord(plan, owners: [me], runID: request.runID, idempotencyKey: request.idempotencyKey,
-                                                       requestedBy: caller.description)
-            var view = FaultView(done, created: true)
+            guard await !self.isHalted else {
+                throw ChaosError("agent.halted", "This agent was halted while the request was planned; nothing was \(reversible ? "applied" : "done").")
+            }
+        }
+        defer { if plan.fault.isReversible { changed.ring() } }
+        let started = try await start.start(plan, on: engine)
+        guard let record = started.record else { throw .internalError("agent.unrecorded", "The fault was started but not recorded.") }
+        var view = FaultView(record, created: true)
+        if !plan.fault.isReversible {
             view.state = "applied"
-            view.verified = (try? await engine.confirmApplied(plan)).map { $0 == .active ? "gone" : $0.description }
-            return view
+            view.verified = started.isConfirmed ? "gone" : started.state.description
+        } else {
+            // Confirmed before answering, as for kills: "active", or what was found instead.
+            view.verified = started.state.description
         }
-        _ = try await engine.record(plan, owners: [me], runID: request.runID, lease: lease,
-                                    idempotencyKey: request.idempotencyKey, requestedBy: caller.description)
-        defer { changed.ring() }
-        guard !halted else {
-            // Recorded, not applied: the halt waiting for this request reverts the record with the rest.
-            throw ChaosError("agent.halted", "This agent was halted while the request was planned; nothing was applied.")
-        }
-        var view = FaultView(try await engine.inject(id), created: true)
-        // Confirm it took effect before answering, as for kills: "active", or what was found instead.
-        let state = try await engine.confirmActive(id)
-        view.verified = state.description
         return view
     }
 

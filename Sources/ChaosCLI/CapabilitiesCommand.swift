@@ -15,7 +15,7 @@ struct CapabilitiesCommand: AsyncParsableCommand {
           chaos capabilities --output json
         """
     )
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     func run() async throws {
         let caps = await CapabilityProbe.probe()

@@ -28,9 +28,12 @@ struct CertsCommand: AsyncParsableCommand {
 /// Where the CA lives.
 struct PKIDirectoryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The CA's directory: ca.pem and ca-key.pem (env CHAOS_PKI_DIR; default /etc/chaos/pki).", valueName: "dir"))
-    var dir: String?
+    var pkiDir: String?
+    /// `--dir` was the name before every command called it `--pki-dir`.
+    @Option(name: .customLong("dir"), help: .hidden) var legacyDir: String?
 
-    /// `--dir`, else `CHAOS_PKI_DIR`, else `/etc/chaos/pki`.
+    var dir: String? { pkiDir ?? legacyDir }
+    /// `--pki-dir`, else `CHAOS_PKI_DIR`, else `/etc/chaos/pki`.
     var resolved: String { dir ?? Environment.value("CHAOS_PKI_DIR") ?? "/etc/chaos/pki" }
 }
 
@@ -51,7 +54,7 @@ struct CertsInitCommand: ParsableCommand {
 
         Examples:
           chaos certs init
-          chaos certs init --dir ./pki --days 1825
+          chaos certs init --pki-dir ./pki --days 1825
           CHAOS_PKI_DIR=./pki chaos certs init --output json
         """
     )
@@ -59,7 +62,7 @@ struct CertsInitCommand: ParsableCommand {
     @Option(help: "Validity of the CA in days.") var days: Int = CertificateAuthority.defaultDays
     @Option(help: ArgumentHelp("Common name of the CA (default: 'chaos CA' and today's date).", valueName: "name")) var name: String?
     @Flag(help: "Replace existing CA files.") var force = false
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     func validate() throws {
         if days < 1 || days > 36_500 { throw ValidationError("--days must be 1 to 36500; got \(days).") }
@@ -81,7 +84,7 @@ struct CertsInitCommand: ParsableCommand {
                 [files.privateKey, "CA private key (0600): signs every certificate; keep it offline"],
             ]))
             SHA-256 fingerprint: \(summary.sha256Fingerprint)
-            Next: chaos certs issue --agent NAME --san ADDRESS\(pki.dir.map { " --dir \($0)" } ?? "")
+            Next: chaos certs issue --agent NAME --san ADDRESS\(pki.dir.map { " --pki-dir \($0)" } ?? "")
             """)
         }
     }
@@ -117,7 +120,7 @@ struct CertsIssueCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Where to write the certificate and key (default: the CA's directory).", valueName: "dir")) var out: String?
     @Option(help: "Validity in days.") var days: Int = CertificateAuthority.defaultLeafDays
     @Flag(help: "Replace existing certificate and key files (to renew).") var force = false
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     func validate() throws {
         let chosen = [agent != nil, controller, operatorName != nil].filter { $0 }.count
@@ -166,7 +169,7 @@ struct CertsShowCommand: ParsableCommand {
         """
     )
     @Argument(help: ArgumentHelp("A PEM certificate file.", valueName: "file")) var file: String
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     struct Result: Encodable { var file: String; var certificates: [CertificateSummary] }
 
@@ -214,7 +217,7 @@ struct CertsVerifyCommand: AsyncParsableCommand {
     @Option(parsing: .singleValue, help: ArgumentHelp("A trusted CA certificate or bundle; repeat for several.", valueName: "file")) var ca: [String] = []
     @OptionGroup var pki: PKIDirectoryOptions
     @Option(help: "The extended key usage the certificate must have: any, client or server.") var usage: Usage = .any
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     struct Result: Encodable { var file: String; var trusted: Bool; var identity: CertificateIdentity?; var chain: [String]; var reason: String? }
 

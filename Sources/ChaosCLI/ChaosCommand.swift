@@ -1,6 +1,6 @@
 import ArgumentParser
 import ChaosCore
-import Glibc
+import ChaosPOSIX
 
 /// The `chaos` command line.
 public struct ChaosCommand: AsyncParsableCommand {
@@ -15,7 +15,8 @@ public struct ChaosCommand: AsyncParsableCommand {
           chaos kill --name redis-server --count 1
           chaos pause --port 6379 --for 30s
           chaos stop --unit nginx.service --for 1m
-          chaos disk fill --path /var/lib/redis --percent 95 --for 2m
+          chaos disk fill --path /var/lib/redis --used 95 --for 2m
+          chaos inject process.signal --set signal=HUP --name nginx
           chaos kill --target db-primary --inventory deploy/inventory.yaml --dry-run
           chaos pause --target db-primary --inventory deploy/inventory.yaml --for 30s --identity alice
           chaos status --inventory deploy/inventory.yaml
@@ -23,10 +24,20 @@ public struct ChaosCommand: AsyncParsableCommand {
           chaos validate experiments/*.yaml deploy/inventory.yaml
         """,
         version: "0.1.0",
-        subcommands: [
-            ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, SPOFCommand.self, VerdictsCommand.self, ReportCommand.self, KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, CapabilitiesCommand.self, AgentLauncher.self,
-            StatusCommand.self, RevertCommand.self, HaltCommand.self, ResumeCommand.self, GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self,
-            CertsCommand.self,
+        // Internal helpers (the guardian, stress workers, the delay relay) are hidden commands.
+        subcommands: [GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self],
+        groupedSubcommands: [
+            CommandGroup(name: "Fault", subcommands: [
+                KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, InjectCommand.self,
+            ]),
+            CommandGroup(name: "Experiment", subcommands: [
+                ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, SPOFCommand.self,
+                VerdictsCommand.self, ReportCommand.self,
+            ]),
+            CommandGroup(name: "Operation", subcommands: [
+                StatusCommand.self, RevertCommand.self, HaltCommand.self, ResumeCommand.self, AgentLauncher.self, CapabilitiesCommand.self,
+            ]),
+            CommandGroup(name: "Setup", subcommands: [CertsCommand.self, SchemaCommand.self, ManualCommand.self]),
         ]
     )
     public init() {}
@@ -42,11 +53,29 @@ public enum ChaosMain {
     /// Unblocks every signal on the main thread before any other thread exists, so all threads inherit
     /// an empty mask: a parent may leave signals blocked (Foundation's Process does), and chaos must
     /// receive SIGINT/SIGTERM to revert, and its helpers must die of SIGKILL/SIGTERM as they should.
-    public static func resetSignalMask() {
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        pthread_sigmask(SIG_SETMASK, &empty, nil)
-    }
+    public static func resetSignalMask() { ThisProcess.unblockAllSignals() }
 
-    public static func run() async { await ChaosCommand.main() }
+    /// Parses the command line and runs the command, as `ChaosCommand.main()` would; but in `chaos`,
+    /// a command that ``RemoteCommands`` sends to `chaos-remote` is handed to it first (exec, with the
+    /// same arguments), before it does anything.
+    public static func run() async {
+        do {
+            var command = try await ChaosCommand.asyncParseAsRoot()
+            if !RemoteServices.installed, let rule = RemoteCommands.rule(for: command) {
+                do {
+                    try Sibling.exec("chaos-remote", Array(CommandLine.arguments.dropFirst()),
+                                     missing: "chaos-remote is where \(rule.when) runs (it \(rule.why)): install it beside chaos (swift build --product chaos-remote).")
+                } catch {
+                    throw ExitCode(Console.report(error, format: RemoteCommands.output(of: command)))
+                }
+            }
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            CommandLineErrors.exit(error, args: Array(CommandLine.arguments.dropFirst()))
+        }
+    }
 }

@@ -20,25 +20,32 @@ struct KillCommand: AsyncParsableCommand {
         """
     )
     @OptionGroup var target: TargetOptions
-    @Option(help: "Signal to send: a name (KILL, TERM, INT, HUP...) or a number.") var signal: SignalName = .kill
-    @Option(help: ArgumentHelp("With --unit: all, main or control.", valueName: "who")) var who: String = "all"
+    @Option(help: ArgumentHelp(FaultArguments.help(.processKill, "signal"), valueName: "signal")) var signal: String?
+    @Option(help: ArgumentHelp(FaultArguments.help(.systemdKill, "who") + " Only with --unit (the whole unit).", valueName: "who")) var who: String?
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    /// With --unit and no --count/--percent the service manager signals the whole unit.
+    var unitWide: Bool { target.unit != nil && target.count == nil && target.percent == nil }
+    var kind: FaultKind { unitWide ? .systemdKill : .processKill }
+
+    var arguments: FaultArguments {
+        var a = FaultArguments(kind)
+        a.set("signal", signal)
+        a.set("who", who)
+        return a
+    }
+
     func validate() throws {
-        guard ["all", "main", "control"].contains(who) else { throw ValidationError("--who must be all, main or control.") }
+        if who != nil && !unitWide { throw ValidationError("--who only applies to a whole unit: --unit without --count or --percent.") }
+        _ = try arguments.parameters()
     }
 
     func run() async throws {
-        var params = FaultParameters()
-        params.signal = signal
         var spec = target.spec
-        let unitWide = target.unit != nil && target.count == nil && target.percent == nil
-        let kind: FaultKind = unitWide ? .systemdKill : .processKill
-        if unitWide { params.who = who }
         if target.target != nil, spec.process == nil { spec.selection = Selection(count: target.count, percent: target.percent, random: !target.oldest) }
         let status = await OneOff(global: global, safety: safety, target: spec, inventoryPath: target.inventory,
-                                  spec: FaultSpec(type: kind, duration: nil, with: params)).run()
+                                  spec: FaultSpec(type: kind, duration: nil, with: try arguments.parameters())).run()
         try finish(status)
     }
 }
@@ -111,35 +118,39 @@ struct DiskFillCommand: AsyncParsableCommand {
         abstract: "Fill the filesystem holding a path for a duration (disk.fill).",
         discussion: """
         Creates one file the fault owns, PATH/.chaos-fill-ID, with fallocate, and removes it at the \
-        deadline (the guardian does it if this command is killed). Percentages are df's Use%.
+        deadline (the guardian does it if this command is killed). --used is df's Use%.
 
         Examples:
-          chaos disk fill --path /var/lib/redis --percent 95 --for 2m
+          chaos disk fill --path /var/lib/redis --used 95 --for 2m
           chaos disk fill --path /var/log --free 100MiB --for 30s
           chaos disk fill --path /srv --size 2GiB --for 1m --dry-run
         """
     )
-    @Option(help: ArgumentHelp("A directory (or file) on the filesystem to fill.", valueName: "path")) var path: String
-    @Option(help: "Fill until the filesystem is this percent full.") var percent: Double?
-    @Option(help: ArgumentHelp("Fill until only this much is left, e.g. 100MiB.", valueName: "size")) var free: ByteSize?
-    @Option(help: ArgumentHelp("Add exactly this much, e.g. 1GiB.", valueName: "size")) var size: ByteSize?
+    @Option(help: ArgumentHelp(FaultArguments.help(.diskFill, "path"), valueName: "path")) var path: String
+    @Option(help: ArgumentHelp(FaultArguments.help(.diskFill, "percent"), valueName: "percent")) var used: String?
+    /// `--percent` was the name before it meant only a share of the victims.
+    @Option(help: .hidden) var percent: String?
+    @Option(help: ArgumentHelp(FaultArguments.help(.diskFill, "free") + " E.g. 100MiB.", valueName: "size")) var free: String?
+    @Option(help: ArgumentHelp(FaultArguments.help(.diskFill, "size") + " E.g. 1GiB.", valueName: "size")) var size: String?
     @OptionGroup var hold: HoldOptions
     @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    var arguments: FaultArguments {
+        var a = FaultArguments(.diskFill, options: ["percent": "--used"])
+        a.set("path", path); a.set("percent", used ?? percent); a.set("free", free); a.set("size", size)
+        return a
+    }
+
     func validate() throws {
-        let n = [percent != nil, free != nil, size != nil].filter { $0 }.count
-        guard n == 1 else { throw ValidationError("Give exactly one of --percent, --free and --size.") }
-        if let percent, !(1...100).contains(percent) { throw ValidationError("--percent must be 1-100.") }
-        guard path.hasPrefix("/") else { throw ValidationError("--path must be absolute, e.g. /var/lib/redis.") }
+        if used != nil && percent != nil { throw ValidationError("Give --used (--percent is its old name), not both.") }
+        _ = try arguments.parameters()
     }
 
     func run() async throws {
-        var p = FaultParameters()
-        p.path = path; p.percent = percent; p.free = free; p.size = size
         var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory,
-                         spec: FaultSpec(type: .diskFill, duration: hold.duration, with: p))
+                         spec: FaultSpec(type: .diskFill, duration: hold.duration, with: try arguments.parameters()))
         one.detach = hold.detach
         try finish(await one.run())
     }
@@ -162,22 +173,24 @@ struct StressCPUCommand: AsyncParsableCommand {
           chaos stress cpu --workers 2 --load 80 --for 30s
         """
     )
-    @Option(help: "Busy threads (default: one per CPU).") var workers: Int?
-    @Option(help: "Percent of each worker's time to burn, 1-100.") var load: Double = 100
+    @Option(help: ArgumentHelp(FaultArguments.help(.stressCPU, "workers"), valueName: "n")) var workers: String?
+    @Option(help: ArgumentHelp(FaultArguments.help(.stressCPU, "load"), valueName: "percent")) var load: String?
     @OptionGroup var hold: HoldOptions
     @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
-    func validate() throws {
-        if let workers, !(1...1024).contains(workers) { throw ValidationError("--workers must be 1-1024.") }
-        guard (1...100).contains(load) else { throw ValidationError("--load must be 1-100.") }
+    var arguments: FaultArguments {
+        var a = FaultArguments(.stressCPU)
+        a.set("workers", workers); a.set("load", load)
+        return a
     }
 
+    func validate() throws { _ = try arguments.parameters() }
+
     func run() async throws {
-        var p = FaultParameters()
-        p.workers = workers; p.load = load
-        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory, spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory,
+                         spec: FaultSpec(type: .stressCPU, duration: hold.duration, with: try arguments.parameters()))
         one.detach = hold.detach
         try finish(await one.run())
     }
@@ -194,17 +207,34 @@ struct StressMemoryCommand: AsyncParsableCommand {
           chaos stress memory --size 1GiB --for 1m
         """
     )
-    @Option(help: ArgumentHelp("How much, e.g. 512MiB or 2GiB.", valueName: "size")) var size: ByteSize
+    @Option(help: ArgumentHelp(FaultArguments.help(.stressMemory, "size") + " E.g. 512MiB or 2GiB.", valueName: "size")) var size: String
     @OptionGroup var hold: HoldOptions
     @OptionGroup var at: HostOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    var arguments: FaultArguments {
+        var a = FaultArguments(.stressMemory)
+        a.set("size", size)
+        return a
+    }
+
+    func validate() throws { _ = try arguments.parameters() }
+
     func run() async throws {
-        var p = FaultParameters()
-        p.size = size
-        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory, spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: p))
+        var one = OneOff(global: global, safety: safety, target: at.placement, inventoryPath: at.inventory,
+                         spec: FaultSpec(type: .stressMemory, duration: hold.duration, with: try arguments.parameters()))
         one.detach = hold.detach
         try finish(await one.run())
+    }
+}
+
+extension FaultArguments {
+    /// The parameters, or a usage error (exit 64) naming each wrong option.
+    func parameters() throws(ValidationError) -> FaultParameters {
+        switch read() {
+        case .success(let p): return p
+        case .failure(let problems): throw ValidationError(problems.description)
+        }
     }
 }

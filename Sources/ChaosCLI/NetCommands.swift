@@ -2,14 +2,17 @@ import ArgumentParser
 import ChaosCore
 import ChaosFaults
 import ChaosLinux
+import ChaosRun
 
 /// Which packets: shared by the network fault commands.
 struct NetworkOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Remote hosts (inventory names), addresses or CIDRs, comma-separated. Default: any.", valueName: "hosts"))
     var to: String?
-    @Option(name: .customLong("port"), help: ArgumentHelp("Ports or ranges, comma-separated (e.g. 6379,8000-8100): the service port, on either end.", valueName: "ports"))
+    @Option(help: ArgumentHelp("Ports or ranges, comma-separated (e.g. 6379,8000-8100): the service port, on either end.", valueName: "ports"))
     var ports: String?
-    @Option(name: .customLong("protocol"), help: "tcp, udp, icmp or all (default: tcp with --port, else all).")
+    /// `--port` was the name before `--port` meant only "the process listening on this port".
+    @Option(name: .customLong("port"), help: .hidden) var legacyPorts: String?
+    @Option(name: .customLong("protocol"), help: "tcp, udp, icmp or all (default: tcp with --ports, else all).")
     var proto: String?
     @Option(help: ArgumentHelp("Only this interface (default: every interface but lo).", valueName: "name"))
     var interface: String?
@@ -27,24 +30,24 @@ struct NetworkOptions: ParsableArguments {
         if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
         if target != nil && inventory == nil { throw ValidationError("--target needs --inventory FILE.") }
         if target != nil && host != nil { throw ValidationError("Give --host or --target, not both.") }
-        if let proto, !["tcp", "udp", "icmp", "all"].contains(proto) { throw ValidationError("--protocol must be tcp, udp, icmp or all.") }
-        for p in list(ports) where PortRange(p) == nil { throw ValidationError("'\(p)' is not a port or range (1-65535).") }
+        if ports != nil && legacyPorts != nil { throw ValidationError("Give --ports (--port is its old name), not both.") }
     }
 
     func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     }
 
-    /// The parameters for the fault's spec.
-    func parameters() -> FaultParameters {
-        var p = FaultParameters()
-        p.direction = egress ? "egress" : ingress ? "ingress" : "both"
-        p.to = list(to).isEmpty ? nil : list(to)
-        p.ports = list(ports).isEmpty ? nil : list(ports)
-        p.protocol = proto
-        p.interface = interface
-        p.includeControlPort = includeControlPort ? true : nil
-        return p
+    /// The packet filter as `kind`'s parameters, checked by its descriptor (a kind that does not take a
+    /// filter option gets it refused as unknown, naming the option).
+    func arguments(_ kind: FaultKind) -> FaultArguments {
+        var a = FaultArguments(kind)
+        if egress || ingress { a.set("direction", egress ? "egress" : "ingress") }
+        a.set("to", list: list(to))
+        a.set("ports", list: list(ports ?? legacyPorts))
+        a.set("protocol", proto)
+        a.set("interface", interface)
+        if includeControlPort { a.set("includeControlPort", flag: true) }
+        return a
     }
 
     /// No packet filter, run where `at` says.
@@ -64,27 +67,6 @@ struct NetworkOptions: ParsableArguments {
     }
 }
 
-/// Turns host names into addresses through the inventory; addresses and CIDRs pass as they are.
-enum AddressResolver {
-    static func resolve(_ names: [String], inventory: Inventory?) throws(ChaosError) -> [String] {
-        try names.map { (name: String) throws(ChaosError) -> String in
-            if AddressText.family(of: name) != 0 { return name }
-            guard let inventory else {
-                throw .usage("target.noInventory", "'\(name)' is not an address or CIDR. Give addresses, or pass '--inventory FILE' to use host names.")
-            }
-            guard let host = inventory.host(named: name) else {
-                let names = inventory.hosts.map(\.name)
-                let hint = Spelling.closest(to: name, in: names).map { " Did you mean '\($0)'?" } ?? ""
-                throw .usage("target.unknownHost", "No host '\(name)' in the inventory.\(hint)")
-            }
-            guard AddressText.family(of: host.address) != 0 else {
-                throw .usage("target.badAddress", "Host '\(name)' has address '\(host.address)', which is not an IP address; network faults need IP addresses in the inventory.")
-            }
-            return host.address
-        }
-    }
-}
-
 struct NetCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "net",
@@ -95,10 +77,10 @@ struct NetCommand: AsyncParsableCommand {
         unless --include-control-port. --dry-run prints the exact nft program or tc command.
 
         Examples:
-          chaos net blackhole --to 10.0.0.21 --port 6379 --for 30s
+          chaos net blackhole --to 10.0.0.21 --ports 6379 --for 30s
           chaos net reject --port 5432 --egress --for 1m
-          chaos net loss --percent 30 --port 8080 --for 1m
-          chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --port 6379 --for 1m
+          chaos net loss --packets 30 --ports 8080 --for 1m
+          chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --ports 6379 --for 1m
           chaos net bandwidth --rate 1mbit --interface eth0 --for 1m
           chaos net partition --between 10.0.0.21 --and 10.0.0.22,10.0.0.23 --for 1m
           chaos net dns --for 30s
@@ -111,9 +93,12 @@ struct NetCommand: AsyncParsableCommand {
 
 /// Runs one network fault through the one-off flow.
 struct NetworkOneOff {
-    static func run(kind: FaultKind, params: FaultParameters, options: NetworkOptions, hold: HoldOptions,
-                    safety: SafetyOptions, global: GlobalOptions, sides: ([String], [String], Bool)? = nil) async -> Int32 {
+    static func run(_ arguments: FaultArguments, options: NetworkOptions, hold: HoldOptions,
+                    safety: SafetyOptions, global: GlobalOptions) async -> Int32 {
         do {
+            let kind = arguments.kind
+            let params = try arguments.parameters()
+            let sides = kind == .networkPartition ? (params.to ?? [], params.and ?? [], params.mode == "oneway") : nil
             let ctx = Context(global: global)
             let inventory = try ctx.loadInventory(options.inventory)
             var network = FaultRequest.Network(controlPorts: options.controlPorts)
@@ -129,8 +114,10 @@ struct NetworkOneOff {
             one.detach = hold.detach
             one.network = network
             return await one.run()
-        } catch {
+        } catch let error as ChaosError {
             return Console.report(error, format: global.output)
+        } catch {
+            return Console.report(.usage("usage.invalid", "\(error)"), format: global.output)
         }
     }
 }
@@ -142,7 +129,7 @@ enum Reject: FilterKind { static let kind = FaultKind.networkReject; static let 
 struct NetFilterCommand<K: FilterKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(commandName: K.name, abstract: K.abstract,
-                             discussion: "Example:\n  chaos net \(K.name) --to 10.0.0.21 --port 6379 --for 30s")
+                             discussion: "Example:\n  chaos net \(K.name) --to 10.0.0.21 --ports 6379 --for 30s")
     }
     @OptionGroup var network: NetworkOptions
     @OptionGroup var hold: HoldOptions
@@ -150,26 +137,32 @@ struct NetFilterCommand<K: FilterKind>: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        try finish(await NetworkOneOff.run(kind: K.kind, params: network.parameters(), options: network, hold: hold,
-                                           safety: safety, global: global))
+        try finish(await NetworkOneOff.run(network.arguments(K.kind), options: network, hold: hold, safety: safety, global: global))
     }
 }
 
 struct NetLossCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "loss", abstract: "Drop a share of matching packets at random (network.loss).",
-                                                    discussion: "Example:\n  chaos net loss --percent 30 --port 8080 --for 1m")
-    @Option(help: "Percent of packets to drop (0.1-100).") var percent: Double
+                                                    discussion: "Example:\n  chaos net loss --packets 30 --ports 8080 --for 1m")
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkLoss, "lossPercent"), valueName: "percent")) var packets: String?
+    @Option(help: .hidden) var percent: String?
     @OptionGroup var network: NetworkOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
-    func validate() throws { guard (0.1...100).contains(percent) else { throw ValidationError("--percent must be 0.1-100.") } }
+    var arguments: FaultArguments {
+        var a = network.arguments(.networkLoss)
+        a.set("lossPercent", packets ?? percent, option: "--packets")
+        return a
+    }
+    func validate() throws {
+        if packets != nil && percent != nil { throw ValidationError("Give --packets (--percent is its old name), not both.") }
+        _ = try arguments.parameters()
+    }
 
     func run() async throws {
-        var p = network.parameters()
-        p.lossPercent = percent
-        try finish(await NetworkOneOff.run(kind: .networkLoss, params: p, options: network, hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(arguments, options: network, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -182,41 +175,46 @@ struct NetDelayCommand: AsyncParsableCommand {
         the mechanism used.
 
         Example:
-          chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --port 6379 --for 1m
+          chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --ports 6379 --for 1m
         """)
-    @Option(help: ArgumentHelp("Added latency, e.g. 200ms.", valueName: "duration")) var delay: ChaosDuration
-    @Option(help: ArgumentHelp("Random variation, at most the delay.", valueName: "duration")) var jitter: ChaosDuration?
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkDelay, "delay") + " E.g. 200ms.", valueName: "duration")) var delay: String
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkDelay, "jitter"), valueName: "duration")) var jitter: String?
     @OptionGroup var network: NetworkOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    var arguments: FaultArguments {
+        var a = network.arguments(.networkDelay)
+        a.set("delay", delay); a.set("jitter", jitter)
+        return a
+    }
+    func validate() throws { _ = try arguments.parameters() }
+
     func run() async throws {
-        var p = network.parameters()
-        p.delay = delay
-        p.jitter = jitter
-        try finish(await NetworkOneOff.run(kind: .networkDelay, params: p, options: network, hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(arguments, options: network, hold: hold, safety: safety, global: global))
     }
 }
 
 struct NetBandwidthCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "bandwidth", abstract: "Limit what leaves an interface (network.bandwidth, tc tbf).",
                                                     discussion: "Example:\n  chaos net bandwidth --rate 1mbit --interface eth0 --for 1m")
-    @Option(help: "Rate: kbit, mbit, gbit, kbps, mbps (e.g. 1mbit).") var rate: String
-    @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkBandwidth, "rate"), valueName: "rate")) var rate: String
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkBandwidth, "interface"), valueName: "name")) var interface: String
     @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
-    func validate() throws { if BandwidthRate(rate) == nil { throw ValidationError("'\(rate)' is not a rate; use e.g. 1mbit or 500kbit.") } }
+    var arguments: FaultArguments {
+        var a = FaultArguments(.networkBandwidth)
+        a.set("rate", rate); a.set("interface", interface)
+        return a
+    }
+    func validate() throws { _ = try arguments.parameters() }
 
     func run() async throws {
-        var p = FaultParameters()
-        p.rate = rate
-        p.interface = interface
-        p.direction = "egress"
-        try finish(await NetworkOneOff.run(kind: .networkBandwidth, params: p, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(arguments, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
     }
 }
 
@@ -240,18 +238,22 @@ struct NetPartitionCommand: AsyncParsableCommand {
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    var arguments: FaultArguments {
+        var a = FaultArguments(.networkPartition, options: ["to": "--between", "and": "--and"])
+        let o = try? NetworkOptions.parse([])
+        a.set("to", list: o?.list(between) ?? [between])
+        a.set("and", list: o?.list(and) ?? [and])
+        a.set("mode", oneway ? "oneway" : "both")
+        return a
+    }
+    func validate() throws { _ = try arguments.parameters() }
+
     func run() async throws {
         var options = try NetworkOptions.parse([])
         options.inventory = inventory
         options.host = host
         options.controlPort = controlPort
-        let a = options.list(between), b = options.list(and)
-        var p = FaultParameters()
-        p.to = a
-        p.and = b
-        p.mode = oneway ? "oneway" : "both"
-        try finish(await NetworkOneOff.run(kind: .networkPartition, params: p, options: options, hold: hold,
-                                           safety: safety, global: global, sides: (a, b, oneway)))
+        try finish(await NetworkOneOff.run(arguments, options: options, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -267,38 +269,42 @@ struct NetDNSCommand: AsyncParsableCommand {
     func run() async throws {
         var options = try NetworkOptions.at(at)
         options.to = to
-        try finish(await NetworkOneOff.run(kind: .networkDNS, params: options.parameters(), options: options, hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(options.arguments(.networkDNS), options: options, hold: hold, safety: safety, global: global))
     }
 }
 
-protocol NetemKind { static var kindName: String { get }; static var name: String { get }; static var verb: String { get } }
-enum Corrupt: NetemKind { static let kindName = "network.corrupt"; static let name = "corrupt"; static let verb = "Corrupt" }
-enum Duplicate: NetemKind { static let kindName = "network.duplicate"; static let name = "duplicate"; static let verb = "Duplicate" }
-enum Reorder: NetemKind { static let kindName = "network.reorder"; static let name = "reorder"; static let verb = "Reorder" }
+protocol NetemKind { static var kind: FaultKind { get }; static var share: String { get }; static var name: String { get }; static var verb: String { get } }
+enum Corrupt: NetemKind { static let kind = FaultKind.networkCorrupt; static let share = "corruptPercent"; static let name = "corrupt"; static let verb = "Corrupt" }
+enum Duplicate: NetemKind { static let kind = FaultKind.networkDuplicate; static let share = "duplicatePercent"; static let name = "duplicate"; static let verb = "Duplicate" }
+enum Reorder: NetemKind { static let kind = FaultKind.networkReorder; static let share = "reorderPercent"; static let name = "reorder"; static let verb = "Reorder" }
 
 struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: K.name, abstract: "\(K.verb) a share of the packets leaving an interface (\(K.kindName); needs tc netem).",
-                             discussion: "Example:\n  chaos net \(K.name) --percent 5 --interface eth0 --for 1m")
+        CommandConfiguration(commandName: K.name, abstract: "\(K.verb) a share of the packets leaving an interface (\(K.kind); needs tc netem).",
+                             discussion: "Example:\n  chaos net \(K.name) --packets 5 --interface eth0 --for 1m")
     }
-    @Option(help: "Percent of packets (0.1-100).") var percent: Double
+    @Option(help: ArgumentHelp(FaultArguments.help(K.kind, K.share), valueName: "percent")) var packets: String?
+    @Option(help: .hidden) var percent: String?
     @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
-    @Option(help: ArgumentHelp("With reorder: the delay of the packets not sent at once.", valueName: "duration")) var delay: ChaosDuration?
+    @Option(help: ArgumentHelp("With reorder: the delay of the packets not sent at once (default 10ms).", valueName: "duration")) var delay: String?
     @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
+    var arguments: FaultArguments {
+        var a = FaultArguments(K.kind, options: [K.share: "--packets"])
+        a.set(K.share, packets ?? percent)
+        a.set("interface", interface)
+        a.set("delay", delay ?? (K.kind == .networkReorder ? "10ms" : nil))
+        return a
+    }
+    func validate() throws {
+        if packets != nil && percent != nil { throw ValidationError("Give --packets (--percent is its old name), not both.") }
+        _ = try arguments.parameters()
+    }
+
     func run() async throws {
-        guard let kind = FaultKind(rawValue: K.kindName) else {
-            try finish(Console.report(ChaosError("fault.unsupported", "\(K.kindName) is not known to this build."), format: global.output))
-            return
-        }
-        var p = FaultParameters()
-        p.interface = interface
-        p.direction = "egress"
-        p.delay = delay ?? (K.name == "reorder" ? .milliseconds(10) : nil)
-        NetemParameters.set(kind, percent, on: &p)
-        try finish(await NetworkOneOff.run(kind: kind, params: p, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(arguments, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
     }
 }

@@ -47,7 +47,6 @@ struct OneOff {
         let ctx = Context(global: global)
         // A target on another inventory host runs through that host's agent.
         if inventoryPath != nil && (target.ref != nil || target.host != nil) {
-            _ = try RemoteAgents.connector() // in `chaos`: exec chaos-remote, before anything is done
             let inventory = try ctx.loadInventory(inventoryPath) ?? Inventory()
             if case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(target, for: spec.type) {
                 return try await RemoteOneOff(one: self, inventory: inventory, host: host, target: agentTarget).run()
@@ -83,23 +82,29 @@ struct OneOff {
     // MARK: Kills
 
     private func applyIrreversible(_ plan: FaultEngine.Plan, engine: FaultEngine, report: inout Report) async throws(ChaosError) -> Int32 {
-        try await engine.apply(plan)
-        report.injectedAt = engine.clock.now()
+        let started = try await FaultStart(owners: []).start(plan, on: engine)
+        report.injectedAt = started.at
         report.state = "done"
-        // Confirm from /proc: gone or zombie. SIGKILL takes effect at once; other signals get a grace period.
-        let grace: Int64 = (spec.with.signal ?? .kill) == .kill ? 2000 : 5000
-        let state = try await engine.confirmApplied(plan)
-        let signalName = (spec.with.signal ?? .kill).description
-        if case .drifted(let reason) = state {
+        let signal = spec.with.signal ?? .kill
+        let grace = GracePeriods.applied(spec)
+        let count = "\(report.victims.count) process\(report.victims.count == 1 ? "" : "es")"
+        if case .drifted(let reason) = started.state {
             report.state = "incomplete"
             report.verified = reason
-            render(report, heading: "Sent \(signalName), but not every victim is gone after \(grace / 1000)s (\(reason)). It may handle or ignore \(signalName); try '--signal KILL'. Actions:")
+            let expected = spec.type == .processSignal && signal != .kill ? "stopped" : "gone"
+            render(report, heading: "Sent \(signal), but not every victim is \(expected) after \(grace / 1000)s (\(reason)). It may handle or ignore \(signal)\(expected == "gone" ? "; try '--signal KILL'" : ""). Actions:")
             return 1
+        }
+        if spec.type == .processSignal {
+            // A signal a process may handle leaves no trace to check beyond its delivery (see ProcessSignalFault).
+            report.verified = [.kill].contains(signal) ? "gone" : [19, 20, 21, 22].contains(signal.number) ? "stopped" : "delivered"
+            render(report, heading: "Sent \(signal) to \(count) (\(report.verified ?? "")):")
+            return 0
         }
         report.verified = "gone"
         let what = report.victims.isEmpty
-            ? "Killed unit '\(report.unit ?? "")' with \(signalName) through the service manager; its main process is gone"
-            : "Killed \(report.victims.count) process\(report.victims.count == 1 ? "" : "es") with \(signalName), confirmed gone from /proc"
+            ? "Killed unit '\(report.unit ?? "")' with \(signal) through the service manager; its main process is gone"
+            : "Killed \(count) with \(signal), confirmed gone from /proc"
         render(report, heading: "\(what):")
         return 0
     }
@@ -109,23 +114,20 @@ struct OneOff {
     private func holdReversible(_ plan: FaultEngine.Plan, engine: FaultEngine, ctx: Context, report: inout Report) async throws(ChaosError) -> Int32 {
         let id = plan.request.faultID
         report.id = id
-        // 1-2. Write-ahead, then the guardian: reverted at the deadline even if this process is killed from here on.
-        let guardian = try await ctx.recordGuarded(plan, engine: engine)
-        report.guardianPID = guardian.pid
         let waiter = SignalWaiter()
-        // 3. Inject (a failed inject is reverted by the engine before it throws).
-        _ = try await engine.inject(id)
-        report.injectedAt = ctx.clock.now()
-        // 4. Verify, allowing a moment for asynchronous effects (a unit stopping, a helper starting).
-        let state = try await engine.confirmActive(id)
-        report.verified = state.description
+        // Write-ahead, the guardian (reverted at the deadline even if this process is killed from
+        // here on), inject, confirm; not confirmed: reverted at once.
+        let started = try await ctx.faultStart().start(plan, on: engine)
+        guard let guardian = started.guardian else { throw .internalError("guardian.missing", "The guardian of fault \(id) was not started.") }
+        report.guardianPID = guardian.pid
+        report.injectedAt = started.at
+        report.verified = started.state.description
         report.state = "active"
-        if state != .active {
-            try await engine.revert(id, reason: "not confirmed active (\(state))")
+        if !started.isConfirmed {
             Context.stopGuardian(guardian)
             report.state = "reverted"
-            report.revertReason = "the fault could not be confirmed active (\(state))"
-            render(report, heading: "Injected but could not confirm the fault (\(state)); reverted it.")
+            report.revertReason = "the fault could not be confirmed active (\(started.state))"
+            render(report, heading: "Injected but could not confirm the fault (\(started.state)); reverted it.")
             return 1
         }
         let deadline = plan.request.deadline ?? ctx.clock.now()

@@ -25,7 +25,7 @@ public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable 
 
 /// Options every command that acts on the host shares.
 public struct GlobalOptions: ParsableArguments {
-    @Option(name: .long, help: "Output format: table or json.")
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
     public var output: OutputFormat = .table
 
     @Option(name: .long, help: ArgumentHelp("Where the fault ledger lives (env CHAOS_STATE_DIR).", valueName: "dir"))

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosCore
+import ChaosRun
 import Foundation
 
 struct SPOFVerifyCommand: AsyncParsableCommand {
@@ -100,7 +101,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         for p in planned { _ = try SPOFPlanCommand.checkedYAML(p, inventory: inventory, file: "\(p.experiment.name).yaml") }
 
         let fleet = inv.hosts.contains { $0.agent != nil } ? try AgentFleet.open(inv, global: global) : nil
-        let check = InstanceCheck(inventory: inv, global: global, fleet: fleet)
+        let check = InstanceCheck(inventory: inv, environment: .command(global, services: services), fleet: fleet)
         let settle = self.settle
         Console.err("spof verify: \(planned.count) experiment\(planned.count == 1 ? "" : "s") on \(inv.services.count) services; each waits for a whole system first (up to \(settle))")
         let played = await Gameday(inventory: inv, gate: gate, settle: settle, storeDir: storeDir, global: global, services: services, fleet: fleet,
@@ -157,7 +158,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
 /// its selector, a unit by its running processes.
 struct InstanceCheck {
     let inventory: Inventory
-    let global: GlobalOptions
+    let environment: RunEnvironment
     let fleet: AgentFleet?
 
     /// The instances not running, for people (`web on app1 (app1: No process listens on TCP port 8080...)`); empty when whole.
@@ -168,7 +169,7 @@ struct InstanceCheck {
                 guard let p = i.process ?? i.unit.map({ ProcessSelector(unit: $0) }) else { continue }
                 let probe = Experiment(name: "instance-check", target: TargetSpec(host: i.host, process: p), fault: FaultSpec(type: .processKill, with: FaultParameters()))
                 do {
-                    let (driver, owned) = try await RunCommand.driver(probe, inventory: inventory, ctx: Context(global: global), global: global, fleet: fleet)
+                    let (driver, owned) = try await RunPreparation.faultDriver(probe, inventory: inventory, environment: environment, fleet: fleet)
                     if fleet == nil { await owned?.close() }
                     if driver.blast.matched == 0 { out.append("\(s.name) on \(i.host): not running") }
                 } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosCore
+import ChaosRun
 import Foundation
 
 struct ScheduleCommand: AsyncParsableCommand {
@@ -71,7 +72,7 @@ struct SchedulePreviewCommand: AsyncParsableCommand {
         var scheduled: [ScheduledExperiment] = []
         var zones: [String: ZoneClock] = [:]
         for file in try ScheduleLoader.files(paths.isEmpty ? ["experiments"] : paths) {
-            let e = try RunCommand.load(file)
+            let e = try DocumentFiles.experiment(file)
             guard let one = try ScheduleLoader.scheduled(e, file: file, inventory: inv, through: through) else { continue }
             zones[e.name] = one.calendar.clock
             scheduled.append(one)

@@ -19,7 +19,7 @@ struct ValidateCommand: ParsableCommand {
     )
 
     @Argument(help: "Files to check (YAML or JSON); a directory means its *.yaml, *.yml and *.json files.") var files: [String]
-    @Option(help: "Output format: table or json.") var output: OutputFormat = .table
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     struct FileResult: Encodable {
         var file: String

@@ -1,6 +1,5 @@
 public import ChaosCore
 public import ChaosFaults
-import Glibc
 
 /// Drives faults through the ledger: plan → record → inject → verify → revert, and recovery of what
 /// others left behind. It holds no state of its own: the ledger is the state, so any process sharing
@@ -64,26 +63,25 @@ public struct FaultEngine: Sendable {
     }
 
     /// Confirms an applied irreversible fault (a kill) took effect: polls `verify` until it is active
-    /// (the victims are gone) or a grace period ends: 2 s for SIGKILL, 5 s for signals a process may
-    /// handle first.
+    /// (the victims are gone) or its grace period (``GracePeriods/applied(_:)``) ends.
     public func confirmApplied(_ plan: Plan) async throws(ChaosError) -> FaultState {
-        let grace: Int64 = (plan.request.spec.with.signal ?? .kill) == .kill ? 2000 : 5000
+        let grace = GracePeriods.applied(plan.request.spec)
         let start = clock.now()
         var state = try await plan.fault.verify(plan.planned.receipt, on: host)
         while state != .active, clock.now() - start < grace {
-            try? await Task.sleep(for: .milliseconds(1))
+            try? await Task.sleep(for: .milliseconds(GracePeriods.appliedPoll))
             state = try await plan.fault.verify(plan.planned.receipt, on: host)
         }
         return state
     }
 
     /// Confirms an injected reversible fault is active, allowing a moment for asynchronous effects
-    /// (a unit stopping, a helper starting): polls `verify` every 10 ms for up to `within` ms.
-    public func confirmActive(_ id: String, within: Int64 = 3000) async throws(ChaosError) -> FaultState {
+    /// (a unit stopping, a helper starting): polls `verify` for up to `within` ms.
+    public func confirmActive(_ id: String, within: Int64 = GracePeriods.active) async throws(ChaosError) -> FaultState {
         let start = clock.now()
         var state = try await verify(id)
         while state != .active, clock.now() - start < within {
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(GracePeriods.activePoll))
             state = try await verify(id)
         }
         return state
@@ -176,6 +174,14 @@ public struct FaultEngine: Sendable {
         try await ledger.withLock { () throws(ChaosError) -> LedgerRecord in
             guard var r = try ledger.record(id) else { throw Self.unknown(id) }
             guard r.needsRevert else { return r }
+            if r.state == .planned {
+                // `injecting` is fsync'd before the host is touched, so a planned fault never reached
+                // it: close the record without acting on the host (a SIGCONT to a process someone
+                // else stopped, a StartUnit of a unit someone else stopped, would be a change of ours).
+                r.move(to: .reverted, at: clock.now(), note: "\(reason); never injected, nothing to undo")
+                try ledger.write(r)
+                return r
+            }
             r.move(to: .reverting, at: clock.now(), note: reason)
             // Removing a fault never depends on being able to write: a full disk (perhaps the fault
             // itself) must not keep the fault in place. The record still says what to undo.

@@ -1,6 +1,6 @@
 public import ChaosCore
+import ChaosPOSIX
 import Foundation
-import Glibc
 import Synchronization
 
 /// The durable write-ahead ledger of faults: one JSON file per fault in a directory.
@@ -21,8 +21,8 @@ public final class FaultLedger: Sendable {
         self.directory = directory
         guard create else { return }
         for dir in [directory, directory + "/history"] {
-            if mkdirs(dir) != 0 {
-                throw ChaosError("ledger.unavailable", "Cannot create the fault ledger '\(dir)': \(String(cString: strerror(errno))). Run as root, or choose another place with '--state-dir' or CHAOS_STATE_DIR.")
+            do { try POSIXFiles.makeDirectories(dir, mode: 0o700) } catch {
+                throw ChaosError("ledger.unavailable", "Cannot create the fault ledger '\(error.path)': \(error.reason). Run as root, or choose another place with '--state-dir' or CHAOS_STATE_DIR.")
             }
         }
     }
@@ -74,14 +74,10 @@ public final class FaultLedger: Sendable {
 
     /// Remembers that `key` made fault `id` (durably, before the fault touches the host).
     public func remember(key: String, id: String) throws(ChaosError) {
-        if mkdirs(directory + "/keys") != 0 { throw failure("create", directory + "/keys") }
-        let path = keyPath(key)
-        let fd = open(path + ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create", path) }
-        let ok = Array(id.utf8).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(path + ".tmp", path) == 0 else { unlink(path + ".tmp"); throw failure("write", path) }
-        syncDirectory(directory + "/keys")
+        do {
+            try POSIXFiles.makeDirectories(directory + "/keys", mode: 0o700)
+            try POSIXFiles.writeDurably(Array(id.utf8), to: keyPath(key), mode: 0o600)
+        } catch { throw failure(error) }
     }
 
     /// Keys are hex-encoded into file names (InjectRequest limits them to 128 bytes).
@@ -101,26 +97,13 @@ public final class FaultLedger: Sendable {
         } catch {
             throw .internalError("ledger.encode", "Cannot encode ledger record '\(record.id)': \(error).")
         }
-        let final = record.state == .reverted ? "\(historyDirectory)/\(record.id).json" : "\(directory)/\(record.id).json"
-        let tmp = "\(directory)/.\(record.id).json.tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("create", tmp) }
-        let ok = data.withUnsafeBytes { buf -> Bool in
-            var off = 0
-            while off < buf.count {
-                let n = Glibc.write(fd, buf.baseAddress.map { $0 + off }, buf.count - off)
-                if n < 0 { if errno == EINTR { continue }; return false }
-                off += n
-            }
-            return true
+        let openPath = "\(directory)/\(record.id).json"
+        do { try POSIXFiles.writeDurably([UInt8](data), to: record.state == .reverted ? "\(historyDirectory)/\(record.id).json" : openPath, mode: 0o600) } catch {
+            throw failure(error)
         }
-        guard ok, fsync(fd) == 0 else { let e = failure("write", tmp); close(fd); unlink(tmp); throw e }
-        close(fd)
-        guard rename(tmp, final) == 0 else { let e = failure("rename", final); unlink(tmp); throw e }
-        syncDirectory(record.state == .reverted ? historyDirectory : directory)
         if record.state == .reverted {
-            unlink("\(directory)/\(record.id).json")
-            syncDirectory(directory)
+            POSIXFiles.remove(openPath)
+            POSIXFiles.syncDirectory(directory)
         }
     }
 
@@ -135,39 +118,23 @@ public final class FaultLedger: Sendable {
     public func withLock<T>(_ body: () async throws(ChaosError) -> T) async throws(ChaosError) -> T {
         await inProcess.lock()
         defer { inProcess.unlock() }
-        let fd = open("\(directory)/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw failure("open lock", "\(directory)/.lock") }
-        defer { close(fd) }
+        let file: POSIXFiles.LockFile
+        do { file = try POSIXFiles.LockFile(path: "\(directory)/.lock", mode: 0o600) } catch { throw failure(error) }
+        defer { file.close() }
         var pause: UInt64 = 1
-        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            switch errno {
-            case EINTR: continue
-            case EWOULDBLOCK:
-                try? await Task.sleep(nanoseconds: pause * 1_000_000)
-                pause = min(pause * 2, 50)
-            default: throw failure("lock", "\(directory)/.lock")
-            }
+        while true {
+            let locked: Bool
+            do { locked = try file.tryLock() } catch { throw failure(error) }
+            if locked { break }
+            try? await Task.sleep(nanoseconds: pause * 1_000_000)
+            pause = min(pause * 2, 50)
         }
-        defer { flock(fd, LOCK_UN) }
+        defer { file.unlock() }
         return try await body()
     }
 
-    private func syncDirectory(_ dir: String) {
-        let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if fd >= 0 { fsync(fd); close(fd) }
-    }
-
-    private func failure(_ what: String, _ path: String) -> ChaosError {
-        ChaosError("ledger.writeFailed", "Cannot \(what) '\(path)': \(String(cString: strerror(errno))). Nothing was changed on the host; free space or fix permissions and retry.")
-    }
-
-    private func mkdirs(_ path: String) -> Int32 {
-        var current = path.hasPrefix("/") ? "" : "."
-        for part in path.split(separator: "/") {
-            current += "/" + part
-            if mkdir(current, 0o700) != 0 && errno != EEXIST { return -1 }
-        }
-        return 0
+    private func failure(_ error: SyscallError) -> ChaosError {
+        ChaosError("ledger.writeFailed", "Cannot \(error.verb) '\(error.path)': \(error.reason). Nothing was changed on the host; free space or fix permissions and retry.")
     }
 }
 

@@ -1,4 +1,4 @@
-import Glibc
+import ChaosPOSIX
 
 /// Wall-clock time in milliseconds since the epoch; injected so tests can move time.
 public protocol WallClock: Sendable {
@@ -8,9 +8,5 @@ public protocol WallClock: Sendable {
 /// The system's real-time clock.
 public struct SystemWallClock: WallClock {
     public init() {}
-    public func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
+    public func now() -> Int64 { Epoch.milliseconds() }
 }

@@ -1,12 +1,14 @@
 public import ChaosCore
 import Foundation
 
-/// Every fault chaos can inject on a host, by kind. Adding a fault = one file + one line in `all`.
+/// Every fault chaos can inject on a host, by kind: the `Fault` of each ``FaultDescriptor``. Adding a
+/// fault = its descriptor (ChaosCore), its file here and one line in `all`; a test checks both lists agree.
 public enum FaultCatalog {
     /// The implemented faults.
     public static let all: [AnyFault] = [
         AnyFault(ProcessKillFault()),
         AnyFault(ProcessPauseFault()),
+        AnyFault(ProcessSignalFault()),
         AnyFault(SystemdStopFault()),
         AnyFault(SystemdKillFault()),
         AnyFault(DiskFillFault()),

@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosPOSIX
 import Glibc
 
 /// The userspace mechanism behind `network.delay` where the kernel has no netem: a TCP relay that

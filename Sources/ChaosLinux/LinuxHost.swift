@@ -1,5 +1,5 @@
 public import ChaosCore
-
+import ChaosPOSIX
 import Glibc
 import CLinuxShims
 import Synchronization
@@ -21,7 +21,7 @@ public final class LinuxHost: HostSystem {
         let hostname = String(decoding: name.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         facts = HostFacts(selfPID: pid, cpuCount: Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))),
                           memoryAvailable: ProcFS.memoryAvailable(), hostname: hostname)
-        self.executable = executable ?? FileIO.readLink("/proc/self/exe") ?? CommandLine.arguments[0]
+        self.executable = executable ?? ThisProcess.executable
     }
 
     // MARK: Processes
@@ -36,7 +36,7 @@ public final class LinuxHost: HostSystem {
             switch e {
             case ESRCH: throw ChaosError("host.noSuchProcess", "Process \(pid) does not exist any more.")
             case EPERM: throw ChaosError("host.permissionDenied", "Not allowed to send \(signal) to process \(pid). Run chaos as root or as the process's user.")
-            default: throw ChaosError("host.signalFailed", "Sending \(signal) to process \(pid) failed: \(FileIO.describe(e)).")
+            default: throw ChaosError("host.signalFailed", "Sending \(signal) to process \(pid) failed: \(Errno.text(e)).")
             }
         }
     }
@@ -46,7 +46,7 @@ public final class LinuxHost: HostSystem {
         // content is never echoed (the agent reads as root whatever path a caller names).
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
         guard fd >= 0 else {
-            throw ChaosError("target.pidfileUnreadable", "Cannot read the pidfile '\(path)': \(FileIO.describe(errno)). Check the path and that the service is running.")
+            throw ChaosError("target.pidfileUnreadable", "Cannot read the pidfile '\(path)': \(Errno.text(errno)). Check the path and that the service is running.")
         }
         defer { close(fd) }
         var st = stat()
@@ -123,7 +123,7 @@ public final class LinuxHost: HostSystem {
         guard statvfs(path, &st) == 0 else {
             let e = errno
             throw ChaosError(e == ENOENT ? "host.noSuchPath" : "host.statFailed",
-                             "Cannot read the filesystem of '\(path)': \(FileIO.describe(e)). Give an existing directory on the disk to fill.")
+                             "Cannot read the filesystem of '\(path)': \(Errno.text(e)). Give an existing directory on the disk to fill.")
         }
         var s = stat()
         let isDir = stat(path, &s) == 0 && (s.st_mode & S_IFMT) == S_IFDIR
@@ -143,7 +143,7 @@ public final class LinuxHost: HostSystem {
         guard fd >= 0 else {
             let e = errno
             throw ChaosError(e == EEXIST ? "fault.resourceBusy" : "host.createFailed",
-                             "Cannot create the fill file '\(path)': \(FileIO.describe(e)).\(e == EEXIST ? " Another fault owns it; see 'chaos status'." : "")")
+                             "Cannot create the fill file '\(path)': \(Errno.text(e)).\(e == EEXIST ? " Another fault owns it; see 'chaos status'." : "")")
         }
         defer { close(fd) }
         if fallocate(fd, 0, 0, off_t(bytes)) == 0 { return }
@@ -161,7 +161,7 @@ public final class LinuxHost: HostSystem {
         }
         let failure = errno
         unlink(path)
-        throw ChaosError("host.allocateFailed", "Could not allocate \(ByteSize(bytes: bytes)) in '\(path)': \(FileIO.describe(e == EOPNOTSUPP ? failure : e)). The file was removed; nothing is left behind.")
+        throw ChaosError("host.allocateFailed", "Could not allocate \(ByteSize(bytes: bytes)) in '\(path)': \(Errno.text(e == EOPNOTSUPP ? failure : e)). The file was removed; nothing is left behind.")
     }
 
     public func fileSize(_ path: String) async -> Int64? {
@@ -175,7 +175,7 @@ public final class LinuxHost: HostSystem {
         if unlink(path) == 0 { return true }
         let e = errno
         if e == ENOENT { return false }
-        throw ChaosError("host.removeFailed", "Cannot remove '\(path)': \(FileIO.describe(e)). Remove it by hand and run 'chaos status'.")
+        throw ChaosError("host.removeFailed", "Cannot remove '\(path)': \(Errno.text(e)). Remove it by hand and run 'chaos status'.")
     }
 
     // MARK: Commands
@@ -184,7 +184,7 @@ public final class LinuxHost: HostSystem {
         try await CommandRunner.run(argv, input: input, timeout: timeout)
     }
 
-    public func readFile(_ path: String) async -> String? { FileIO.readText(path) }
+    public func readFile(_ path: String) async -> String? { POSIXFiles.readText(path) }
 
     public func capabilities() async -> HostCapabilities {
         if let cached = probed.withLock({ $0 }) { return cached }

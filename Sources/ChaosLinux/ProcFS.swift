@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosPOSIX
 import Glibc
 
 /// Reads processes and sockets from /proc.
@@ -8,12 +9,12 @@ public enum ProcFS {
 
     /// One process, or `nil` when it is gone or unreadable.
     public static func process(_ pid: Int32, root: String = "/proc") -> ProcessEntry? {
-        guard let stat = FileIO.read("\(root)/\(pid)/stat") else { return nil }
+        guard let stat = try? POSIXFiles.read("\(root)/\(pid)/stat", limit: 1 << 20) else { return nil }
         guard var entry = parseStat(stat) else { return nil }
-        if let cmd = FileIO.read("\(root)/\(pid)/cmdline", limit: 64 * 1024) {
+        if let cmd = try? POSIXFiles.read("\(root)/\(pid)/cmdline", limit: 64 * 1024) {
             entry.cmdline = parseCmdline(cmd)
         }
-        if let status = FileIO.readText("\(root)/\(pid)/status") {
+        if let status = POSIXFiles.readText("\(root)/\(pid)/status") {
             for line in status.split(separator: "\n") where line.hasPrefix("Uid:") || line.hasPrefix("Tgid:") {
                 let fields = line.split(whereSeparator: { $0 == "\t" || $0 == " " })
                 guard fields.count > 1 else { continue }
@@ -21,13 +22,13 @@ public enum ProcFS {
                 if line.hasPrefix("Tgid:"), let tgid = Int32(fields[1]) { entry.tgid = tgid }
             }
         }
-        entry.executable = FileIO.readLink("\(root)/\(pid)/exe")
+        entry.executable = POSIXFiles.readLink("\(root)/\(pid)/exe")
         return entry
     }
 
     /// Every process.
     public static func table(root: String = "/proc") -> ProcessTable {
-        ProcessTable(FileIO.list(root).compactMap { Int32($0) }.compactMap { process($0, root: root) })
+        ProcessTable(POSIXFiles.list(root).compactMap { Int32($0) }.compactMap { process($0, root: root) })
     }
 
     /// Parses `/proc/PID/stat`: `pid (comm) state ppid ... flags(9) ... starttime(22)`. The name may
@@ -54,7 +55,7 @@ public enum ProcFS {
     public static func listeningInodes(port: Int, root: String = "/proc") -> Set<UInt64> {
         var out = Set<UInt64>()
         for file in ["\(root)/net/tcp", "\(root)/net/tcp6"] {
-            guard let text = FileIO.readText(file) else { continue }
+            guard let text = POSIXFiles.readText(file) else { continue }
             out.formUnion(parseListeners(text, port: port))
         }
         return out
@@ -76,10 +77,10 @@ public enum ProcFS {
     public static func owners(of inodes: Set<UInt64>, root: String = "/proc") -> [Int32] {
         guard !inodes.isEmpty else { return [] }
         var pids: [Int32] = []
-        for name in FileIO.list(root) {
+        for name in POSIXFiles.list(root) {
             guard let pid = Int32(name) else { continue }
-            for fd in FileIO.list("\(root)/\(pid)/fd") {
-                guard let link = FileIO.readLink("\(root)/\(pid)/fd/\(fd)"), link.hasPrefix("socket:["),
+            for fd in POSIXFiles.list("\(root)/\(pid)/fd") {
+                guard let link = POSIXFiles.readLink("\(root)/\(pid)/fd/\(fd)"), link.hasPrefix("socket:["),
                       let inode = UInt64(link.dropFirst(8).dropLast()), inodes.contains(inode) else { continue }
                 pids.append(pid)
                 break
@@ -90,7 +91,7 @@ public enum ProcFS {
 
     /// MemAvailable in bytes.
     public static func memoryAvailable(root: String = "/proc") -> Int64 {
-        guard let text = FileIO.readText("\(root)/meminfo"),
+        guard let text = POSIXFiles.readText("\(root)/meminfo"),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }) else { return 0 }
         let f = line.split(separator: " ")
         return f.count > 1 ? (Int64(f[1]) ?? 0) * 1024 : 0

@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosPOSIX
 import CLinuxShims
 import Glibc
 
@@ -45,7 +46,7 @@ enum Spawner {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, cEnv)
         guard rc == 0 else {
-            throw ChaosError("host.spawnFailed", "Could not start '\(argv[0])': \(FileIO.describe(rc)). Check that the chaos binary is still in place.")
+            throw ChaosError("host.spawnFailed", "Could not start '\(argv[0])': \(Errno.text(rc)). Check that the chaos binary is still in place.")
         }
         return pid
     }

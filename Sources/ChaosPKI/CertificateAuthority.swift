@@ -86,7 +86,7 @@ public struct CertificateAuthority: Sendable {
                 certificateSource: String = certificateFileName, keySource: String = privateKeyFileName) throws(ChaosError) {
         let certificate: Certificate
         do { certificate = try Certificate(pemEncoded: certificatePEM) } catch {
-            throw PKIError.invalid(certificateSource, "is not a PEM certificate (\(error)). Point --dir at the directory 'chaos certs init' wrote.")
+            throw PKIError.invalid(certificateSource, "is not a PEM certificate (\(error)). Point --pki-dir at the directory 'chaos certs init' wrote.")
         }
         let key: P256.Signing.PrivateKey
         do { key = try P256.Signing.PrivateKey(pemRepresentation: privateKeyPEM) } catch {
@@ -106,7 +106,7 @@ public struct CertificateAuthority: Sendable {
     public static func load(directory: String) throws(ChaosError) -> CertificateAuthority {
         let certPath = PKIFiles.join(directory, certificateFileName)
         let keyPath = PKIFiles.join(directory, privateKeyFileName)
-        let hint = "Create a CA with 'chaos certs init --dir \(directory)', or point --dir (or CHAOS_PKI_DIR) at the CA's directory."
+        let hint = "Create a CA with 'chaos certs init --pki-dir \(directory)', or point --pki-dir (or CHAOS_PKI_DIR) at the CA's directory."
         let certPEM = try PKIFiles.readText(certPath, hint: hint)
         let keyPEM = try PKIFiles.readText(keyPath, hint: hint)
         return try CertificateAuthority(certificatePEM: certPEM, privateKeyPEM: keyPEM, certificateSource: certPath, keySource: keyPath)

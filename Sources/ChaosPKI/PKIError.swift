@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosPOSIX
 
 /// The errors of `ChaosPKI`, as `ChaosError`s with stable codes (`pki.*`).
 ///
@@ -10,7 +11,7 @@ enum PKIError {
     }
     /// A file could not be read, written or created (exit 1).
     static func io(_ operation: String, _ path: String, errno code: Int32, hint: String = "") -> ChaosError {
-        let reason = String(cString: strerror(code))
+        let reason = Errno.text(code)
         return ChaosError("pki.io", "Cannot \(operation) '\(path)': \(reason).\(hint.isEmpty ? "" : " " + hint)")
     }
     /// A file is not what it should be: not PEM, not a certificate, not a P-256 key (exit 1).
@@ -34,7 +35,3 @@ enum PKIError {
         .internalError("pki.crypto", "Cannot \(what): \(error). This is a bug in chaos; please report it.")
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

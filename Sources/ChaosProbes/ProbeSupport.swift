@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import ChaosCore
+import ChaosPOSIX
 import Glibc
 import NIOCore
 import NIOHTTP1
@@ -16,9 +17,7 @@ struct Stopwatch {
     let start: ContinuousClock.Instant
 
     init() {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        at = Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        at = Epoch.milliseconds()
         start = ContinuousClock.now
     }
 
@@ -168,7 +167,7 @@ enum NetworkTrouble {
         case EPIPE: return "connection closed by the server"
         case ECONNABORTED: return "connection aborted"
         case EADDRNOTAVAIL: return "address not available"
-        default: return String(cString: strerror(code)).lowercased()
+        default: return Errno.text(code).lowercased()
         }
     }
 }

@@ -1,6 +1,6 @@
 public import ChaosCore
+import ChaosPOSIX
 import Foundation
-import Glibc
 
 /// The append-only verdict log: one ``VerdictLine`` a line as JSON (JSONL), for scripts and audits.
 ///
@@ -32,15 +32,7 @@ public struct VerdictLog: Sendable {
     public func append(_ line: VerdictLine) throws(ChaosError) {
         var bytes = [UInt8](try StoreJSON.encode(line, what: "the verdict line of run '\(line.runID)'"))
         bytes.append(0x0A)
-        let fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure("open", errno) }
-        defer { close(fd) }  // also releases the lock
-        while flock(fd, LOCK_EX) != 0 {
-            if errno != EINTR { throw failure("lock", errno) }
-        }
-        if try endsTorn(fd) { bytes.insert(0x0A, at: 0) }
-        try writeAll(fd, bytes)
-        guard fsync(fd) == 0 else { throw failure("flush", errno) }
+        do { try POSIXFiles.appendLocked(bytes, to: path, mode: 0o644, startOnNewLine: true) } catch { throw failure(error) }
     }
 
     /// Every complete, decodable line (an absent log has none), and how many lines were skipped.
@@ -57,54 +49,15 @@ public struct VerdictLog: Sendable {
         return contents
     }
 
-    // MARK: Bytes
-
-    /// Whether the file is not empty and its last byte is not a newline (a torn line).
-    private func endsTorn(_ fd: Int32) throws(ChaosError) -> Bool {
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw failure("inspect", errno) }
-        guard info.st_size > 0 else { return false }
-        var last: UInt8 = 0
-        guard pread(fd, &last, 1, info.st_size - 1) == 1 else { throw failure("read", errno) }
-        return last != 0x0A
-    }
-
-    /// Writes `bytes` with one `write(2)`; only if the kernel writes part of them (a full disk) is
-    /// the rest tried again, still under the lock.
-    private func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws(ChaosError) {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("write", errno)
-            }
-            offset += n
-        }
-    }
-
     /// The whole file, or nothing when it does not exist.
     private func readBytes() throws(ChaosError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        if fd < 0 {
-            if errno == ENOENT { return [] }
-            throw failure("open", errno)
-        }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw failure("read", errno)
-            }
-            if n == 0 { return out }
-            out += chunk[0..<n]
+        do { return try POSIXFiles.read(path) } catch {
+            if error.operation == .open && error.notFound { return [] }
+            throw failure(error)
         }
     }
 
-    private func failure(_ what: String, _ code: Int32) -> ChaosError {
-        ChaosError("store.io", "Cannot \(what) the verdict log '\(path)': \(StoreFiles.errnoText(code)). Check free space and the permissions of its directory (--store-dir).")
+    private func failure(_ error: SyscallError) -> ChaosError {
+        ChaosError("store.io", "Cannot \(error.verb) the verdict log '\(path)': \(error.reason). Check free space and the permissions of its directory (--store-dir).")
     }
 }

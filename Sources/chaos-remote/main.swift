@@ -4,15 +4,15 @@ import ChaosCore
 import ChaosProbes
 import ChaosRemote
 import ChaosReport
+import ChaosRun
 import ChaosStore
 import Logging
 
 // `chaos` with the network and storage stack: the agent client, probes, the run store, reports and
-// the controller's HTTP face. The lean `chaos` executable execs this one for commands that need
-// them. Same commands, same arguments.
+// the controller's HTTP face. The lean `chaos` executable execs this one for the commands of
+// `RemoteCommands.table` (Sources/ChaosCLI/Remote/RemoteCommands.swift). Same commands, same arguments.
 ChaosMain.resetSignalMask()
-RemoteAgents.install(HTTPAgentConnector())
-RunServices.install(.init(
+RemoteServices.install(agents: HTTPAgentConnector(), run: .init(
     probes: { Probes() },
     store: { (dir) throws(ChaosError) in try SQLiteRunStore(directory: dir) },
     render: { runs, format, title in RunReport.render(runs, format: ReportFormat(rawValue: format) ?? .text, title: title) },

@@ -113,13 +113,18 @@ struct DocsTests {
         for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md", "docs/verdicts.md", "docs/agent-api.md"] {
             for block in try Self.codeBlocks(doc) where block.language == "sh" {
                 for raw in block.body.components(separatedBy: "\n") {
-                    let line = (raw.components(separatedBy: "  #").first ?? raw).trimmingWhitespace()
+                    // A comment, a redirection or a pipe ends the command line.
+                    var line = (raw.components(separatedBy: "  #").first ?? raw)
+                    for end in [" > ", " >> ", " | "] { line = line.components(separatedBy: end).first ?? line }
+                    line = line.trimmingWhitespace()
                     guard line.hasPrefix("chaos ") else { continue }
                     // A shell glob stands for file names; the parser sees one.
                     let args = line.split(separator: " ").dropFirst().map { $0.contains("*") ? "example.yaml" : String($0) }
                     do {
                         _ = try ChaosCommand.parseAsRoot(args)
                         checked += 1
+                    } catch where ChaosCommand.exitCode(for: error) == .success {
+                        checked += 1  // --help, --version, --generate-completion-script: a clean exit
                     } catch {
                         Issue.record("\(doc): '\(line)' does not parse: \(ChaosCommand.message(for: error))")
                     }

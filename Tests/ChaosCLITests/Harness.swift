@@ -87,6 +87,15 @@ enum Harness {
             path = dir + "/" + name
             if !FileManager.default.fileExists(atPath: path) { try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/bin/sleep") }
         }
+        let pid = try spawn([path, String(seconds)])
+        let v = Victim(pid: pid)
+        _ = waitUntil(timeout: 5) { ProcFS.process(pid)?.cmdline.first == path }
+        return v
+    }
+
+    /// Starts `argv` with no blocked and no ignored signals (whatever this test process has), so it
+    /// handles signals as it would on its own. The caller kills and reaps it.
+    static func spawn(_ argv: [String]) throws -> pid_t {
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -98,13 +107,11 @@ enum Harness {
         posix_spawnattr_setsigdefault(&attr, &all)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
         var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup(String(seconds)), nil]
-        defer { for a in argv { free(a) } }
-        let rc = posix_spawn(&pid, path, nil, &attr, argv, environ)
-        guard rc == 0 else { throw ChaosError("test.spawn", "posix_spawn \(path): \(String(cString: strerror(rc)))") }
-        let v = Victim(pid: pid)
-        _ = waitUntil(timeout: 5) { ProcFS.process(pid)?.cmdline.first == path }
-        return v
+        let args: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for a in args { free(a) } }
+        let rc = posix_spawn(&pid, argv[0], nil, &attr, args, environ)
+        guard rc == 0 else { throw ChaosError("test.spawn", "posix_spawn \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
     }
 
     /// Kills (by pid) and reaps victims this test started.

@@ -116,8 +116,8 @@ struct RunIntegrationTests {
         let list = try c.lab.run("client", [Harness.chaos, "verdicts"], env: env)
         #expect(list.status == 0 && list.stdout.contains(runID) && list.stdout.contains("passed"), "\(list.stdout)\(list.stderr)")
         let html = c.dir + "/report.html", junit = c.dir + "/junit.xml"
-        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "--format", "html", "-o", html], env: env).status == 0)
-        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "--format", "junit", "-o", junit], env: env).status == 0)
+        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "-o", "html", "--file", html], env: env).status == 0)
+        #expect(try c.lab.run("client", [Harness.chaos, "report", runID, "-o", "junit", "--file", junit], env: env).status == 0)
         let page = try String(contentsOfFile: html, encoding: .utf8)
         #expect(page.contains("<svg") && page.contains("kill-one-web") && !page.contains("<script src"))
         #expect(try String(contentsOfFile: junit, encoding: .utf8).contains("<testcase"))

@@ -447,7 +447,7 @@ struct SandboxTests {
             let halted = Date().timeIntervalSince1970
             print("[sandbox] blackout at +8 s: the run ended \(halted - fire) s after it started (its fault was 40 s)")
             #expect(halted - fire < 20, "halted when the blackout began, not at the fault's end")
-            let verdicts = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "report", "--last", "1", "--format", "json",
+            let verdicts = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos, "report", "--last", "1", "-o", "json",
                                                 "--store-dir", dir + ".cstate/runs"], env: ["CHAOS_STATE_DIR": dir + ".state"], timeout: 30)
             #expect(verdicts.stdout.contains("halted: blackout (freeze) began"), "\(verdicts.stdout.prefix(2000))")
             let left = try Self.sandbox(["leftovers"], dir: dir)

@@ -62,7 +62,7 @@ struct CertificateAuthorityTests {
 
         let missing = #expect(throws: ChaosError.self) { try CertificateAuthority.load(directory: a + "/nope") }
         #expect(missing?.code == "pki.io")
-        #expect(missing?.message.contains("chaos certs init --dir") == true)
+        #expect(missing?.message.contains("chaos certs init --pki-dir") == true)
 
         let leaf = try caA.issue(try CertificateRequest(role: .operator, name: "eve"))
         let notCA = #expect(throws: ChaosError.self) { try CertificateAuthority(certificatePEM: leaf.certificatePEM, privateKeyPEM: leaf.privateKeyPEM) }

@@ -92,7 +92,7 @@ struct CertsCommandTests {
         #expect(try chaos(["certs", "init", "--days", "0", "--dir", dir]).status == 64)
         let missing = try chaos(["certs", "issue", "--controller", "--dir", dir + "/none"])
         #expect(missing.status == 1)
-        #expect(missing.text.contains("chaos certs init --dir \(dir)/none"))
+        #expect(missing.text.contains("chaos certs init --pki-dir \(dir)/none"))
         #expect(try chaos(["certs", "init", "--dir", dir]).status == 0)
         let badSAN = try chaos(["certs", "issue", "--agent", "db1", "--san", "10.0.0", "--dir", dir, "--output", "json"])
         #expect(badSAN.status == 64)

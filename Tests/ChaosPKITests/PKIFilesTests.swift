@@ -100,14 +100,4 @@ struct PKIFilesTests {
         let missing = #expect(throws: ChaosError.self) { try PKIFiles.readCertificates("/nonexistent/ca.pem") }
         #expect(missing?.message.contains("No such file or directory") == true)
     }
-
-    @Test("paths are joined and split as expected")
-    func paths() {
-        #expect(PKIFiles.join("/etc/chaos/pki", "ca.pem") == "/etc/chaos/pki/ca.pem")
-        #expect(PKIFiles.join("/etc/chaos/pki/", "ca.pem") == "/etc/chaos/pki/ca.pem")
-        #expect(PKIFiles.parent(of: "/etc/chaos/pki/ca.pem") == "/etc/chaos/pki")
-        #expect(PKIFiles.parent(of: "/ca.pem") == "/")
-        #expect(PKIFiles.parent(of: "ca.pem") == ".")
-        #expect(PKIFiles.baseName(of: "/etc/chaos/pki/ca.pem") == "ca.pem")
-    }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosCore
+import ChaosRun
 import Crypto
 import Foundation
 
@@ -127,6 +128,6 @@ struct ControllerServeCommand: AsyncParsableCommand {
         var g = global
         g.identity = g.identity ?? c.identity
         g.pkiDir = g.pkiDir ?? c.pkiDir
-        return try await Controller(config: c, services: services, global: g).run()
+        return try await Controller(settings: c.settings, environment: .command(g, services: services)).run()
     }
 }

@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosRun
 import Foundation
 
 /// How the controller runs (`/etc/chaos/controller.yaml`). Every value but the inventory has a default.
@@ -62,6 +63,19 @@ struct ControllerConfiguration: Sendable {
     }
 
     var storeDir: String { stateDir + "/runs" }
+
+    /// The configuration as the controller (ChaosRun) takes it; the API's TLS files default to the
+    /// controller's identity.
+    var settings: ControllerSettings {
+        ControllerSettings(experiments: experiments, inventory: inventory, storeDir: storeDir, seed: seed, grace: grace, tick: tick, gate: gate,
+                           api: api.map { api in
+                               ControllerAPISettings(address: api.address, port: api.port, plaintext: api.plaintext,
+                                                     certificate: api.certificate ?? "\(pkiDir)/\(identity).pem", key: api.key ?? "\(pkiDir)/\(identity)-key.pem",
+                                                     ca: api.ca ?? "\(pkiDir)/ca.pem", tokens: api.tokens, access: api.access,
+                                                     sessionLifetime: api.sessionLifetime, name: identity)
+                           },
+                           notify: notify)
+    }
 
     /// `HOST:PORT` or `[V6]:PORT`.
     static func listen(_ text: String) -> (String, Int)? {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChaosCore
 import ChaosEngine
+import ChaosRun
 import Foundation
 
 /// Which agents a fleet command talks to.
@@ -214,7 +215,7 @@ struct ControllerOptions: ParsableArguments {
     /// POSTs to the controller and reports its answer (a ``HaltOutcome``) per agent.
     func call(_ path: String, body: [String: String], global: GlobalOptions) async throws(ChaosError) -> Int32 {
         guard let url = controller else { return 64 }
-        guard let connector = try RemoteAgents.connector() as? any ControllerConnector else {
+        guard let connector = try RemoteServices.agents() as? any ControllerConnector else {
             throw .internalError("controller.client", "This build has no controller client.")
         }
         let token = self.token ?? Environment.value("CHAOS_TOKEN")

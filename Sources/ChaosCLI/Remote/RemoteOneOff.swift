@@ -1,6 +1,7 @@
 import ChaosCore
 import ChaosEngine
 import ChaosFaults
+import ChaosRun
 import Foundation
 import Synchronization
 
@@ -15,7 +16,7 @@ struct RemoteOneOff {
     let target: TargetSpec
 
     /// The lease of held faults: renewed every third of it, so two renewals may fail in a row.
-    static let lease = ChaosDuration.seconds(9)
+    static let lease = LeaseKeeper.lease
 
     func run() async throws(ChaosError) -> Int32 {
         guard host.agent != nil else {
@@ -114,41 +115,6 @@ struct RemoteOneOff {
         } catch {
             let expiry = keeper.lastExpiry ?? fault.leaseExpiresAt
             throw ChaosError(error.code, "Could not revert \(fault.id) on \(host.name): \(error.message) Its agent reverts it by itself when the lease runs out\(expiry.map { " (at \(Console.time($0)))" } ?? "").", exit: error.exit)
-        }
-    }
-}
-
-/// Renews a fault's lease every third of it, and says once when renewals fail.
-final class LeaseKeeper: Sendable {
-    let agent: any AgentClient
-    let id: String
-    let lease: ChaosDuration
-    private let state = Mutex<(next: Int64, expiry: Int64?, warned: Bool, ended: Bool)>((0, nil, false, false))
-
-    init(agent: any AgentClient, id: String, lease: ChaosDuration) {
-        self.agent = agent; self.id = id; self.lease = lease
-        state.withLock { $0.next = SystemWallClock().now() + lease.milliseconds / 3 }
-    }
-
-    var lastExpiry: Int64? { state.withLock { $0.expiry } }
-    /// Whether the fault is over on the agent (reverted there, or unknown to it): nothing to renew.
-    var ended: Bool { state.withLock { $0.ended } }
-
-    func renewIfDue() async {
-        let now = SystemWallClock().now()
-        guard state.withLock({ now >= $0.next }) else { return }
-        do {
-            let f = try await agent.renew(id, lease: lease)
-            state.withLock { $0.next = now + lease.milliseconds / 3; $0.expiry = f.leaseExpiresAt; $0.warned = false }
-        } catch where ["fault.alreadyReverted", "ledger.unknownFault", "agent.halted"].contains(error.code) {
-            state.withLock { $0.ended = true }
-        } catch {
-            let warn = state.withLock { s -> Bool in
-                s.next = now + 1000
-                defer { s.warned = true }
-                return !s.warned
-            }
-            if warn { Console.err("warning: could not renew the lease of \(id) on \(agent.hostName): \(error.message) Retrying; if the lease runs out, the agent reverts the fault.") }
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChaosCore
 import ChaosEngine
+import ChaosRun
 import Foundation
 
 struct GamedayCommand: AsyncParsableCommand {
@@ -51,7 +52,7 @@ struct GamedayCommand: AsyncParsableCommand {
         var experiments: [(String, Experiment)] = []
         var problems: [String] = []
         for f in files {
-            do { experiments.append((f, try RunCommand.load(f))) } catch { problems.append(error.message) }
+            do { experiments.append((f, try DocumentFiles.experiment(f))) } catch { problems.append(error.message) }
         }
         guard problems.isEmpty else {
             throw .usage("gameday.invalid", "Nothing was run: \(problems.count) of \(files.count) files are not valid.\n" + problems.joined(separator: "\n"))
@@ -108,6 +109,7 @@ struct Gameday {
     }
 
     func play(_ experiments: [(file: String?, experiment: Experiment)]) async -> Played {
+        let environment = RunEnvironment.command(global, services: services)
         var played = Played()
         for (i, (file, experiment)) in experiments.enumerated() {
             Console.err("== [\(i + 1)/\(experiments.count)] \(experiment.name)\(file.map { " (\($0))" } ?? "")")
@@ -117,12 +119,12 @@ struct Gameday {
                 continue
             }
             if settle.milliseconds > 0,
-               !(await SteadyStateWait.until(experiment, limit: settle, services: services, progress: { Console.err("   \($0)") })) {
+               !(await SteadyStateWait.until(experiment, limit: settle, services: services, clock: environment.clock, progress: { Console.err("   \($0)") })) {
                 Console.err("   the steady state did not come back within \(settle); running anyway (its gate decides)")
             }
             let record: RunRecord
             do {
-                let prepared = try await RunCommand.prepare(experiment, file: file, inventory: inventory, gate: gate, global: global, services: services, fleet: fleet)
+                let prepared = try await RunPreparation.prepare(experiment, file: file, inventory: inventory, gate: gate, environment: environment, fleet: fleet)
                 record = await prepared.driver.run()
                 await prepared.close()
             } catch {
@@ -130,7 +132,7 @@ struct Gameday {
                 played.notRun[i] = error.message
                 continue
             }
-            RunCommand.store(record, storeDir: storeDir, global: global, services: services)
+            RunServices.keep(record, storeDir: storeDir, settings: global.settings, services: services)
             played.ran.append((i, record))
             Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
             // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the

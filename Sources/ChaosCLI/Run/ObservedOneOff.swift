@@ -1,5 +1,6 @@
 import ChaosCore
 import ChaosEngine
+import ChaosRun
 import Foundation
 
 /// A one-off fault with `--observe URL`: the same run as `chaos run` (gate, fault, recovery,
@@ -16,10 +17,10 @@ struct ObservedOneOff {
                                     target: one.target, fault: one.spec, probes: [probe], expect: expect, stopWhen: [], schedule: nil,
                                     safety: SafetySpec(allowProtected: one.safety.force))
         let inventory = try Context(global: one.global).loadInventory(one.inventoryPath)
-        let prepared = try await RunCommand.prepare(experiment, file: nil, inventory: inventory, gate: .seconds(5), global: one.global, services: services)
+        let prepared = try await RunPreparation.prepare(experiment, file: nil, inventory: inventory, gate: .seconds(5), environment: .command(one.global, services: services))
         let record = await prepared.driver.run()
         await prepared.close()
-        RunCommand.store(record, storeDir: nil, global: one.global, services: services)
+        RunServices.keep(record, storeDir: nil, settings: one.global.settings, services: services)
         RunSummary.print(record, format: one.global.output, services: services)
         return record.exitStatus
     }

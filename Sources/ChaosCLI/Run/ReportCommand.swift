@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosCore
+import ChaosRun
 import Foundation
 
 /// The report formats (rendered by ChaosReport in chaos-remote).
@@ -12,29 +13,37 @@ struct ReportCommand: AsyncParsableCommand {
         discussion: """
         Examples:
           chaos report r-3f9a2c1b
-          chaos report r-3f9a2c1b --format html -o kill-db.html
-          chaos report --experiment kill-db-primary --since 7d --format junit -o chaos-junit.xml
-          chaos report --last 10 --format md
+          chaos report r-3f9a2c1b -o html --file kill-db.html
+          chaos report --experiment kill-db-primary --since 7d -o junit --file chaos-junit.xml
+          chaos report --last 10 -o md
         """
     )
     @Argument(help: ArgumentHelp("Run ids (see 'chaos verdicts'); none: the runs the filters select.", valueName: "run")) var runs: [String] = []
-    @Option(help: "text, md, html, junit or json.") var format: ReportFormatName = .text
-    @Option(name: [.customShort("o"), .long], help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var out: String?
+    @Option(name: [.customShort("o"), .long], help: "Output format: text, md, html, junit or json.") var output: ReportFormatName?
+    @Option(help: .hidden) var format: ReportFormatName?
+    @Option(help: ArgumentHelp("Write to this file instead of standard output.", valueName: "file")) var file: String?
+    @Option(help: .hidden) var out: String?
     @Option(help: "Only runs of this experiment (without run ids).") var experiment: String?
     @Option(help: ArgumentHelp("Only runs that started within this long (without run ids).", valueName: "duration")) var since: ChaosDuration?
     @Option(help: "The newest this many runs (without run ids; default 1).") var last: Int?
     @Option(help: "A title for several runs.") var title: String?
     @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
-    @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("Where the fault ledger lives (env CHAOS_STATE_DIR).", valueName: "dir")) var stateDir: String?
+
+    /// `--format` and `--out` were the names before `-o/--output` meant a format everywhere.
+    var chosenFormat: ReportFormatName { output ?? format ?? .text }
+    var global: GlobalOptions { (try? GlobalOptions.parse(stateDir.map { ["--state-dir", $0] } ?? [])) ?? GlobalOptions() }
 
     func validate() throws {
         if !runs.isEmpty && (experiment != nil || since != nil || last != nil) { throw ValidationError("Give run ids or filters (--experiment, --since, --last), not both.") }
         if let last, last < 1 { throw ValidationError("--last must be at least 1.") }
+        if output != nil && format != nil { throw ValidationError("Give -o/--output (--format is its old name), not both.") }
+        if file != nil && out != nil { throw ValidationError("Give --file (--out is its old name), not both.") }
     }
 
     func run() async throws {
         let code: Int32
-        do { code = try render() } catch { code = Console.report(error, format: global.output) }
+        do { code = try render() } catch { code = Console.report(error, format: chosenFormat == .json ? .json : .table) }
         try finish(code)
     }
 
@@ -55,12 +64,12 @@ struct ReportCommand: AsyncParsableCommand {
                 selected.append(r)
             }
         }
-        let text = services.render(selected, format.rawValue, title)
-        if let out {
+        let text = services.render(selected, chosenFormat.rawValue, title)
+        if let out = file ?? out {
             do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                 throw ChaosError("report.io", "Cannot write '\(out)': \(error.localizedDescription).")
             }
-            Console.err("Wrote \(format.rawValue) report of \(selected.count) run\(selected.count == 1 ? "" : "s") to \(out).")
+            Console.err("Wrote \(chosenFormat.rawValue) report of \(selected.count) run\(selected.count == 1 ? "" : "s") to \(out).")
         } else {
             Console.out(text)
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChaosCore
 import ChaosEngine
+import ChaosRun
 
 struct VerdictsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

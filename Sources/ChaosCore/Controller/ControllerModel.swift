@@ -1,5 +1,5 @@
 /// What the controller shows and does through its API and dashboard, as values. The controller
-/// (ChaosCLI) implements ``ControllerBackend``; the HTTP face (ChaosController) only calls it.
+/// (ChaosRun) implements ``ControllerBackend``; the HTTP face (ChaosController) only calls it.
 
 /// One line of the audit log: who did what, when.
 public struct AuditEntry: Hashable, Sendable, Codable {

@@ -79,10 +79,10 @@ struct ExperimentReader {
         let duration = m.optional("duration") { r.duration($0, $1, atLeast: .milliseconds(100)) }
         var params = FaultParameters()
         if let type, let withNode = m.node("with") {
-            params = readParameters(withNode, m.child("with"), kind: type) ?? params
+            params = FaultParameterReader(r, type.descriptor).read(withNode, m.child("with")) ?? params
         } else if let type {
             // No 'with' at all: the kind's required parameters are still missing.
-            checkParameters(params, kind: type, path: m.child("with"), has: { _ in false }, at: m.location, locationOf: { _ in m.location })
+            FaultParameterReader(r, type.descriptor).checkAbsent(path: m.child("with"), at: m.location)
         } else {
             m.allow("with")  // with no valid type, its parameters cannot be judged
         }
@@ -96,126 +96,6 @@ struct ExperimentReader {
                           hint: "remove 'duration'; recovery is measured from the moment of the fault")
         }
         return FaultSpec(type: type, duration: duration, with: params)
-    }
-
-    func readParameters(_ node: DocumentNode, _ path: String, kind: FaultKind) -> FaultParameters? {
-        guard let m = r.mapping(node, path) else { return nil }
-        var p = FaultParameters()
-        let allowed = FaultParameters.fields(for: kind)
-        // Read only fields of this kind; others are reported by finish() as unknown for the kind.
-        func field<T>(_ key: String, _ parse: (DocumentNode, String) -> T?) -> T? {
-            allowed.contains(key) ? m.optional(key, parse) : nil
-        }
-        p.signal = field("signal") { n, path in
-            guard let text = r.string(n, path) else { return nil }
-            guard let s = SignalName(text) else {
-                r.sink.report(n.location, path, "'\(text)' is not a signal", hint: "use a name such as KILL, TERM, INT, HUP or a number 1-64")
-                return nil
-            }
-            return s
-        }
-        p.who = field("who") { r.oneOf($0, $1, ["all", "main", "control"]) }
-        p.path = field("path") { n, path in
-            guard let s = r.string(n, path) else { return nil }
-            if !s.hasPrefix("/") { r.sink.report(n.location, path, "'\(s)' is not an absolute path", hint: "write the full path, e.g. '/var/lib/redis'") }
-            return s
-        }
-        p.percent = field("percent") { r.percent($0, $1, in: 1...100) }
-        p.free = field("free", r.byteSize)
-        p.size = field("size", r.byteSize)
-        p.workers = field("workers") { r.int($0, $1, in: 1...1024) }
-        p.load = field("load") { r.percent($0, $1, in: 1...100) }
-        p.direction = field("direction") { n, path in
-            guard kind.needsNetem || kind == .networkBandwidth else { return r.oneOf(n, path, ["egress", "ingress", "both"]) }
-            // tc (netem, tbf) shapes only what leaves an interface: the other directions are refused with the reason.
-            if case .scalar(let text, _, let loc) = n, ["ingress", "both"].contains(text) {
-                let shaper = kind == .networkBandwidth ? "tc tbf" : "tc netem"
-                r.sink.report(loc, path, "'\(text)' is not possible for \(kind): \(shaper) shapes only what leaves an interface",
-                              hint: "write 'direction: egress' (the default) or leave it out; to disturb what this host receives, run the fault on the host that sends")
-                return nil
-            }
-            return r.oneOf(n, path, ["egress"])
-        }
-        p.to = field("to") { r.stringList($0, $1) }
-        p.and = field("and") { r.stringList($0, $1) }
-        p.ports = field("ports") { n, path in
-            r.list(n, path) { item, ipath in
-                guard let s = r.string(item, ipath) else { return nil }
-                guard PortRange(s) != nil else {
-                    r.sink.report(item.location, ipath, "'\(s)' is not a port or port range", hint: "use e.g. '6379' or '8000-8100' (1-65535)")
-                    return nil
-                }
-                return s
-            }
-        }
-        p.protocol = field("protocol") { r.oneOf($0, $1, ["tcp", "udp", "icmp", "all"]) }
-        p.interface = field("interface") { r.string($0, $1) }
-        p.lossPercent = field("lossPercent") { r.percent($0, $1, in: 0.1...100) }
-        p.corruptPercent = field("corruptPercent") { r.percent($0, $1, in: 0.1...100) }
-        p.duplicatePercent = field("duplicatePercent") { r.percent($0, $1, in: 0.1...100) }
-        p.reorderPercent = field("reorderPercent") { r.percent($0, $1, in: 0.1...100) }
-        p.delay = field("delay") { r.duration($0, $1, atLeast: .milliseconds(1)) }
-        p.jitter = field("jitter") { r.duration($0, $1) }
-        p.rate = field("rate") { n, path in
-            guard let s = r.string(n, path) else { return nil }
-            guard BandwidthRate(s) != nil else {
-                r.sink.report(n.location, path, "'\(s)' is not a rate", hint: "use a number with kbit, mbit, gbit, kbps or mbps, e.g. '1mbit'")
-                return nil
-            }
-            return s
-        }
-        p.mode = field("mode") { r.oneOf($0, $1, ["both", "oneway"]) }
-        p.includeControlPort = field("includeControlPort", r.bool)
-        m.finish(nothingKnownHint: "\(kind) takes no parameters under 'with'; remove it")
-        checkParameters(p, kind: kind, path: path, has: { allowed.contains($0) && m.has($0) }, at: m.location, locationOf: m.location(of:))
-        return p
-    }
-
-    /// The rules between a kind's parameters. A field counts as given when its key is written with a
-    /// value (`has`), even a wrong one: that value is reported where it is, and not again as missing.
-    /// - Parameters:
-    ///   - p: the parameters that read cleanly.
-    ///   - path: the path of `with`.
-    ///   - at: where `with` is, or the fault when there is no `with`.
-    func checkParameters(_ p: FaultParameters, kind: FaultKind, path: String, has: (String) -> Bool,
-                         at location: SourceLocation, locationOf: (String) -> SourceLocation) {
-        func require(_ key: String, _ what: String = "", hint: String) {
-            if !has(key) { r.sink.report(location, "\(path).\(key)", "is required" + what, hint: hint) }
-        }
-        switch kind {
-        case .diskFill:
-            require("path", hint: "add e.g. 'path: /var/lib/redis'")
-            let amounts = ["percent", "free", "size"].filter(has).count
-            if amounts != 1 {
-                r.sink.report(location, path, amounts == 0 ? "says nothing about how much to fill" : "gives more than one of 'percent', 'free' and 'size'",
-                              hint: "give exactly one: 'percent: 95', 'free: 100MiB' or 'size: 1GiB'")
-            }
-        case .stressMemory:
-            require("size", hint: "add e.g. 'size: 1GiB'")
-        case .networkLoss:
-            require("lossPercent", hint: "add e.g. 'lossPercent: 30'")
-        case .networkDelay:
-            require("delay", hint: "add e.g. 'delay: 200ms'")
-        case .networkCorrupt:
-            require("corruptPercent", hint: "add e.g. 'corruptPercent: 5'")
-        case .networkDuplicate:
-            require("duplicatePercent", hint: "add e.g. 'duplicatePercent: 10'")
-        case .networkReorder:
-            require("reorderPercent", hint: "add e.g. 'reorderPercent: 25'")
-            require("delay", ": the wait of the packets that are not sent at once", hint: "add e.g. 'delay: 10ms'")
-        case .networkBandwidth:
-            require("rate", hint: "add e.g. 'rate: 1mbit'")
-        case .networkPartition:
-            require("to", ": one side of the partition", hint: "add e.g. 'to: [db1]'")
-            require("and", ": the other side of the partition", hint: "add e.g. 'and: [db2, db3]'")
-        default: break
-        }
-        if kind == .networkDelay || kind == .networkReorder, let d = p.delay, let j = p.jitter, j > d {
-            r.sink.report(locationOf("jitter"), "\(path).jitter", "jitter \(j) is larger than the delay \(d)", hint: "keep jitter at most the delay")
-        }
-        if kind.needsNetem {
-            require("interface", ": tc netem acts on one interface's outgoing traffic", hint: "add e.g. 'interface: eth0'")
-        }
     }
 
     // MARK: probes

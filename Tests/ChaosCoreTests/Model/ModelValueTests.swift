@@ -6,9 +6,9 @@ import Testing
 struct ModelValueTests {
     @Test("FaultKind: reversibility and subject by kind", arguments: FaultKind.allCases)
     func faultKinds(kind: FaultKind) {
-        #expect(kind.isReversible == !(kind == .processKill || kind == .systemdKill))
+        #expect(kind.isReversible == !(kind == .processKill || kind == .systemdKill || kind == .processSignal))
         switch kind {
-        case .processKill, .processPause: #expect(kind.subject == .processes)
+        case .processKill, .processPause, .processSignal: #expect(kind.subject == .processes)
         case .systemdStop, .systemdKill: #expect(kind.subject == .unit)
         default: #expect(kind.subject == .host)
         }

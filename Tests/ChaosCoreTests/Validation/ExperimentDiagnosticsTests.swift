@@ -6,7 +6,7 @@ import Testing
 /// line written below is line 4. Columns are 1-based.
 @Suite("Experiment diagnostics")
 struct ExperimentDiagnosticsTests {
-    static let kindsList = "'process.kill', 'process.pause', 'systemd.stop', 'systemd.kill', 'disk.fill', 'stress.cpu', 'stress.memory', 'network.blackhole', 'network.reject', 'network.loss', 'network.delay', 'network.corrupt', 'network.duplicate', 'network.reorder', 'network.bandwidth', 'network.partition', 'network.dns'"
+    static let kindsList = "'process.kill', 'process.pause', 'process.signal', 'systemd.stop', 'systemd.kill', 'disk.fill', 'stress.cpu', 'stress.memory', 'network.blackhole', 'network.reject', 'network.loss', 'network.delay', 'network.corrupt', 'network.duplicate', 'network.reorder', 'network.bandwidth', 'network.partition', 'network.dns'"
     static let durationHint = "use a number with a unit: ms, s, m, h or d, e.g. '500ms', '30s', '2m' or '1h30m'"
     static let selectorHint = "give exactly one of pid, pidfile, name, match, port or unit"
     static let cronHint = "e.g. '0 10 * * mon-fri' (10:00 on weekdays)"

@@ -83,7 +83,7 @@ struct FaultParameterFieldTests {
 
     @Test("every field a kind allows is read, and every other field is reported unknown", arguments: FaultKind.allCases)
     func fieldsByKind(kind: FaultKind) {
-        let allowed = Set(FaultParameters.fields(for: kind))
+        let allowed = Set(kind.descriptor.parameters.map(\.name))
         #expect(allowed.isSubset(of: Set(Self.samples.keys)), "a sample is missing for a field of \(kind)")
         for (field, value) in Self.samples.sorted(by: { $0.key < $1.key }) {
             let text = """
