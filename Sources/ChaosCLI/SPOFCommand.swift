@@ -88,12 +88,15 @@ struct SPOFPlanCommand: ParsableCommand {
 
         Examples:
           chaos spof plan --inventory deploy/inventory.yaml --out experiments/spof
-          chaos spof plan --inventory deploy/inventory.yaml --out /tmp/spof --hold 20s --max-outage 3s --output json
+          chaos spof plan --inventory deploy/inventory.yaml --out /tmp/spof --for 20s --max-outage 3s --output json
         """
     )
     @Option(help: ArgumentHelp("The inventory file.", valueName: "file")) var inventory: String
     @Option(help: ArgumentHelp("Directory for the experiment files (created; existing files of the same names are replaced).", valueName: "dir")) var out: String
-    @Option(help: ArgumentHelp("How long reversible faults are held.", valueName: "duration")) var hold: String = "30s"
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long each reversible fault is held, as --for of a one-off (default 30s).", valueName: "duration")) var holdFor: String?
+    /// `--hold` was the name before `--for` meant the same everywhere.
+    @Option(help: .hidden) var hold: String?
+    var heldFor: String { holdFor ?? hold ?? "30s" }
     @Option(help: ArgumentHelp("The longest outage an entry point may show and still count as surviving.", valueName: "duration")) var maxOutage: String = "10s"
     @Option(help: ArgumentHelp("How soon the entry points must recover.", valueName: "duration")) var recoverWithin: String = "30s"
     @OptionGroup var global: GlobalOptions
@@ -128,7 +131,7 @@ struct SPOFPlanCommand: ParsableCommand {
     private func plan() throws(ChaosError) -> Int32 {
         guard let inv = try Context(global: global).loadInventory(inventory) else { throw .usage("spof.noInventory", "Give the inventory: --inventory FILE.") }
         let report = SPOFAnalysis.analyze(inv)
-        let (planned, notes) = SPOFPlan.experiments(inv, report, hold: try Self.duration(hold, "--hold"), maxOutage: try Self.duration(maxOutage, "--max-outage"),
+        let (planned, notes) = SPOFPlan.experiments(inv, report, hold: try Self.duration(heldFor, "--for"), maxOutage: try Self.duration(maxOutage, "--max-outage"),
                                                     recoverWithin: try Self.duration(recoverWithin, "--recover-within"))
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw ChaosError("spof.write", "Cannot create '\(out)': \(error.localizedDescription).")

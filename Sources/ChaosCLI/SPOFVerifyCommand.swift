@@ -42,7 +42,10 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
     )
     @Option(help: ArgumentHelp("The inventory file (its 'services' are the map).", valueName: "file")) var inventory: String
     @Option(help: ArgumentHelp("Run only these planned experiments (by name, e.g. spof-haproxy) or components (e.g. 'service web'); repeat for more.", valueName: "name")) var only: [String] = []
-    @Option(help: ArgumentHelp("How long reversible faults are held.", valueName: "duration")) var hold: String = "30s"
+    @Option(name: .customLong("for"), help: ArgumentHelp("How long each reversible fault is held, as --for of a one-off (default 30s).", valueName: "duration")) var holdFor: String?
+    /// `--hold` was the name before `--for` meant the same everywhere.
+    @Option(help: .hidden) var hold: String?
+    var heldFor: String { holdFor ?? hold ?? "30s" }
     @Option(help: ArgumentHelp("The longest outage an entry point may show and still count as surviving.", valueName: "duration")) var maxOutage: String = "10s"
     @Option(help: ArgumentHelp("How soon the entry points must recover.", valueName: "duration")) var recoverWithin: String = "30s"
     @Option(help: ArgumentHelp("A run that passed counts as degraded when the entry points' p95 latency grew this many times.", valueName: "factor")) var slowdown: Double = 2
@@ -82,7 +85,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         let services = try RunServices.required()
         guard let inv = try Context(global: global).loadInventory(inventory) else { throw .usage("spof.noInventory", "Give the inventory: --inventory FILE.") }
         let analysis = SPOFAnalysis.analyze(inv)
-        var (planned, notes) = SPOFPlan.experiments(inv, analysis, hold: try SPOFPlanCommand.duration(hold, "--hold"),
+        var (planned, notes) = SPOFPlan.experiments(inv, analysis, hold: try SPOFPlanCommand.duration(heldFor, "--for"),
                                                     maxOutage: try SPOFPlanCommand.duration(maxOutage, "--max-outage"),
                                                     recoverWithin: try SPOFPlanCommand.duration(recoverWithin, "--recover-within"))
         notes += analysis.notes

@@ -55,6 +55,8 @@ struct CommandLineTests {
         _ = try ChaosCommand.parseAsRoot(["net", "loss", "--percent", "30", "--port", "80", "--for", "1s"])
         _ = try ChaosCommand.parseAsRoot(["disk", "fill", "--path", "/srv", "--percent", "90", "--for", "1s"])
         _ = try ChaosCommand.parseAsRoot(["certs", "init", "--dir", "/tmp/x"])
+        _ = try ChaosCommand.parseAsRoot(["spof", "plan", "--inventory", "i.yaml", "--out", "/tmp/p", "--hold", "20s"])
+        _ = try ChaosCommand.parseAsRoot(["spof", "plan", "--inventory", "i.yaml", "--out", "/tmp/p", "--for", "20s"])
         #expect(throws: (any Error).self) { _ = try ChaosCommand.parseAsRoot(["net", "loss", "--percent", "30", "--packets", "30", "--for", "1s"]) }
     }
 
