@@ -45,6 +45,25 @@ public struct GlobalOptions: ParsableArguments {
     }
 }
 
+/// The options of commands that never talk to agents: the output format and the state directory, and
+/// not `--identity`/`--pki-dir`, which would do nothing there.
+public struct LocalOptions: ParsableArguments {
+    @Option(name: [.customShort("o"), .long], help: "Output format: table or json.")
+    public var output: OutputFormat = .table
+
+    @Option(name: .long, help: ArgumentHelp("Where chaos keeps its state (env CHAOS_STATE_DIR).", valueName: "dir"))
+    public var stateDir: String?
+
+    public init() {}
+
+    /// The same choices as the full options, for code that takes those.
+    var global: GlobalOptions {
+        let args = ["--output", output.rawValue] + (stateDir.map { ["--state-dir", $0] } ?? [])
+        // Parsing our own two valid options cannot fail.
+        return (try? GlobalOptions.parse(args)) ?? GlobalOptions()
+    }
+}
+
 /// How a one-off command finds its victims on this host.
 public struct TargetOptions: ParsableArguments {
     @Option(help: "The process with this id.") var pid: Int32?

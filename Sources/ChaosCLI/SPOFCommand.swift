@@ -32,7 +32,8 @@ struct SPOFAnalyzeCommand: ParsableCommand {
     )
     @Option(help: ArgumentHelp("The inventory file.", valueName: "file")) var inventory: String
     @Option(help: ArgumentHelp("Also write the dependency diagram (Graphviz DOT, SPOFs in red) to this file ('-' for stdout instead of the table).", valueName: "file")) var dot: String?
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
 
     func run() throws {
         let code: Int32
@@ -99,7 +100,8 @@ struct SPOFPlanCommand: ParsableCommand {
     var heldFor: String { holdFor ?? hold ?? "30s" }
     @Option(help: ArgumentHelp("The longest outage an entry point may show and still count as surviving.", valueName: "duration")) var maxOutage: String = "10s"
     @Option(help: ArgumentHelp("How soon the entry points must recover.", valueName: "duration")) var recoverWithin: String = "30s"
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
 
     func run() throws {
         let code: Int32

@@ -39,7 +39,8 @@ struct SchedulePreviewCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Inventory file: the redundancy groups of each target, for minSpacing.group.", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("Seed of the Chaos-Monkey draws.", valueName: "n")) var seed: UInt64 = 0
     @Flag(help: "Also list the skipped cron matches outside work days and hours (hidden by default: there are many).") var all = false
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
 
     func validate() throws {
         guard (1...366).contains(days) else { throw ValidationError("--days must be 1 to 366.") }

@@ -69,6 +69,12 @@ struct CommandLineTests {
         let fill = ChaosCommand.helpMessage(for: DiskFillCommand.self)
         #expect(fill.contains("--used <percent>") && !fill.contains("--percent"))
         #expect(ChaosCommand.helpMessage(for: CertsInitCommand.self).contains("--pki-dir <dir>"))
+        // Options that would do nothing are not offered: commands that never reach an agent have no identity.
+        for local in [VerdictsCommand.self, SchedulePreviewCommand.self, SPOFAnalyzeCommand.self, SPOFPlanCommand.self] as [any ParsableCommand.Type] {
+            let help = ChaosCommand.helpMessage(for: local)
+            #expect(!help.contains("--identity") && !help.contains("--pki-dir") && help.contains("-o, --output"), "\(local)")
+        }
+        #expect(ChaosCommand.helpMessage(for: RunCommand.self).contains("--identity"))
     }
 
     @Test("the man page holds every visible command's help and the exit codes; hidden helpers stay out")

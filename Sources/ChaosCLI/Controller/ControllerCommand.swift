@@ -36,7 +36,8 @@ struct ControllerTokenCommand: ParsableCommand {
     @Option(help: ArgumentHelp("What it may do: viewer, operator or admin.", valueName: "role")) var role: String = "viewer"
     @Option(help: ArgumentHelp("When it stops working: a duration from now (30d, 12h) or a date (2027-01-31, 2027-01-31T00:00:00Z). Default: never.",
                                valueName: "when")) var expires: String?
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
 
     func validate() throws {
         guard ControllerRole(rawValue: role) != nil else {

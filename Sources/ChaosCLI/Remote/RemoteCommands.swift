@@ -64,7 +64,7 @@ enum RemoteCommands {
 
     /// The `--output` of `command`, for reporting a failed exec the way the command would have.
     static func output(of command: any ParsableCommand) -> OutputFormat {
-        groups(of: command).lazy.compactMap { ($0 as? GlobalOptions)?.output }.first ?? .table
+        groups(of: command).lazy.compactMap { ($0 as? GlobalOptions)?.output ?? ($0 as? LocalOptions)?.output }.first ?? .table
     }
 }
 

@@ -20,7 +20,8 @@ struct VerdictsCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Only runs that started within this long, e.g. 7d, 12h.", valueName: "duration")) var since: ChaosDuration?
     @Option(help: "At most this many runs.") var limit: Int = 50
     @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
 
     func validate() throws {
         if let status, Verdict.Outcome(rawValue: status) == nil { throw ValidationError("--status must be passed, failed or inconclusive.") }
