@@ -3,7 +3,7 @@
 # tables of docs/formats.md. DocsTests fails until this has been run after a descriptor changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-swift build --product chaos >/dev/null
+swift build --product chaos >/dev/null 2>&1 || { swift build --product chaos; exit 1; }
 chaos=$(swift build --show-bin-path)/chaos
 "$chaos" schema experiment > docs/schema/experiment.schema.json
 "$chaos" schema fault-tables --into docs/formats.md

@@ -20,14 +20,22 @@ struct FaultDescriptorTests {
     @Test("the committed JSON Schema is the one the descriptors generate (run scripts/generate-docs.sh after changing one)")
     func schemaIsGenerated() throws {
         let committed = try FixtureTests.read("docs/schema/experiment.schema.json")
-        #expect(committed == ExperimentSchema.text(), "docs/schema/experiment.schema.json is stale: run scripts/generate-docs.sh")
+        #expect(Self.firstDifference(committed, ExperimentSchema.text()) == nil, "docs/schema/experiment.schema.json is stale: run scripts/generate-docs.sh")
     }
 
     @Test("the fault tables of docs/formats.md are the ones the descriptors generate")
     func tablesAreGenerated() throws {
         let doc = try FixtureTests.read("docs/formats.md")
         let updated = try #require(FaultTables.replacing(in: doc), "docs/formats.md lost its generated block markers")
-        #expect(doc == updated, "the fault tables in docs/formats.md are stale: run scripts/generate-docs.sh")
+        #expect(Self.firstDifference(doc, updated) == nil, "the fault tables in docs/formats.md are stale: run scripts/generate-docs.sh")
+    }
+
+    /// "line N: committed ≠ generated", or nil when equal: a short message instead of two whole files.
+    static func firstDifference(_ committed: String, _ generated: String) -> String? {
+        guard committed != generated else { return nil }
+        let a = committed.components(separatedBy: "\n"), b = generated.components(separatedBy: "\n")
+        let n = zip(a, b).prefix { $0 == $1 }.count
+        return "line \(n + 1): committed '\(n < a.count ? a[n] : "<end>")', generated '\(n < b.count ? b[n] : "<end>")'"
     }
 
     @Test("a changed descriptor changes the schema, so the schema test above cannot pass on a stale file")
