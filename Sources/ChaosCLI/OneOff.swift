@@ -97,7 +97,7 @@ struct OneOff {
         }
         if spec.type == .processSignal {
             // A signal a process may handle leaves no trace to check beyond its delivery (see ProcessSignalFault).
-            report.verified = [.kill].contains(signal) ? "gone" : [19, 20, 21, 22].contains(signal.number) ? "stopped" : "delivered"
+            report.verified = signal == .kill ? "gone" : [19, 20, 21, 22].contains(signal.number) ? "stopped" : "delivered"
             render(report, heading: "Sent \(signal) to \(count) (\(report.verified ?? "")):")
             return 0
         }
