@@ -33,9 +33,11 @@ struct NetworkOptions: ParsableArguments {
         if ports != nil && legacyPorts != nil { throw ValidationError("Give --ports (--port is its old name), not both.") }
     }
 
-    func list(_ text: String?) -> [String] {
+    /// A comma-separated option as its items (`a, b,,c` → a, b, c).
+    static func list(_ text: String?) -> [String] {
         (text ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
     }
+    func list(_ text: String?) -> [String] { Self.list(text) }
 
     /// The packet filter as `kind`'s parameters, checked by its descriptor (a kind that does not take a
     /// filter option gets it refused as unknown, naming the option).
@@ -240,9 +242,8 @@ struct NetPartitionCommand: AsyncParsableCommand {
 
     var arguments: FaultArguments {
         var a = FaultArguments(.networkPartition, options: ["to": "--between", "and": "--and"])
-        let o = try? NetworkOptions.parse([])
-        a.set("to", list: o?.list(between) ?? [between])
-        a.set("and", list: o?.list(and) ?? [and])
+        a.set("to", list: NetworkOptions.list(between))
+        a.set("and", list: NetworkOptions.list(and))
         a.set("mode", oneway ? "oneway" : "both")
         return a
     }

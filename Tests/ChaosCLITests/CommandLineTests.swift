@@ -108,7 +108,9 @@ struct CommandLineTests {
                     ["inject", "network.blackhole", "--set", "ports=0", "--for", "1s"],
                     ["inject", "network.blackhole", "--set", "nope", "--for", "1s"],
                     ["inject", "disk.fill", "--set", "path=/srv", "--set", "size=1GiB", "--name", "x", "--for", "1s"],
-                    ["inject", "systemd.stop", "--for", "1s"]] {
+                    ["inject", "systemd.stop", "--for", "1s"],
+                    ["net", "partition", "--between", ",, ,", "--and", "10.0.0.1", "--for", "1s"],
+                    ["net", "loss", "--packets", "1e400", "--for", "1s"]] {
             #expect(throws: (any Error).self, "\(bad)") { _ = try ChaosCommand.parseAsRoot(bad) }
         }
         for good in [["inject", "process.signal", "--set", "signal=HUP", "--name", "x"],

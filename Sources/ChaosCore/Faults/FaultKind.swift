@@ -24,8 +24,12 @@ public struct FaultKind: RawRepresentable, Hashable, Comparable, Sendable, Codab
 
     /// Everything chaos knows about this kind.
     public var descriptor: FaultDescriptor {
-        // A FaultKind exists only for declared names, so the lookup cannot miss.
-        FaultDescriptor.byName[rawValue]!
+        // `init?(rawValue:)` only makes listed kinds; a kind declared with `FaultKind(declaring:)` and
+        // left out of `FaultDescriptor.all` is a programming error, said plainly.
+        guard let d = FaultDescriptor.byName[rawValue] else {
+            preconditionFailure("fault kind '\(rawValue)' is declared but its descriptor is missing from FaultDescriptor.all")
+        }
+        return d
     }
 
     /// Whether the fault is undone by revert. A kill cannot be undone: recovery is the system's job.
