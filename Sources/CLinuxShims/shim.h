@@ -11,3 +11,6 @@ static inline int chaos_statfs(const char *path, struct statfs *buf) { return st
 #include <spawn.h>
 // glibc 2.34+: close every descriptor >= fd in the child (declared only under _GNU_SOURCE).
 int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int fd);
+
+// struct sockaddr_nl, for the nfnetlink_queue socket of the packet engine.
+#include <linux/netlink.h>

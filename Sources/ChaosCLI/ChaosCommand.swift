@@ -24,8 +24,8 @@ public struct ChaosCommand: AsyncParsableCommand {
           chaos validate experiments/*.yaml deploy/inventory.yaml
         """,
         version: "0.1.0",
-        // Internal helpers (the guardian, stress workers, the delay relay) are hidden commands.
-        subcommands: [GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self],
+        // Internal helpers (the guardian, stress workers, the delay relay, the packet engine) are hidden commands.
+        subcommands: [GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self, NetQueueCommand.self],
         groupedSubcommands: [
             CommandGroup(name: "Fault", subcommands: [
                 KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, InjectCommand.self,

@@ -16,8 +16,9 @@ struct NetworkOptions: ParsableArguments {
     var proto: String?
     @Option(help: ArgumentHelp("Only this interface (default: every interface but lo).", valueName: "name"))
     var interface: String?
-    @Flag(help: "Only traffic leaving this host.") var egress = false
+    @Flag(help: "Only traffic leaving this host (the default of loss, delay, corrupt, duplicate, reorder).") var egress = false
     @Flag(help: "Only traffic arriving at this host.") var ingress = false
+    @Flag(help: "Traffic both ways (the default of blackhole and reject); a round trip suffers twice.") var both = false
     @Option(help: ArgumentHelp("Inventory file, to resolve host names in --to (and for --host).", valueName: "file")) var inventory: String?
     @Option(help: ArgumentHelp("An inventory host: run there, through its agent (this host: locally).", valueName: "name")) var host: String?
     @Option(help: ArgumentHelp("An inventory target (e.g. db-primary): run on the host it is on now, through its agent.", valueName: "name")) var target: String?
@@ -26,7 +27,7 @@ struct NetworkOptions: ParsableArguments {
     @Flag(help: "Let the fault cut the control port too.") var includeControlPort = false
 
     func validate() throws {
-        if egress && ingress { throw ValidationError("Give --egress or --ingress, not both (neither means both).") }
+        if [egress, ingress, both].filter({ $0 }).count > 1 { throw ValidationError("Give one of --egress, --ingress and --both (none means the fault's default).") }
         if host != nil && inventory == nil { throw ValidationError("--host needs --inventory FILE.") }
         if target != nil && inventory == nil { throw ValidationError("--target needs --inventory FILE.") }
         if target != nil && host != nil { throw ValidationError("Give --host or --target, not both.") }
@@ -43,7 +44,7 @@ struct NetworkOptions: ParsableArguments {
     /// filter option gets it refused as unknown, naming the option).
     func arguments(_ kind: FaultKind) -> FaultArguments {
         var a = FaultArguments(kind)
-        if egress || ingress { a.set("direction", egress ? "egress" : "ingress") }
+        if egress || ingress || both { a.set("direction", egress ? "egress" : ingress ? "ingress" : "both") }
         a.set("to", list: list(to))
         a.set("ports", list: list(ports ?? legacyPorts))
         a.set("protocol", proto)
@@ -77,6 +78,8 @@ struct NetCommand: AsyncParsableCommand {
         Each fault owns one nftables table (inet chaos_<id>) or one root qdisc (handle c4aN:), so revert \
         is one atomic delete of exactly what it added. The agent's control port (7433) is never cut \
         unless --include-control-port. --dry-run prints the exact nft program or tc command.
+        Loss, delay, corrupt, duplicate and reorder act on egress by default (netem's convention); \
+        --ingress or --both change that, and the output states what a round trip suffers.
 
         Examples:
           chaos net blackhole --to 10.0.0.21 --ports 6379 --for 30s
@@ -85,7 +88,8 @@ struct NetCommand: AsyncParsableCommand {
           chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --ports 6379 --for 1m
           chaos net bandwidth --rate 1mbit --interface eth0 --for 1m
           chaos net partition --between 10.0.0.21 --and 10.0.0.22,10.0.0.23 --for 1m
-          chaos net dns --for 30s
+          chaos net dns --probe-name db1.internal --for 30s
+          chaos net corrupt --packets 5 --to 10.0.0.21 --for 1m
         """,
         subcommands: [NetFilterCommand<Blackhole>.self, NetFilterCommand<Reject>.self, NetLossCommand.self, NetDelayCommand.self,
                       NetBandwidthCommand.self, NetPartitionCommand.self, NetDNSCommand.self,
@@ -170,14 +174,17 @@ struct NetLossCommand: AsyncParsableCommand {
 
 struct NetDelayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "delay", abstract: "Add latency (network.delay): tc netem where the kernel has it, else a TCP relay.",
+        commandName: "delay", abstract: "Add latency to every matching packet, established connections and UDP included (network.delay).",
         discussion: """
-        With netem, a whole interface is delayed (--interface, no --to/--port). Otherwise chaos starts a \
-        relay of its own and redirects matching TCP connections through it (nft NAT); the output names \
-        the mechanism used.
+        Egress by default (what this host sends, as netem does): every round trip through the scope \
+        grows by the delay; --both delays both ways (twice per round trip), --ingress what arrives. \
+        The mechanism is the best this host has ('chaos capabilities' lists it): tc netem (egress, \
+        scoped by filters), else chaos's packet engine through NFQUEUE (every flow), else a TCP \
+        relay that delays new TCP connections only. The output and --dry-run name it.
 
-        Example:
+        Examples:
           chaos net delay --delay 200ms --jitter 20ms --to 10.0.0.21 --ports 6379 --for 1m
+          chaos net delay --delay 100ms --ports 5432 --both --for 5m --dry-run
         """)
     @Option(help: ArgumentHelp(FaultArguments.help(.networkDelay, "delay") + " E.g. 200ms.", valueName: "duration")) var delay: String
     @Option(help: ArgumentHelp(FaultArguments.help(.networkDelay, "jitter"), valueName: "duration")) var jitter: String?
@@ -261,7 +268,8 @@ struct NetPartitionCommand: AsyncParsableCommand {
 struct NetDNSCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "dns", abstract: "Break DNS: drop port 53 to the configured resolvers (network.dns).",
                                                     discussion: "Example:\n  chaos net dns --for 30s")
-    @Option(help: ArgumentHelp("Resolvers to cut (default: the nameservers of /etc/resolv.conf).", valueName: "hosts")) var to: String?
+    @Option(help: ArgumentHelp("Resolvers to cut (default: the nameservers of /etc/resolv.conf; a local stub such as 127.0.0.53 is cut on lo, with its upstream servers).", valueName: "hosts")) var to: String?
+    @Option(help: ArgumentHelp(FaultArguments.help(.networkDNS, "probeName"), valueName: "name")) var probeName: String?
     @OptionGroup var at: HostOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
@@ -270,7 +278,9 @@ struct NetDNSCommand: AsyncParsableCommand {
     func run() async throws {
         var options = try NetworkOptions.at(at)
         options.to = to
-        try finish(await NetworkOneOff.run(options.arguments(.networkDNS), options: options, hold: hold, safety: safety, global: global))
+        var arguments = options.arguments(.networkDNS)
+        arguments.set("probeName", probeName, option: "--probe-name")
+        try finish(await NetworkOneOff.run(arguments, options: options, hold: hold, safety: safety, global: global))
     }
 }
 
@@ -281,31 +291,40 @@ enum Reorder: NetemKind { static let kind = FaultKind.networkReorder; static let
 
 struct NetemCommand<K: NetemKind>: AsyncParsableCommand {
     static var configuration: CommandConfiguration {
-        CommandConfiguration(commandName: K.name, abstract: "\(K.verb) a share of the packets leaving an interface (\(K.kind); needs tc netem).",
-                             discussion: "Example:\n  chaos net \(K.name) --packets 5 --interface eth0 --for 1m")
+        CommandConfiguration(commandName: K.name, abstract: "\(K.verb) a share of matching packets (\(K.kind)).",
+                             discussion: """
+                             Egress by default, like netem; --ingress or --both for the other way. Through tc netem \
+                             where the kernel has it, else chaos's packet engine (NFQUEUE); 'chaos capabilities' \
+                             says which.
+
+                             Examples:
+                               chaos net \(K.name) --packets 5 --to 10.0.0.21 --for 1m
+                               chaos net \(K.name) --packets 5 --interface eth0 --both --for 1m\(K.kind == .networkReorder ? " --delay 20ms" : "")
+                             """)
     }
     @Option(help: ArgumentHelp(FaultArguments.help(K.kind, K.share), valueName: "percent")) var packets: String?
     @Option(help: .hidden) var percent: String?
-    @Option(help: ArgumentHelp("The interface.", valueName: "name")) var interface: String
     @Option(help: ArgumentHelp("With reorder: the delay of the packets not sent at once (default 10ms).", valueName: "duration")) var delay: String?
-    @OptionGroup var at: HostOptions
+    @Option(help: ArgumentHelp("With reorder: random variation of --delay.", valueName: "duration")) var jitter: String?
+    @OptionGroup var network: NetworkOptions
     @OptionGroup var hold: HoldOptions
     @OptionGroup var safety: SafetyOptions
     @OptionGroup var global: GlobalOptions
 
     var arguments: FaultArguments {
-        var a = FaultArguments(K.kind, options: [K.share: "--packets"])
-        a.set(K.share, packets ?? percent)
-        a.set("interface", interface)
+        var a = network.arguments(K.kind)
+        a.set(K.share, packets ?? percent, option: "--packets")
         a.set("delay", delay ?? (K.kind == .networkReorder ? "10ms" : nil))
+        a.set("jitter", jitter)
         return a
     }
     func validate() throws {
         if packets != nil && percent != nil { throw ValidationError("Give --packets (--percent is its old name), not both.") }
+        if K.kind != .networkReorder && (delay != nil || jitter != nil) { throw ValidationError("--delay and --jitter belong to 'chaos net reorder'; use 'chaos net delay' for latency.") }
         _ = try arguments.parameters()
     }
 
     func run() async throws {
-        try finish(await NetworkOneOff.run(arguments, options: try NetworkOptions.at(at), hold: hold, safety: safety, global: global))
+        try finish(await NetworkOneOff.run(arguments, options: network, hold: hold, safety: safety, global: global))
     }
 }

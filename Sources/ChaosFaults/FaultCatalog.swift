@@ -19,11 +19,11 @@ public enum FaultCatalog {
         AnyFault(NetworkFilterFault(.networkLoss)),
         AnyFault(NetworkFilterFault(.networkDNS)),
         AnyFault(NetworkFilterFault(.networkPartition)),
-        AnyFault(NetworkDelayFault()),
+        AnyFault(PacketFault(.networkDelay)),
         AnyFault(NetworkBandwidthFault()),
-        AnyFault(NetemFault(.networkCorrupt)),
-        AnyFault(NetemFault(.networkDuplicate)),
-        AnyFault(NetemFault(.networkReorder)),
+        AnyFault(PacketFault(.networkCorrupt)),
+        AnyFault(PacketFault(.networkDuplicate)),
+        AnyFault(PacketFault(.networkReorder)),
     ]
 
     /// The fault implementing `kind`.

@@ -41,9 +41,24 @@ public enum CapabilityProbe {
             let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"
             caps.nftRedirect = (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded ?? false
         }
+        if caps.networkNamespaces { caps.packetQueue = await packetQueue(nft: caps.nft != nil) }
         caps.cgroups = cgroupMode()
         caps.systemdSystem = access("/run/systemd/system", F_OK) == 0
         return caps
+    }
+
+    /// nft's `queue` statement where the kernel has it (NFT_QUEUE), else the xtables NFQUEUE target
+    /// through iptables-legacy (whose nf_tables twin, iptables-nft, translates it into the same nft
+    /// `queue` and fails where that is missing).
+    static func packetQueue(nft: Bool) async -> String? {
+        if nft {
+            let program = "table inet chaos_probe {\n  chain o {\n    type filter hook output priority 0; policy accept;\n    udp dport 9 queue num 9 bypass\n  }\n}\n"
+            if (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded == true { return "nft" }
+        }
+        if await succeeds(["unshare", "--net", "--", "iptables-legacy", "-w", "5", "-t", "mangle", "-A", "OUTPUT", "-p", "udp", "--dport", "9", "-j", "NFQUEUE", "--queue-num", "9", "--queue-bypass"]) {
+            return "iptables-legacy"
+        }
+        return nil
     }
 
     static func version(_ argv: [String]) async -> String? {

@@ -20,6 +20,10 @@ public final class FakeHost: HostSystem {
         /// Root qdisc per interface: (kind, handle). Interfaces not listed have `noqueue 0:`.
         public var rootQdiscs: [String: (kind: String, handle: String)] = [:]
         public var interfaces: Set<String> = ["lo", "eth0"]
+        /// iptables-legacy chains in the mangle table, by "FAMILY/NAME", with the restore text that made them.
+        public var xtablesChains: [String: String] = [:]
+        /// tc children and filters added under a root qdisc, by interface.
+        public var tcChildren: [String: [String]] = [:]
         public var fileContents: [String: String] = [:]
         public var capabilities = HostCapabilities(root: true, nft: "nftables v1.0.6", nftRedirect: true, tc: true,
                                                    qdiscs: ["tbf": true, "htb": true, "prio": true, "netem": false], cgroups: "v2",
@@ -107,7 +111,13 @@ public final class FakeHost: HostSystem {
             case .stop: p.state = "T"
             case .cont: p.state = "S"
             case .term where s.ignoresTerm.contains(pid): break
-            default: p.state = "Z"
+            default:
+                p.state = "Z"
+                // A dead packet engine's queue is unbound.
+                if let table = s.fileContents["/proc/net/netfilter/nfnetlink_queue"] {
+                    s.fileContents["/proc/net/netfilter/nfnetlink_queue"] = table.split(separator: "\n").filter { $0.split(separator: " ").dropFirst().first != Substring(String(pid)) }
+                        .map { $0 + "\n" }.joined()
+                }
             }
             s.processes[pid] = p
             return nil
@@ -214,10 +224,45 @@ public final class FakeHost: HostSystem {
                 return ok("[{\"kind\":\"\(q.kind)\",\"handle\":\"\(q.handle)\",\"root\":true}]")
             case ["tc", "qdisc", "add", "dev"]:
                 let iface = argv[4]
+                if argv.count > 8, argv[5] == "parent" {
+                    guard s.rootQdiscs[iface] != nil else { return fail("Error: Failed to find specified qdisc.") }
+                    if argv[8] == "netem" && s.capabilities.qdiscs["netem"] != true { return fail("Error: Specified qdisc kind is unknown.") }
+                    s.tcChildren[iface, default: []].append(argv.joined(separator: " "))
+                    return ok()
+                }
                 guard argv.count > 8, argv[5] == "root", argv[6] == "handle" else { return fail("unsupported") }
                 if let q = s.rootQdiscs[iface], q.handle != "0:" { return fail("Exclusivity flag on, cannot modify.") }
                 if argv[8] == "netem" && s.capabilities.qdiscs["netem"] != true { return fail("Error: Specified qdisc kind is unknown.") }
                 s.rootQdiscs[iface] = (kind: argv[8], handle: argv[7])
+                return ok()
+            case ["iptables-legacy-restore", "-w", "5", "--noflush"], ["ip6tables-legacy-restore", "-w", "5", "--noflush"]:
+                let family = argv[0].hasPrefix("ip6") ? "6" : "4"
+                guard let input else { return fail("no input") }
+                for line in input.split(separator: "\n") where line.hasPrefix(":") {
+                    let name = String(line.dropFirst().split(separator: " ")[0])
+                    if s.xtablesChains["\(family)/\(name)"] != nil { return fail("iptables-restore: line 2 failed: Chain already exists.") }
+                    s.xtablesChains["\(family)/\(name)"] = input
+                }
+                return ok()
+            case ["iptables-legacy", "-w", "5", "-t"], ["ip6tables-legacy", "-w", "5", "-t"]:
+                let family = argv[0].hasPrefix("ip6") ? "6" : "4"
+                guard argv.count >= 7 else { return fail("bad arguments") }
+                let key = "\(family)/\(argv[6])"
+                switch argv[5] {
+                case "-S", "-F": return s.xtablesChains[key] != nil ? ok(s.xtablesChains[key] ?? "") : fail("iptables: No chain/target/match by that name.")
+                case "-X": return s.xtablesChains.removeValue(forKey: key) != nil ? ok() : fail("iptables: No chain/target/match by that name.")
+                case "-D":
+                    let chain = argv.last ?? ""
+                    return s.xtablesChains["\(family)/\(chain)"] != nil ? ok() : fail("iptables: Bad rule (does a matching rule exist in that chain?).")
+                default: return fail("FakeHost does not simulate '\(argv.joined(separator: " "))'")
+                }
+            case ["ip", "-j", "route", "get"]:
+                return ok("[{\"dst\":\"\(argv[4])\",\"dev\":\"eth0\",\"flags\":[]}]")
+            case ["ip", "-j", "link", "show"]:
+                return ok("[" + s.interfaces.sorted().map { "{\"ifname\":\"\($0)\"}" }.joined(separator: ",") + "]")
+            case ["tc", "filter", "add", "dev"]:
+                guard s.rootQdiscs[argv[4]] != nil else { return fail("Error: Parent Qdisc doesn't exists.") }
+                s.tcChildren[argv[4], default: []].append(argv.joined(separator: " "))
                 return ok()
             case ["ip", "-4", "rule", "add"], ["ip", "-4", "route", "add"], ["ip", "-6", "rule", "add"], ["ip", "-6", "route", "add"]:
                 let key = ([argv[1], argv[2]] + argv.dropFirst(4)).joined(separator: " ")
@@ -226,6 +271,7 @@ public final class FakeHost: HostSystem {
                 let key = ([argv[1], argv[2]] + argv.dropFirst(4)).joined(separator: " ")
                 return s.ipRouting.remove(key) != nil ? ok() : fail("RTNETLINK answers: No such file or directory")
             case ["tc", "qdisc", "del", "dev"]:
+                s.tcChildren[argv[4]] = nil
                 return s.rootQdiscs.removeValue(forKey: argv[4]) != nil ? ok() : fail("Error: Cannot delete qdisc with handle of zero.")
             default:
                 return fail("FakeHost does not simulate '\(argv.joined(separator: " "))'")
@@ -240,6 +286,10 @@ public final class FakeHost: HostSystem {
     public func spawnHelper(_ arguments: [String]) async throws(ChaosError) -> ProcessIdentity {
         try record("spawn chaos \(arguments.joined(separator: " "))")
         let helper = spawn(name: "chaos", cmdline: ["/usr/bin/chaos"] + arguments, ppid: facts.selfPID)
+        // A packet engine binds its queue as soon as it runs.
+        if arguments.first == "_netqueue", let i = arguments.firstIndex(of: "--queue"), i + 1 < arguments.count {
+            with { $0.fileContents["/proc/net/netfilter/nfnetlink_queue", default: ""] += "\(arguments[i + 1]) \(helper.pid) 0 2 128 0 0 0 1\n" }
+        }
         // A relay listens on its port as soon as it runs.
         if arguments.first == "_relay", let i = arguments.firstIndex(of: "--listen-port"), i + 1 < arguments.count, let port = Int(arguments[i + 1]) {
             with { $0.listeners[port] = [helper.pid] }

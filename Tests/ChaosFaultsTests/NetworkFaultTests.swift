@@ -79,7 +79,7 @@ struct NetworkFaultTests {
         #expect(program.contains("tcp dport 22 accept") && program.contains("tcp sport 22 accept"))
     }
 
-    @Test("a whole-interface qdisc cannot spare a port, so it is refused on a host that protects ports", arguments: [FaultKind.networkBandwidth, .networkCorrupt])
+    @Test("a whole-interface qdisc cannot spare a port, so it is refused on a host that protects ports", arguments: [FaultKind.networkBandwidth])
     func qdiscRefusedWithProtectedPorts(kind: FaultKind) async throws {
         let host = FakeHost()
         var network = FaultRequest.Network(controlPorts: [7433], protectedPorts: [22])
@@ -190,21 +190,21 @@ struct NetworkFaultTests {
     @Test("delay uses the relay where netem is missing: relay first, then the redirect; revert removes both")
     func delayRelay() async throws {
         let host = FakeHost()
-        let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.ports = ["6379"] }, remotes: ["10.0.0.21"])
+        let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.ports = ["6379"]; $0.direction = "both" }, remotes: ["10.0.0.21"])
         let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host) {
             host.with { s in s.nftTables.keys.map { "table \($0) left" } + s.processes.values.filter { $0.cmdline.contains("_relay") && !$0.isDead }.map { "relay \($0.pid) alive" }
                 + s.ipRouting.map { "routing '\($0)' left" } }
         }
-        #expect(planned.actions[0] == "mechanism: userspace TCP relay (no netem here)")
+        #expect(planned.actions[0].hasPrefix("mechanism: relay: userspace TCP relay, new TCP connections only"))
         let trace = host.trace
         let spawn = try #require(trace.firstIndex { $0.hasPrefix("spawn chaos _relay --fault-id f-net00001") })
         let load = try #require(trace.firstIndex(of: "nft -f -"))
         #expect(spawn < load, "the redirect must go in only after the relay listens")
         let program = try #require(planned.actions.first { $0.hasPrefix("nft -f -") })
-        #expect(program.contains("meta mark \(NetworkDelayFault.relayMark) return"))
+        #expect(program.contains("meta mark \(RelayMechanism.relayMark) return"))
         #expect(program.contains("redirect to :"))
         // Incoming connections are relayed transparently: their replies are marked and routed home.
-        let route = NetworkDelayFault.replyRoute("f-net00001")
+        let route = RelayMechanism.replyRoute("f-net00001")
         #expect(program.contains("ct direction reply ct mark \(route.mark) meta mark set \(route.mark)"))
         let rule = try #require(trace.firstIndex(of: "ip -4 rule add fwmark \(route.mark) lookup \(route.table) priority 90"))
         #expect(spawn < rule && rule < load, "the replies' route is in place before anything is redirected")
@@ -225,25 +225,15 @@ struct NetworkFaultTests {
         #expect(!host.trace.contains { $0.hasPrefix("ip ") })
     }
 
-    @Test("delay uses netem on a whole interface where the kernel has it")
-    func delayNetem() async throws {
-        let host = FakeHost()
-        host.with { $0.capabilities.qdiscs["netem"] = true }
-        let req = request(.networkDelay, params { $0.delay = .milliseconds(200); $0.jitter = .milliseconds(20); $0.interface = "eth0" })
-        let planned = try await FaultContract.check(try FaultCatalog.fault(.networkDelay), req, on: host)
-        #expect(planned.actions[0] == "mechanism: tc netem")
-        #expect(planned.actions[1] == "tc qdisc add dev eth0 root handle c4a2: netem delay 200ms 20ms")
-    }
-
     @Test("netem kinds name the missing kernel feature and what to do", arguments: [FaultKind.networkCorrupt, .networkDuplicate, .networkReorder])
     func netemMissing(kind: FaultKind) async throws {
         let host = FakeHost()
         do {
-            _ = try await FaultCatalog.fault(kind).plan(request(kind, params { $0.interface = "eth0" }), on: host)
+            _ = try await FaultCatalog.fault(kind).plan(request(kind, params { $0.interface = "eth0"; $0.corruptPercent = 1; $0.duplicatePercent = 1; $0.reorderPercent = 1; $0.delay = .milliseconds(5) }), on: host)
             Issue.record("\(kind) must be refused without netem")
         } catch {
             #expect(error.code == "host.missingQdisc")
-            #expect(error.message.contains("'netem'"))
+            #expect(error.message.contains("'netem'") && error.message.contains("NFQUEUE"))
             #expect(error.message.contains("modprobe sch_netem"))
         }
         #expect(host.with { $0.rootQdiscs.isEmpty && $0.nftTables.isEmpty })

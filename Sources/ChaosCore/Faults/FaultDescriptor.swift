@@ -38,14 +38,15 @@ public struct FaultDescriptor: Sendable {
         case systemd
         /// A filesystem that supports fallocate.
         case fallocate
-        /// A helper process of chaos's own (`chaos _stress`, `chaos _relay`).
+        /// A helper process of chaos's own (`chaos _stress`, `chaos _netqueue`, `chaos _relay`).
         case helper
         /// nftables (`nft`) and CAP_NET_ADMIN.
         case nftables
         /// tc (iproute2) and CAP_NET_ADMIN.
         case tc
-        /// The kernel's netem queueing discipline (sch_netem).
-        case netem
+        /// Per-packet shaping: tc netem (egress, where the kernel has it), else the kernel's packet
+        /// queue (NFQUEUE) for chaos's packet engine; `chaos capabilities` names the one a host uses.
+        case packets
     }
 }
 

@@ -35,8 +35,8 @@ public struct FaultKind: RawRepresentable, Hashable, Comparable, Sendable, Codab
     /// Whether the fault is undone by revert. A kill cannot be undone: recovery is the system's job.
     public var isReversible: Bool { descriptor.isReversible }
 
-    /// Whether the fault needs the kernel's tc netem qdisc (`HostCapabilities.netem`).
-    public var needsNetem: Bool { descriptor.needs.contains(.netem) }
+    /// Whether the fault acts on each packet (tc netem, or the packet engine through NFQUEUE).
+    public var shapesPackets: Bool { descriptor.needs.contains(.packets) }
 
     /// What a fault acts on, which decides the target fields it needs.
     public enum Subject: String, Sendable { case processes, unit, host }

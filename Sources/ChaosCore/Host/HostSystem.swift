@@ -141,11 +141,16 @@ public struct HostCapabilities: Hashable, Sendable, Codable {
     public var systemdSystem: Bool
     /// Network namespaces can be created.
     public var networkNamespaces: Bool
+    /// How packets can be queued to chaos's packet engine: `nft` (nft's `queue` statement) or
+    /// `iptables-legacy` (the xtables NFQUEUE target), tried in a throwaway namespace; nil for neither.
+    public var packetQueue: String?
 
     public init(root: Bool = false, nft: String? = nil, nftRedirect: Bool = false, iptables: String? = nil, tc: Bool = false,
-                qdiscs: [String: Bool] = [:], cgroups: String = "none", systemdSystem: Bool = false, networkNamespaces: Bool = false) {
+                qdiscs: [String: Bool] = [:], cgroups: String = "none", systemdSystem: Bool = false, networkNamespaces: Bool = false,
+                packetQueue: String? = nil) {
         self.root = root; self.nft = nft; self.nftRedirect = nftRedirect; self.iptables = iptables; self.tc = tc
         self.qdiscs = qdiscs; self.cgroups = cgroups; self.systemdSystem = systemdSystem; self.networkNamespaces = networkNamespaces
+        self.packetQueue = packetQueue
     }
 
     /// Whether tc netem is available.

@@ -121,6 +121,7 @@ public struct ProtectionPolicy: Sendable {
         case "_guardian": return "guardian"
         case "_stress": return "stress helper"
         case "_relay": return "delay relay"
+        case "_netqueue": return "packet engine"
         default: return base(p.executable ?? p.cmdline.first ?? "chaos") == "chaos-agent" ? "agent" : "command"
         }
     }

@@ -10,6 +10,7 @@ public struct PortRange: Hashable, Sendable, Codable, CustomStringConvertible {
               (1...65535).contains(lo), (1...65535).contains(hi), lo <= hi else { return nil }
         lower = lo; upper = hi
     }
+    public init(lower: Int, upper: Int) { self.lower = lower; self.upper = upper }
     public var description: String { lower == upper ? "\(lower)" : "\(lower)-\(upper)" }
 }
 

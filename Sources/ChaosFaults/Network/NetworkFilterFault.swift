@@ -8,7 +8,12 @@ public import ChaosCore
 /// - Receipt: the table name and the exact program (so `--dry-run` and `chaos status` show it).
 /// - Revert: deleting the table; "No such file or directory" (already gone) counts as reverted.
 /// - Needs: root and nftables (`nft`). The agent's control port is exempt unless `includeControlPort`.
-/// - `network.dns` drops DNS (TCP and UDP port 53) to the resolvers in /etc/resolv.conf.
+/// - `network.dns` drops DNS (TCP and UDP port 53) to the resolvers in /etc/resolv.conf, on every
+///   interface: a resolver on a loopback address (systemd-resolved's stub 127.0.0.53, a local
+///   dnsmasq or unbound) is cut on `lo`, and behind resolved's stub its upstream servers (from
+///   /run/systemd/resolve/resolv.conf) are cut too, so lookups through nss-resolve fail as well.
+///   With `probeName`, verify resolves that name with `getent hosts` (the host's own resolver path,
+///   nscd included): a name that still resolves makes the fault not confirmed.
 /// - `network.partition` cuts this host off from the other side: if this host is in `to`, from the
 ///   hosts in `and`, and the other way round; `mode: oneway` cuts only traffic from `to` to `and`.
 public struct NetworkFilterFault: Fault {
@@ -19,17 +24,27 @@ public struct NetworkFilterFault: Fault {
         public var table: String
         public var program: String
         public var summary: String
-        public var actions: [String] { ["nft -f - (\(summary)):\n" + program, "on revert: nft delete table inet \(table)"] }
+        /// network.dns: a name `getent hosts` must fail to resolve while the fault is active.
+        public var probeName: String?
+        public var actions: [String] {
+            ["nft -f - (\(summary)):\n" + program]
+                + (probeName.map { ["verify: 'getent hosts \($0)' must fail"] } ?? [])
+                + ["on revert: nft delete table inet \(table)"]
+        }
         public var claims: [ResourceClaim] { [.path("nft:inet/\(table)")] }
     }
 
     public struct Facts: Sendable {
         var capabilities: HostCapabilities
         var resolvConf: String?
+        /// systemd-resolved's view of the real upstream servers, behind its stub.
+        var resolvedUpstream: String?
     }
 
     public func gather(_ request: FaultRequest, on host: some HostSystem) async throws(ChaosError) -> Facts {
-        Facts(capabilities: await host.capabilities(), resolvConf: kind == .networkDNS ? await host.readFile("/etc/resolv.conf") : nil)
+        guard kind == .networkDNS else { return Facts(capabilities: await host.capabilities()) }
+        return Facts(capabilities: await host.capabilities(), resolvConf: await host.readFile("/etc/resolv.conf"),
+                     resolvedUpstream: await host.readFile(ResolvConf.resolvedUpstream))
     }
 
     public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
@@ -49,11 +64,22 @@ public struct NetworkFilterFault: Fault {
             guard !servers.isEmpty || !remotes.isEmpty else {
                 throw ChaosError("fault.nothingToDo", "No DNS resolver is configured in /etc/resolv.conf, so there is nothing to cut. Give resolvers with '--to'.")
             }
-            if remotes.isEmpty { remotes = servers }
+            if remotes.isEmpty {
+                remotes = servers
+                // Behind a local stub (systemd-resolved), its upstream servers too.
+                if servers.contains(where: ResolvConf.isLoopback) {
+                    for upstream in ResolvConf.nameservers(facts.resolvedUpstream ?? "") where !remotes.contains(upstream) { remotes.append(upstream) }
+                }
+            }
+            if let name = p.probeName, !ResolvConf.isHostName(name) {
+                throw .usage("fault.badParameters", "'\(name)' is not a host name; give probeName a name such as 'db1.internal'.")
+            }
             params.ports = ["53"]
             params.protocol = "all"
             params.direction = "egress"
-            action = .drop
+            let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts)
+            let table = NftProgram.table(for: request.faultID)
+            return Receipt(table: table, program: NftProgram.dns(table: table, scope: scope), summary: "drop DNS \(scope.summary)", probeName: p.probeName)
         case .networkPartition:
             let (others, direction) = try Partition.side(request.network)
             remotes = others
@@ -62,14 +88,19 @@ public struct NetworkFilterFault: Fault {
         default:
             throw .internalError("fault.unsupported", "NetworkFilterFault cannot plan \(kind).")
         }
-        let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts)
+        let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts,
+                                          defaultDirection: kind == .networkLoss ? .egress : .both)
         let table = NftProgram.table(for: request.faultID)
         let program = NftProgram.filter(table: table, scope: scope, action: action)
         let what: String
         switch action {
         case .drop: what = "drop"
         case .reject: what = "reject"
-        case .loss(let pm): what = "drop \(Double(pm) / 10)% of packets"
+        case .loss(let pm):
+            let share = Double(pm) / 10
+            let either = ((1 - (1 - share / 100) * (1 - share / 100)) * 1000).rounded() / 10
+            what = "drop \(share)% of packets"
+                + (scope.direction == .both ? " each way (about \(either)% of round trips lose the request or the reply)" : " (one way: a round trip loses \(share)%)")
         }
         return Receipt(table: table, program: program, summary: "\(what) \(scope.summary)")
     }
@@ -79,7 +110,17 @@ public struct NetworkFilterFault: Fault {
     }
 
     public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {
-        try await Nft.exists(receipt.table, on: host) ? .active : .absent
+        guard try await Nft.exists(receipt.table, on: host) else { return .absent }
+        if let name = receipt.probeName {
+            // The host's own resolver path (nsswitch, nscd, the stub): it must not answer now. A lookup
+            // still hanging after 3 s counts as broken.
+            let r = try await host.run(["getent", "hosts", name], input: nil, timeout: .seconds(3))
+            if r.succeeded {
+                let answer = r.stdout.split(separator: "\n").first.map(String.init)?.trimmingWhitespace() ?? ""
+                return .drifted(reason: "'\(name)' still resolves (\(answer)) with the rules in place: this host resolves through something the fault does not cut (nscd's cache, /etc/hosts, another resolver)")
+            }
+        }
+        return .active
     }
 
     public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
@@ -128,6 +169,20 @@ enum NetworkNeeds {
 
 /// `nameserver` lines of resolv.conf.
 enum ResolvConf {
+    /// Where systemd-resolved writes the upstream servers its stub forwards to.
+    static let resolvedUpstream = "/run/systemd/resolve/resolv.conf"
+
+    static func isLoopback(_ address: String) -> Bool {
+        AddressText.contains(["127.0.0.0/8", "::1/128"], address)
+    }
+
+    /// Letters, digits, '-', '_' and dots; 1-253 characters.
+    static func isHostName(_ name: String) -> Bool {
+        (1...253).contains(name.utf8.count) && name.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0)
+        } && !name.hasPrefix("-")
+    }
+
     static func nameservers(_ text: String) -> [String] {
         text.split(separator: "\n").compactMap { line in
             let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })

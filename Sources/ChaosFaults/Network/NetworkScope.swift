@@ -29,9 +29,12 @@ public struct NetworkScope: Hashable, Sendable, Codable {
     /// Builds a scope from a fault's parameters. `remotes` must already be addresses or CIDRs
     /// (inventory names are resolved by the caller).
     /// - Throws: `fault.badParameters` naming the value that is not an address, port or interface.
-    public static func from(_ p: FaultParameters, remotes: [String], controlPorts: [Int], protectedPorts: [Int] = []) throws(ChaosError) -> NetworkScope {
+    /// - Parameter defaultDirection: the kind's direction when the fault names none (egress for the
+    ///   netem-like kinds, as netem acts on egress; both for blackhole and reject).
+    public static func from(_ p: FaultParameters, remotes: [String], controlPorts: [Int], protectedPorts: [Int] = [],
+                            defaultDirection: Direction = .both) throws(ChaosError) -> NetworkScope {
         var scope = NetworkScope()
-        scope.direction = Direction(rawValue: p.direction ?? "both") ?? .both
+        scope.direction = p.direction.flatMap(Direction.init(rawValue:)) ?? defaultDirection
         for r in remotes {
             switch AddressText.family(of: r) {
             case 4: scope.remotes4.append(r)

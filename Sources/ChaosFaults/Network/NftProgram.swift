@@ -28,8 +28,10 @@ public enum NftProgram {
         return "table inet \(table) {\n" + chains.joined(separator: "\n") + "}\n"
     }
 
-    /// A NAT program that redirects matching outgoing (and incoming) TCP connections to a local relay
-    /// port, except connections the relay itself makes (they carry `mark`).
+    /// A NAT program that redirects matching new outgoing (and incoming) TCP connections to a local
+    /// relay port, except connections the relay itself makes (they carry `mark`). Only `ct state new`:
+    /// a connection open before the table existed is not NAT-initialised, so without it its next
+    /// packet would be redirected to the relay, which knows nothing of it and resets it.
     ///
     /// With an ingress chain, the relay connects to the local server *from the client's address*
     /// (a transparent socket), so the server sees who really called, as it would without the fault
@@ -45,7 +47,7 @@ public enum NftProgram {
             lines += exemptions(scope, verdict: "return")
             lines.append("    meta mark \(mark) return")
             for m in matches(scope, outgoing: outgoing, proto: "tcp", connectionsOnly: true) {
-                lines.append("    \(m)redirect to :\(relayPort)")
+                lines.append("    \(m)ct state new redirect to :\(relayPort)")
             }
             lines.append("  }")
             chains.append(lines.joined(separator: "\n") + "\n")
@@ -61,6 +63,26 @@ public enum NftProgram {
             """)
         }
         return "table inet \(table) {\n" + chains.joined(separator: "\n") + "}\n"
+    }
+
+    /// `network.dns`: drop port 53 to the resolvers, leaving the host. Resolvers on loopback
+    /// addresses (a local stub such as systemd-resolved's 127.0.0.53) are matched on `lo`, the others
+    /// on every other interface (or the one named).
+    public static func dns(table: String, scope: NetworkScope) -> String {
+        var lines = ["  chain egress {", "    type filter hook output priority -10; policy accept;"]
+        lines += exemptions(scope, verdict: "accept")
+        var local = scope, remote = scope
+        local.remotes4 = scope.remotes4.filter(ResolvConf.isLoopback)
+        local.remotes6 = scope.remotes6.filter(ResolvConf.isLoopback)
+        local.interface = "lo"
+        remote.remotes4 = scope.remotes4.filter { !ResolvConf.isLoopback($0) }
+        remote.remotes6 = scope.remotes6.filter { !ResolvConf.isLoopback($0) }
+        if !(local.remotes4.isEmpty && local.remotes6.isEmpty) { lines += matches(local, outgoing: true).map { "    \($0)drop" } }
+        if !(remote.remotes4.isEmpty && remote.remotes6.isEmpty) || (local.remotes4.isEmpty && local.remotes6.isEmpty) {
+            lines += matches(remote, outgoing: true).map { "    \($0)drop" }
+        }
+        lines.append("  }")
+        return "table inet \(table) {\n" + lines.joined(separator: "\n") + "\n}\n"
     }
 
     static func chain(_ name: String, hook: String, scope: NetworkScope, action: Action, outgoing: Bool) -> String {

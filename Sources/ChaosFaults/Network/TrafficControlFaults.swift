@@ -63,66 +63,6 @@ public struct NetworkBandwidthFault: Fault {
     }
 }
 
-/// `network.corrupt`, `network.duplicate`, `network.reorder`, and `network.delay` on a whole interface
-/// where the kernel has netem: a netem root qdisc the fault owns.
-///
-/// - Commands: `tc qdisc add dev IFACE root handle c4aN: netem ...`; revert `tc qdisc del dev IFACE root`
-///   while the root is ours. Where netem is missing, planning fails and names the missing module.
-public struct NetemFault: Fault {
-    public let kind: FaultKind
-    public init(_ kind: FaultKind) { self.kind = kind }
-
-    public typealias Receipt = NetworkBandwidthFault.Receipt
-    public typealias Facts = NetworkBandwidthFault.Facts
-
-    public func gather(_ request: FaultRequest, on host: some HostSystem) async throws(ChaosError) -> Facts {
-        let caps = await host.capabilities()
-        guard let iface = request.spec.with.interface, caps.netem else { return Facts(capabilities: caps, root: nil) }
-        return Facts(capabilities: caps, root: try await TC.root(iface, on: host))
-    }
-
-    public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
-        try TC.refuseWithProtectedPorts(request, kind)
-        try NetworkNeeds.tc(facts.capabilities, kind, qdisc: "netem")
-        guard let iface = request.spec.with.interface, InterfaceName.isValid(iface) else {
-            throw .usage("fault.badParameters", "\(kind) with netem acts on one interface; give '--interface', e.g. '--interface eth0'.")
-        }
-        try TC.checkForeignRoot(facts.root, iface)
-        let handle = TC.handle(for: kind)
-        return Receipt(interface: iface, handle: handle, add: ["tc", "qdisc", "add", "dev", iface, "root", "handle", handle, "netem"] + Self.netemArguments(kind, request.spec.with))
-    }
-
-    /// netem's arguments for the kind.
-    static func netemArguments(_ kind: FaultKind, _ p: FaultParameters) -> [String] {
-        func pct(_ v: Double?) -> String { "\(((v ?? 0) * 100).rounded() / 100)%" }
-        var args: [String] = []
-        if let d = p.delay { args += ["delay", "\(d.milliseconds)ms"] + (p.jitter.map { ["\($0.milliseconds)ms"] } ?? []) }
-        switch kind {
-        case .networkLoss: args += ["loss", pct(p.lossPercent)]
-        default:
-            for (name, value) in Self.extra(kind, p) { args += [name, pct(value)] }
-        }
-        return args
-    }
-
-    static func extra(_ kind: FaultKind, _ p: FaultParameters) -> [(String, Double?)] {
-        switch kind {
-        case .networkCorrupt: return [("corrupt", p.corruptPercent)]
-        case .networkDuplicate: return [("duplicate", p.duplicatePercent)]
-        case .networkReorder: return [("reorder", p.reorderPercent)]
-        default: return []
-        }
-    }
-
-    public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) { try await TC.add(receipt.add, on: host) }
-    public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {
-        try await TC.root(receipt.interface, on: host)?.handle == receipt.handle ? .active : .absent
-    }
-    public func revert(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
-        try await TC.deleteRoot(receipt.interface, ifHandle: receipt.handle, on: host)
-    }
-}
-
 /// tc commands shared by the traffic-control faults.
 public enum TC {
     /// A root qdisc acts on every packet of its interface and cannot spare a port, so on a host that

@@ -81,7 +81,7 @@ struct FaultDescriptorTests {
         #expect(FaultKind(rawValue: "process.explode") == nil)
         #expect(throws: DecodingError.self) { try JSONDecoder().decode(FaultKind.self, from: Data(#""process.explode""#.utf8)) }
         #expect(FaultKind.processKill.isReversible == false && FaultKind.processSignal.isReversible == false)
-        #expect(FaultKind.networkCorrupt.needsNetem && !FaultKind.networkLoss.needsNetem)
+        #expect(FaultKind.networkCorrupt.shapesPackets && !FaultKind.networkLoss.shapesPackets)
     }
 
     @Test("parameters keep the wire form of the ledger and the agent API")

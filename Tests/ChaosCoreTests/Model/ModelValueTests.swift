@@ -12,7 +12,7 @@ struct ModelValueTests {
         case .systemdStop, .systemdKill: #expect(kind.subject == .unit)
         default: #expect(kind.subject == .host)
         }
-        #expect(kind.needsNetem == [.networkCorrupt, .networkDuplicate, .networkReorder].contains(kind))
+        #expect(kind.shapesPackets == [.networkDelay, .networkCorrupt, .networkDuplicate, .networkReorder].contains(kind))
         #expect(kind.description == kind.rawValue)
         #expect(kind.rawValue.split(separator: ".").count == 2, "kinds are area.action")
     }

@@ -27,15 +27,19 @@ extension ParameterKeys {
     public var rate: ParameterKey<String> { .init("rate") }
     public var and: ParameterKey<[String]> { .init("and") }
     public var mode: ParameterKey<String> { .init("mode") }
+    public var probeName: ParameterKey<String> { .init("probeName") }
 }
 
 /// Parameters the network kinds share.
 enum NetworkParameters {
     /// Which packets an nft-based fault takes: the filter of blackhole, reject, loss, delay and dns.
-    static func scope(to toHelp: String = "Remote hosts (inventory names), addresses or CIDRs. Absent: every remote.") -> [FaultParameter] {
+    static func scope(to toHelp: String = "Remote hosts (inventory names), addresses or CIDRs. Absent: every remote.", direction: String = "both") -> [FaultParameter] {
         [
-            FaultParameter("direction", .word(["egress", "ingress", "both"]), default: "both",
-                           help: "Which traffic: `egress` (leaving the host), `ingress` (arriving) or `both`.", example: "egress"),
+            FaultParameter("direction", .word(["egress", "ingress", "both"]), default: direction,
+                           help: direction == "egress"
+                               ? "Which traffic: `egress` (what this host sends, netem's convention), `ingress` (what it receives) or `both` (a round trip suffers twice)."
+                               : "Which traffic: `egress` (leaving the host), `ingress` (arriving) or `both`.",
+                           example: direction == "egress" ? "both" : "egress"),
             FaultParameter("to", .hosts, help: toHelp, example: "[10.0.0.21]"),
             ports, proto,
             FaultParameter("interface", .text, help: "Only this interface. Absent: every interface but lo.", example: "eth0"),
@@ -54,8 +58,6 @@ enum NetworkParameters {
                                           hint: "write 'direction: egress' (the default) or leave it out; to disturb what this host receives, run the fault on the host that sends"),
                        default: "egress", help: "Only `egress`: \(shaper) shapes what leaves the interface.", example: "egress")
     }
-    static let netemInterface = FaultParameter("interface", .text, required: true, because: "tc netem acts on one interface's outgoing traffic",
-                                               help: "The interface whose outgoing packets are disturbed.", example: "eth0")
     static func share(_ name: String, _ help: String, example: String) -> FaultParameter {
         FaultParameter(name, .percent(0.1...100), required: true, help: help, example: example)
     }
@@ -72,12 +74,13 @@ extension FaultDescriptor {
 
     public static let networkLoss = FaultDescriptor(
         .networkLoss, summary: "drop a share of matching packets", subject: .host, reversible: true, needs: [.nftables],
-        parameters: NetworkParameters.scope() + [NetworkParameters.share("lossPercent", "Share of matching packets dropped, at random.", example: "30")],
+        parameters: NetworkParameters.scope(direction: "egress") + [NetworkParameters.share("lossPercent", "Share of matching packets dropped, at random (each way, with `both`).", example: "30")],
         example: "{type: network.loss, duration: 1m, with: {lossPercent: 30, ports: [8080]}}")
 
     public static let networkDelay = FaultDescriptor(
-        .networkDelay, summary: "add latency to matching packets", subject: .host, reversible: true, needs: [.nftables, .helper],
-        parameters: NetworkParameters.scope() + [
+        .networkDelay, summary: "add latency to every matching packet, established connections and UDP included", subject: .host, reversible: true,
+        needs: [.packets, .helper],
+        parameters: NetworkParameters.scope(direction: "egress") + [
             FaultParameter("delay", .duration(atLeast: .milliseconds(1)), required: true, help: "Added latency.", example: "200ms"),
             FaultParameter("jitter", .duration(atLeast: nil), default: "none", help: "Random variation of `delay`, at most `delay`.", example: "20ms"),
         ],
@@ -85,31 +88,28 @@ extension FaultDescriptor {
         example: "{type: network.delay, duration: 5m, with: {delay: 80ms, jitter: 20ms, ports: [6379]}}")
 
     public static let networkCorrupt = FaultDescriptor(
-        .networkCorrupt, summary: "flip a random bit in a share of the packets leaving an interface (needs tc netem)", subject: .host,
-        reversible: true, needs: [.tc, .netem],
-        parameters: [NetworkParameters.share("corruptPercent", "Share of packets with one bit flipped.", example: "5"),
-                     NetworkParameters.netemInterface, NetworkParameters.egressOnly("tc netem")],
-        example: "{type: network.corrupt, duration: 5m, with: {corruptPercent: 2, interface: eth0}}")
+        .networkCorrupt, summary: "flip one bit in a share of matching packets (the receiver's checksum discards them)", subject: .host,
+        reversible: true, needs: [.packets, .helper],
+        parameters: NetworkParameters.scope(direction: "egress") + [NetworkParameters.share("corruptPercent", "Share of matching packets with one bit flipped.", example: "5")],
+        example: "{type: network.corrupt, duration: 5m, with: {corruptPercent: 2, to: [db1]}}")
 
     public static let networkDuplicate = FaultDescriptor(
-        .networkDuplicate, summary: "send a share of the packets leaving an interface twice (needs tc netem)", subject: .host,
-        reversible: true, needs: [.tc, .netem],
-        parameters: [NetworkParameters.share("duplicatePercent", "Share of packets sent twice.", example: "10"),
-                     NetworkParameters.netemInterface, NetworkParameters.egressOnly("tc netem")],
-        example: "{type: network.duplicate, duration: 5m, with: {duplicatePercent: 10, interface: eth0}}")
+        .networkDuplicate, summary: "send a share of matching packets twice", subject: .host,
+        reversible: true, needs: [.packets, .helper],
+        parameters: NetworkParameters.scope(direction: "egress") + [NetworkParameters.share("duplicatePercent", "Share of matching packets sent twice.", example: "10")],
+        example: "{type: network.duplicate, duration: 5m, with: {duplicatePercent: 10, ports: [5432]}}")
 
     public static let networkReorder = FaultDescriptor(
-        .networkReorder, summary: "send a share of the packets leaving an interface at once, ahead of the others, which wait `delay` (needs tc netem)",
-        subject: .host, reversible: true, needs: [.tc, .netem],
-        parameters: [
-            NetworkParameters.share("reorderPercent", "Share of packets sent at once, ahead of the delayed rest.", example: "25"),
+        .networkReorder, summary: "send a share of matching packets at once, ahead of the others, which wait `delay`",
+        subject: .host, reversible: true, needs: [.packets, .helper],
+        parameters: NetworkParameters.scope(direction: "egress") + [
+            NetworkParameters.share("reorderPercent", "Share of matching packets sent at once, ahead of the delayed rest.", example: "25"),
             FaultParameter("delay", .duration(atLeast: .milliseconds(1)), required: true, because: "the wait of the packets that are not sent at once",
                            help: "How long the packets not sent at once wait.", example: "10ms"),
             FaultParameter("jitter", .duration(atLeast: nil), default: "none", help: "Random variation of `delay`, at most `delay`.", example: "2ms"),
-            NetworkParameters.netemInterface, NetworkParameters.egressOnly("tc netem"),
         ],
         rules: [.notAbove("jitter", "delay")],
-        example: "{type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, interface: eth0}}")
+        example: "{type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, ports: [6379]}}")
 
     public static let networkBandwidth = FaultDescriptor(
         .networkBandwidth, summary: "limit an interface's bandwidth", subject: .host, reversible: true, needs: [.tc],
@@ -135,6 +135,9 @@ extension FaultDescriptor {
 
     public static let networkDNS = FaultDescriptor(
         .networkDNS, summary: "break DNS resolution", subject: .host, reversible: true, needs: [.nftables],
-        parameters: NetworkParameters.scope(to: "Resolvers to cut. Absent: the nameservers of /etc/resolv.conf."),
+        parameters: NetworkParameters.scope(to: "Resolvers to cut. Absent: the nameservers of /etc/resolv.conf (on `lo` for a local stub such as systemd-resolved's 127.0.0.53, with the stub's upstream servers).") + [
+            FaultParameter("probeName", .text, help: "A name this host resolves through DNS: while the fault is active `getent hosts NAME` must fail, or the fault is not confirmed (and a one-off reverts it). Absent: resolution is not checked.",
+                           example: "db1.internal"),
+        ],
         example: "{type: network.dns, duration: 30s}")
 }
