@@ -41,7 +41,11 @@ public enum CapabilityProbe {
             let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"
             caps.nftRedirect = (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded ?? false
         }
-        if caps.networkNamespaces { caps.packetQueue = await packetQueue(nft: caps.nft != nil) }
+        // CHAOS_NO_PACKET_QUEUE=1: never queue packets to userspace on this host (then delay falls back
+        // to the relay, and corrupt/duplicate/reorder need netem).
+        if caps.networkNamespaces && getenv("CHAOS_NO_PACKET_QUEUE").map({ String(cString: $0) }) != "1" {
+            caps.packetQueue = await packetQueue(nft: caps.nft != nil)
+        }
         caps.cgroups = cgroupMode()
         caps.systemdSystem = access("/run/systemd/system", F_OK) == 0
         return caps

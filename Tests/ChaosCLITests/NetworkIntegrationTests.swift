@@ -15,6 +15,8 @@ import Testing
 /// revert run elsewhere would act on the wrong namespace's firewall).
 @Suite("Network faults in network namespaces", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
 struct NetworkIntegrationTests {
+    /// Hides the kernel's packet queue from chaos, so network.delay falls back to the TCP relay.
+    static let relayOnly = ["CHAOS_NO_PACKET_QUEUE": "1"]
     // MARK: blackhole, reject, control port
 
     @Test("blackhole: a connect to the port times out, another port answers, and it answers again when the fault ends")
@@ -149,6 +151,19 @@ struct NetworkIntegrationTests {
         try bed.revert("b", fault.id)
         let after = try bed.ping(from: "a", "10.77.15.2", count: 200)
         #expect(after.received == 200, "no loss after the fault: \(after)")
+
+        // Without a direction, loss acts on egress (netem's convention): a's pings lose only their
+        // requests, ~30 %; with --both, requests and replies: 1 - 0.7² = 51 %.
+        for (flags, range) in [([String](), 252...348), (["--both"], 458...562)] {
+            let f = try bed.inject("a", ["net", "loss", "--packets", "30", "--protocol", "icmp"] + flags)
+            let summary = (f.json["actions"] as? [String] ?? []).joined(separator: " ")
+            #expect(summary.contains(flags.isEmpty ? "one way" : "each way"), "the output states the round-trip effect: \(summary)")
+            let p = try bed.ping(from: "a", "10.77.15.2", count: 1000)
+            let lost = p.transmitted - p.received
+            print("[net] loss 30 % \(flags.isEmpty ? "egress (default)" : "both"): lost \(lost) of \(p.transmitted) round trips")
+            #expect(range.contains(lost), "lost \(lost) of 1000 with \(flags)")
+            try bed.revert("a", f.id)
+        }
     }
 
     // MARK: partition
@@ -236,7 +251,7 @@ struct NetworkIntegrationTests {
 
     // MARK: delay
 
-    @Test("delay 200ms ± 20ms through the relay: new connections' round trips rise by 180-260 ms; other ports are not delayed")
+    @Test("delay 200ms ± 20ms through the relay (no packet queue: CHAOS_NO_PACKET_QUEUE=1): new connections' round trips rise by 180-260 ms; other ports are not delayed")
     func delay() throws {
         let bed = try NetBed.pair("delay", subnet: 19)
         defer { bed.close() }
@@ -244,10 +259,9 @@ struct NetworkIntegrationTests {
         let before = try bed.snapshot("a")
         let base = Stats(try bed.rtt(from: "a", "10.77.19.2", port: 8080, count: 20))
 
-        let fault = try bed.inject("a", ["net", "delay", "--delay", "200ms", "--jitter", "20ms", "--to", "10.77.19.2", "--port", "8080"])
-        // With --to and --port the relay is used even where netem exists (netem delays a whole interface).
+        let fault = try bed.inject("a", ["net", "delay", "--delay", "200ms", "--jitter", "20ms", "--to", "10.77.19.2", "--port", "8080"], env: Self.relayOnly)
         let actions = fault.json["actions"] as? [String] ?? []
-        #expect(actions.first?.contains("relay") == true, "the output names the mechanism: \(actions)")
+        #expect(actions.first?.contains("relay") == true && actions.first?.contains("new TCP connections only") == true, "the output names the mechanism and its limit: \(actions)")
         let receipt = try #require(try bed.openFaults("a").first?["receipt"] as? [String: Any])
         #expect(receipt["mechanism"] as? String == "relay")
         #expect(!bed.relays(fault.id).isEmpty, "the relay runs")
@@ -276,7 +290,7 @@ struct NetworkIntegrationTests {
         #expect(try bed.whoami(from: "a", "10.77.30.2", port: 8080).hasSuffix("10.77.30.1"))
         let base = Stats(try bed.rtt(from: "a", "10.77.30.2", port: 8080, count: 10))
 
-        let fault = try bed.inject("b", ["net", "delay", "--delay", "100ms", "--port", "8080", "--ingress"])
+        let fault = try bed.inject("b", ["net", "delay", "--delay", "100ms", "--port", "8080", "--ingress"], env: Self.relayOnly)
         #expect(!bed.relays(fault.id).isEmpty, "the relay runs")
         let seen = try bed.whoami(from: "a", "10.77.30.2", port: 8080)
         #expect(seen.hasSuffix("10.77.30.1"), "the server must see the client, not the relay on its own host: \(seen)")
@@ -378,24 +392,191 @@ struct NetworkIntegrationTests {
 
     // MARK: netem kinds
 
-    @Test("corrupt, duplicate and reorder need netem: without it, exit 1 naming netem, and nothing is left", arguments: ["corrupt", "duplicate", "reorder"])
-    func netemKinds(_ kind: String) throws {
+    @Test("corrupt, duplicate and reorder need netem or a packet queue: with neither (CHAOS_NO_PACKET_QUEUE=1 and no netem here), exit 1 naming both, and nothing is left",
+          arguments: ["corrupt", "duplicate", "reorder"])
+    func packetKindsWithoutMechanism(_ kind: String) throws {
         let bed = try NetBed.pair("nm\(kind.prefix(3))", subnet: 23)
         defer { bed.close() }
-        let netem = try bed.hasNetem("a")
+        guard try !bed.hasNetem("a") else { return }
         let before = try bed.snapshot("a")
-        if netem {
-            let fault = try bed.inject("a", ["net", kind, "--percent", "5", "--interface", "eth0"])
-            try bed.revert("a", fault.id)
-        } else {
-            let r = try bed.chaos("a", ["net", kind, "--percent", "5", "--interface", "eth0", "--for", "30s"])
-            #expect(r.status == 1, "exit 1: \(r.stdout) \(r.stderr)")
-            #expect(r.stderr.contains("netem"), "the message names the missing netem: \(r.stderr)")
-            let json = try bed.chaos("a", ["net", kind, "--percent", "5", "--interface", "eth0", "--for", "30s", "--output", "json"])
-            let error = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["error"] as? [String: Any]
-            #expect((error?["message"] as? String)?.contains("netem") == true, "--output json names netem too: \(json.stdout) \(json.stderr)")
-        }
+        let r = try bed.chaos("a", ["net", kind, "--packets", "5", "--for", "30s"], env: Self.relayOnly)
+        #expect(r.status == 1, "exit 1: \(r.stdout) \(r.stderr)")
+        #expect(r.stderr.contains("netem") && r.stderr.contains("NFQUEUE"), "the message names what is missing: \(r.stderr)")
+        let json = try bed.chaos("a", ["net", kind, "--packets", "5", "--for", "30s", "--output", "json"], env: Self.relayOnly)
+        let error = (try? JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])?["error"] as? [String: Any]
+        #expect((error?["message"] as? String)?.contains("netem") == true, "--output json names it too: \(json.stdout) \(json.stderr)")
         #expect(try bed.snapshot("a") == before, "nothing is left")
+        #expect(try bed.openFaults("a").isEmpty)
+    }
+
+    // MARK: the packet engine (NFQUEUE): every flow, established connections and UDP included
+
+    @Test("delay 200ms of an established connection: no reset at inject, every request after inject takes >= 200 ms more, and the same connection is fast again after revert")
+    func delayEstablished() throws {
+        let bed = try NetBed.pair("dlyest", subnet: 40)
+        defer { bed.close() }
+        try bed.serveTCP("b", ports: [8080, 8081])
+        let before = try bed.snapshot("a")
+        let file = try bed.tcpLoop(from: "a", "10.77.40.2", port: 8080, seconds: 8, interval: 0.1)
+        #expect(Harness.waitUntil(timeout: 10) { bed.loopSamples(file).samples.count >= 5 }, "the client is talking")
+        let injecting = Double(Harness.nowMs())
+        let fault = try bed.inject("a", ["net", "delay", "--delay", "200ms", "--to", "10.77.40.2", "--ports", "8080"])
+        let injected = Double(Harness.nowMs())
+        let actions = fault.json["actions"] as? [String] ?? []
+        #expect(actions.first?.hasPrefix("mechanism: nfqueue") == true || actions.first?.hasPrefix("mechanism: tc netem") == true, "\(actions)")
+        #expect(actions.contains { $0.hasPrefix("effect: ") && $0.contains("grows by about 200 ms") }, "\(actions)")
+        #expect(!bed.engines(fault.id).isEmpty || actions.first?.contains("netem") == true, "the packet engine runs")
+        // Another port of the same host is not delayed, also on a connection opened during the fault.
+        let other = Stats(try bed.rtt(from: "a", "10.77.40.2", port: 8081, count: 5))
+        #expect(other.median < 50, "port 8081 is not delayed: \(other.median) ms")
+        usleep(1_500_000)
+        let reverting = Double(Harness.nowMs())
+        try bed.revert("a", fault.id)
+        let reverted = Double(Harness.nowMs())
+        usleep(1_000_000)
+        let (samples, error) = bed.loopSamples(file)
+        #expect(error == nil, "the connection survives inject and revert (no reset): \(error ?? "")")
+        let base = Stats(samples.filter { $0.at + $0.rtt < injecting }.map(\.rtt))
+        let during = samples.filter { $0.at > injected && $0.at + $0.rtt < reverting }.map(\.rtt)
+        let after = samples.filter { $0.at > reverted }.map(\.rtt)
+        print("[net] established connection, delay 200ms: before median \(base.median.f) ms; during \(during.count) requests, min \(Stats(during).min.f) median \(Stats(during).median.f) max \(Stats(during).max.f) ms; after median \(Stats(after).median.f) ms")
+        #expect(during.count >= 5, "requests during the fault: \(during.count)")
+        #expect(during.allSatisfy { $0 >= 200 }, "every request after inject waits >= 200 ms: \(during)")
+        #expect(during.allSatisfy { $0 < 260 }, "and not much more: \(during)")
+        #expect(!after.isEmpty && after.allSatisfy { $0 < 50 }, "fast again on the same connection after revert: \(after)")
+        #expect(base.median < 20)
+        #expect(Harness.waitUntil(timeout: 5) { bed.relays(fault.id).isEmpty }, "the engine is gone")
+        #expect(try bed.snapshot("a") == before, "no chain, rule or queue is left")
+    }
+
+    @Test("UDP through the packet engine: delay 100ms ± 10ms moves every datagram's round trip into 90-130 ms; reorder 25% lets about a quarter through at once")
+    func udpDelayAndReorder() throws {
+        let bed = try NetBed.pair("udp", subnet: 41)
+        defer { bed.close() }
+        try bed.serveUDP("b", port: 9999)
+        let before = try bed.snapshot("a")
+        let base = try bed.udpRTT(from: "a", "10.77.41.2", port: 9999, count: 20)
+        #expect(base.allSatisfy { $0 >= 0 && $0 < 20 }, "\(base)")
+        var fault = try bed.inject("a", ["net", "delay", "--delay", "100ms", "--jitter", "10ms", "--to", "10.77.41.2", "--protocol", "udp"])
+        let during = try bed.udpRTT(from: "a", "10.77.41.2", port: 9999, count: 40)
+        print("[net] UDP delay 100±10ms: min \(Stats(during).min.f) median \(Stats(during).median.f) max \(Stats(during).max.f) ms")
+        #expect(during.allSatisfy { (90...130).contains($0) }, "\(during)")
+        #expect(Stats(during).max - Stats(during).min >= 5, "jitter is visible")
+        try bed.revert("a", fault.id)
+        #expect(try bed.udpRTT(from: "a", "10.77.41.2", port: 9999, count: 10).allSatisfy { $0 >= 0 && $0 < 20 })
+
+        fault = try bed.inject("a", ["net", "reorder", "--packets", "25", "--delay", "30ms", "--to", "10.77.41.2", "--protocol", "udp"])
+        let mixed = try bed.udpRTT(from: "a", "10.77.41.2", port: 9999, count: 200, interval: 0.002)
+        let fast = mixed.filter { $0 >= 0 && $0 < 15 }.count, slow = mixed.filter { $0 >= 30 }.count
+        print("[net] UDP reorder 25% (30ms): \(fast) of 200 at once, \(slow) waited")
+        #expect((26...74).contains(fast) && fast + slow == 200, "about 50 ± 24 of 200 at once: \(fast) fast, \(slow) slow")
+        try bed.revert("a", fault.id)
+        #expect(try bed.snapshot("a") == before)
+    }
+
+    @Test("duplicate 50% of a's pings: about half come back twice; corrupt 30% of UDP: the receiver counts about 30% checksum errors and delivers the rest intact")
+    func duplicateAndCorrupt() throws {
+        let bed = try NetBed.pair("dupcor", subnet: 42)
+        defer { bed.close() }
+        let before = try bed.snapshot("a")
+        var fault = try bed.inject("a", ["net", "duplicate", "--packets", "50", "--to", "10.77.42.2", "--protocol", "icmp"])
+        let p = try bed.ping(from: "a", "10.77.42.2", count: 1000)
+        print("[net] duplicate 50%: \(p.duplicates) duplicates of \(p.received) replies")
+        // 500 ± 3.29·sqrt(1000·0.25)
+        #expect(p.received == 1000 && (448...552).contains(p.duplicates), "\(p) +\(p.duplicates) duplicates")
+        try bed.revert("a", fault.id)
+
+        let sink = try bed.udpSink("b", port: 9998)
+        let csumBefore = try bed.udpChecksumErrors("b")
+        fault = try bed.inject("a", ["net", "corrupt", "--packets", "30", "--to", "10.77.42.2", "--protocol", "udp"])
+        try bed.udpSend(from: "a", "10.77.42.2", port: 9998, tag: "c", count: 400)
+        usleep(300_000)
+        let errors = try bed.udpChecksumErrors("b") - csumBefore
+        let delivered = ((try? String(contentsOfFile: sink, encoding: .utf8)) ?? "").split(separator: "\n")
+        print("[net] corrupt 30%: \(errors) of 400 datagrams failed the receiver's checksum, \(delivered.count) delivered")
+        // 120 ± 3.29·sqrt(400·0.21)
+        #expect((90...150).contains(errors), "checksum errors \(errors)")
+        #expect(errors + delivered.count == 400, "every datagram is either discarded or delivered")
+        #expect(delivered.allSatisfy { $0.hasPrefix("c-") }, "what is delivered is intact")
+        try bed.revert("a", fault.id)
+        #expect(try bed.snapshot("a") == before)
+    }
+
+    @Test("SIGKILL the packet engine mid-fault: traffic flows again at once (bypass), the fault shows drift, and revert removes every rule")
+    func engineKilled() throws {
+        let bed = try NetBed.pair("engkill", subnet: 43)
+        defer { bed.close() }
+        try bed.serveTCP("b", ports: [8080])
+        let before = try bed.snapshot("a")
+        let file = try bed.tcpLoop(from: "a", "10.77.43.2", port: 8080, seconds: 6, interval: 0.05)
+        let fault = try bed.inject("a", ["net", "delay", "--delay", "300ms", "--to", "10.77.43.2"])
+        let engine = try #require(bed.engines(fault.id).first, "the engine runs")
+        usleep(700_000)
+        kill(engine, SIGKILL)
+        let killed = Double(Harness.nowMs())
+        #expect(Harness.waitUntil(timeout: 5) { Harness.isDead(engine) })
+        usleep(1_000_000)
+        let status = try bed.openFaults("a").first { $0["id"] as? String == fault.id }
+        let (samples, error) = bed.loopSamples(file)
+        #expect(error == nil, "the connection survives the engine's death: \(error ?? "")")
+        let later = samples.filter { $0.at > killed + 400 }.map(\.rtt)
+        print("[net] engine SIGKILLed: \(later.count) requests after, max \(Stats(later).max.f) ms; status \(status?["verified"] ?? status?["state"] ?? "?")")
+        #expect(!later.isEmpty && later.allSatisfy { $0 < 50 }, "packets bypass the dead engine: \(later)")
+        #expect(try bed.snapshot("a") != before, "the rules are still there until revert")
+        try bed.revert("a", fault.id)
+        #expect(try bed.snapshot("a") == before, "revert removes them")
+    }
+
+    @Test("crash of chaos, its guardian and the engine: traffic flows (bypass), and the next chaos command removes the leftover rules")
+    func crashAllWithEngine() throws {
+        let bed = try NetBed.pair("crall", subnet: 44)
+        defer { bed.close() }
+        try bed.serveTCP("b", ports: [8080])
+        let before = try bed.snapshot("a")
+        let run = try bed.startChaos("a", ["net", "delay", "--delay", "300ms", "--to", "10.77.44.2", "--for", "60s"])
+        let fault = try bed.waitInjected("a", by: run)
+        let owners = (fault.json["owners"] as? [[String: Any]] ?? []).compactMap { number($0["pid"]).map { Int32($0) } }
+        let guardian = try #require(owners.first { cmdline($0).dropFirst().first == "_guardian" })
+        let engine = try #require(bed.engines(fault.id).first)
+        for pid in [run.processIdentifier, guardian, engine] { kill(pid, SIGKILL) }
+        run.waitUntilExit()
+        #expect(Harness.waitUntil(timeout: 5) { Harness.isDead(guardian) && Harness.isDead(engine) })
+        #expect(Stats(try bed.rtt(from: "a", "10.77.44.2", port: 8080, count: 5)).max < 50, "nothing delays any more (bypass)")
+        let status = try bed.chaos("a", ["status", "--output", "json"])
+        #expect(status.stderr.contains("Reverted leftover fault \(fault.id)"), "\(status.stderr)")
+        #expect(try bed.snapshot("a") == before, "the leftover chains are gone")
+    }
+
+    // MARK: dns on hosts with a local stub resolver
+
+    @Test("dns where resolv.conf names a local stub (127.0.0.53, as systemd-resolved): getent stops resolving during the fault and resolves after; a probe name that still resolves is not confirmed")
+    func dnsStub() throws {
+        let bed = try NetBed.pair("dnsstub", subnet: 45)
+        defer { bed.close() }
+        let etc = "/etc/netns/\(bed.lab.ns("a"))"
+        try FileManager.default.createDirectory(atPath: etc, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: etc) }
+        try "nameserver 127.0.0.53\noptions edns0 trust-ad\n".write(toFile: etc + "/resolv.conf", atomically: true, encoding: .utf8)
+        try bed.startHelper("a", [NetProbe.python, NetProbe.script, "dns-serve", "127.0.0.53", "53"], udpPort: 53)
+        func lookup() throws -> NetworkLab.Result { try bed.lab.run("a", ["/usr/bin/getent", "hosts", "svc.test"], timeout: 20) }
+        var r = try lookup()
+        #expect(r.status == 0 && r.stdout.contains("10.1.2.3"), "the stub answers before the fault: \(r.stdout) \(r.stderr)")
+        let before = try bed.snapshot("a")
+
+        let fault = try bed.inject("a", ["net", "dns", "--probe-name", "svc.test"])
+        let program = (fault.json["actions"] as? [String] ?? []).joined(separator: "\n")
+        #expect(program.contains("oifname \"lo\" ip daddr { 127.0.0.53 }"), "the stub is cut on lo: \(program)")
+        r = try lookup()
+        #expect(r.status != 0, "no resolution during the fault: \(r.stdout)")
+        try bed.revert("a", fault.id)
+        r = try lookup()
+        #expect(r.status == 0 && r.stdout.contains("10.1.2.3"), "resolves again: \(r.stdout) \(r.stderr)")
+
+        // A name the fault cannot break (/etc/hosts answers it): not confirmed, reverted, exit 1.
+        let denied = try bed.chaos("a", ["net", "dns", "--probe-name", "localhost", "--for", "30s", "--output", "json"])
+        #expect(denied.status == 1, "\(denied.stdout) \(denied.stderr)")
+        #expect(denied.stdout.contains("still resolves"), "the reason is given: \(denied.stdout)")
+        #expect(try bed.snapshot("a") == before)
         #expect(try bed.openFaults("a").isEmpty)
     }
 
@@ -579,15 +760,15 @@ private final class NetBed: @unchecked Sendable {
     // MARK: chaos
 
     @discardableResult
-    func chaos(_ host: String, _ args: [String], timeout: TimeInterval = 60) throws -> NetworkLab.Result {
-        try lab.run(host, [Harness.chaos] + args, env: ["CHAOS_STATE_DIR": state], timeout: timeout)
+    func chaos(_ host: String, _ args: [String], env: [String: String] = [:], timeout: TimeInterval = 60) throws -> NetworkLab.Result {
+        try lab.run(host, [Harness.chaos] + args, env: env.merging(["CHAOS_STATE_DIR": state]) { $1 }, timeout: timeout)
     }
 
     struct Fault { var id: String; var deadline: Int64; var json: [String: Any] }
 
     /// `chaos ARGS --for 60s --detach --output json` in `host`; fails unless it reports the fault active.
-    func inject(_ host: String, _ args: [String]) throws -> Fault {
-        let r = try chaos(host, args + ["--for", "60s", "--detach", "--output", "json"])
+    func inject(_ host: String, _ args: [String], env: [String: String] = [:]) throws -> Fault {
+        let r = try chaos(host, args + ["--for", "60s", "--detach", "--output", "json"], env: env)
         guard r.status == 0, let json = try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any],
               let id = json["id"] as? String else {
             throw NetTestError("chaos \(args.joined(separator: " ")) failed (exit \(r.status)): \(r.stdout) \(r.stderr)")
@@ -651,14 +832,16 @@ private final class NetBed: @unchecked Sendable {
         return (number(qdiscs?["netem"]) ?? 0) != 0 || (qdiscs?["netem"] as? Bool) == true
     }
 
-    /// Live `chaos _relay` processes of a fault.
+    /// Live helpers of a fault: its `chaos _relay` or `chaos _netqueue` (the packet engine).
     func relays(_ id: String) -> [Int32] {
         let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }
         return pids.filter { pid in
             let c = cmdline(pid)
-            return c.count > 3 && c[1] == "_relay" && c.contains(id) && !Harness.isDead(pid)
+            return c.count > 3 && (c[1] == "_relay" || c[1] == "_netqueue") && c.contains(id) && !Harness.isDead(pid)
         }
     }
+    /// Live `chaos _netqueue` processes of a fault.
+    func engines(_ id: String) -> [Int32] { relays(id).filter { cmdline($0).dropFirst().first == "_netqueue" } }
 
     /// `nft list ruleset` and `tc qdisc show` of `host`.
     func snapshot(_ host: String) throws -> String {
@@ -669,14 +852,19 @@ private final class NetBed: @unchecked Sendable {
         let rules6 = try lab.run(host, ["/usr/sbin/ip", "-6", "rule", "show"], timeout: 10)
         let routes = try lab.run(host, ["/usr/sbin/ip", "-4", "route", "show", "table", "all"], timeout: 10)
         let routes6 = try lab.run(host, ["/usr/sbin/ip", "-6", "route", "show", "table", "all"], timeout: 10)
-        guard nft.status == 0, tc.status == 0, rules.status == 0, routes.status == 0 else {
-            throw NetTestError("snapshot failed: \(nft.stderr) \(tc.stderr) \(rules.stderr) \(routes.stderr)")
+        // The packet engine's rules (iptables-legacy, mangle; no counters with -S) and bound queues.
+        let xt = try lab.run(host, ["/usr/sbin/iptables-legacy", "-w", "5", "-t", "mangle", "-S"], timeout: 10)
+        let xt6 = try lab.run(host, ["/usr/sbin/ip6tables-legacy", "-w", "5", "-t", "mangle", "-S"], timeout: 10)
+        let queues = try lab.run(host, ["/bin/cat", "/proc/net/netfilter/nfnetlink_queue"], timeout: 10)
+        guard nft.status == 0, tc.status == 0, rules.status == 0, routes.status == 0, xt.status == 0 else {
+            throw NetTestError("snapshot failed: \(nft.stderr) \(tc.stderr) \(rules.stderr) \(routes.stderr) \(xt.stderr)")
         }
         let extra = (routes.stdout + routes6.stdout).split(separator: "\n").filter {
             $0.contains(" table ") && !$0.contains(" table local") && !$0.contains(" table main")
         }
         return "# nft list ruleset\n" + nft.stdout + "# tc qdisc show\n" + tc.stdout + "# ip rule show\n" + rules.stdout + rules6.stdout
             + "# routes in other tables\n" + extra.joined(separator: "\n")
+            + "\n# iptables-legacy -t mangle -S\n" + xt.stdout + xt6.stdout + "# nfnetlink queues\n" + queues.stdout
     }
 
     func nftLoad(_ host: String, _ program: String) throws {
@@ -796,6 +984,34 @@ private final class NetBed: @unchecked Sendable {
         return list
     }
 
+    /// Starts a client holding one TCP connection to `address:port` for `seconds`, one request every
+    /// `interval`; returns the file it writes ([send ms, rtt ms] or {"error"} per line).
+    func tcpLoop(from host: String, _ address: String, port: Int, seconds: Double, interval: Double) throws -> String {
+        let file = NSTemporaryDirectory() + "chaos-it-loop-\(UUID().uuidString.prefix(8)).log"
+        files.append(file)
+        let p = try lab.start(host, [NetProbe.python, NetProbe.script, "tcp-loop", address, String(port), String(seconds), String(interval), file])
+        helpers.append(p)
+        return file
+    }
+
+    /// The lines of a `tcpLoop` file so far: (send ms, rtt ms), and the error if it ended with one.
+    func loopSamples(_ file: String) -> (samples: [(at: Double, rtt: Double)], error: String?) {
+        let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+        var out: [(Double, Double)] = []
+        var error: String?
+        for line in text.split(separator: "\n") {
+            let json = try? JSONSerialization.jsonObject(with: Data(line.utf8))
+            if let pair = json as? [Any], pair.count == 2, let at = number(pair[0]), let rtt = number(pair[1]) { out.append((at, rtt)) }
+            if let d = json as? [String: Any] { error = d["error"] as? String }
+        }
+        return (out, error)
+    }
+
+    /// `count` UDP round trips to an echo server, one at a time; ms each, -1 for none.
+    func udpRTT(from host: String, _ address: String, port: Int, count: Int, timeout: Double = 1, interval: Double = 0.01) throws -> [Double] {
+        (try probe(host, ["udp-rtt", address, String(port), String(count), String(timeout), String(interval)]) as? [Any] ?? []).compactMap { number($0) }
+    }
+
     func udpQuery(from host: String, _ address: String, port: Int, timeout: Double = 2) throws -> Probe {
         Probe(try probe(host, ["udp-query", address, String(port), String(timeout)]))
     }
@@ -819,8 +1035,18 @@ private final class NetBed: @unchecked Sendable {
     }
 
     struct Ping: CustomStringConvertible {
-        var transmitted = 0, received = 0
+        var transmitted = 0, received = 0, duplicates = 0
         var description: String { "\(received)/\(transmitted) received" }
+    }
+
+    /// UDP InCsumErrors of `host` (/proc/net/snmp of its namespace).
+    func udpChecksumErrors(_ host: String) throws -> Int {
+        let r = try lab.run(host, ["/bin/cat", "/proc/net/snmp"], timeout: 10)
+        let lines = r.stdout.split(separator: "\n").filter { $0.hasPrefix("Udp:") }
+        guard lines.count >= 2 else { throw NetTestError("no Udp lines in /proc/net/snmp") }
+        let names = lines[0].split(separator: " "), values = lines[1].split(separator: " ")
+        guard let i = names.firstIndex(of: "InCsumErrors"), i < values.count, let n = Int(values[i]) else { throw NetTestError("no InCsumErrors") }
+        return n
     }
 
     /// `ping -q -c COUNT -i 0.002 -W 1` from `host`.
@@ -831,6 +1057,7 @@ private final class NetBed: @unchecked Sendable {
             let f = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             p.transmitted = Int(f[0].split(separator: " ")[0]) ?? 0
             p.received = f.count > 1 ? Int(f[1].split(separator: " ")[0]) ?? 0 : 0
+            if let d = f.first(where: { $0.hasSuffix("duplicates") }) { p.duplicates = Int(d.dropFirst().split(separator: " ")[0]) ?? 0 }
         }
         guard p.transmitted > 0 else { throw NetTestError("ping gave no summary: \(r.stdout) \(r.stderr)") }
         return p
@@ -1029,8 +1256,76 @@ private enum NetProbe {
                 pass
             time.sleep(0.005)
 
+    def tcp_loop(host, port, seconds, interval, out):
+        # One long-lived connection, one request every `interval` s: [send time (epoch ms), round trip ms].
+        # Written to `out` as it goes, so the test reads it whenever; an error ends it with {"error": ...}.
+        s = socket.create_connection((host, port), timeout=5)
+        s.settimeout(5)
+        end = time.time() + seconds
+        with open(out, "w") as f:
+            i = 0
+            while time.time() < end:
+                msg = b"r%d\n" % i
+                t0 = time.time(); t = time.perf_counter()
+                try:
+                    s.sendall(msg)
+                    got = b""
+                    while len(got) < len(msg):
+                        d = s.recv(65536)
+                        if not d:
+                            raise OSError("closed by the server")
+                        got += d
+                except OSError as e:
+                    f.write(json.dumps({"error": "%s: %s" % (type(e).__name__, e)}) + "\n"); f.flush()
+                    return
+                f.write(json.dumps([t0 * 1000, (time.perf_counter() - t) * 1000]) + "\n"); f.flush()
+                i += 1
+                time.sleep(interval)
+
+    def udp_rtt(host, port, n, timeout, interval):
+        # n datagrams over one socket, one at a time; round trip ms each, -1 for no answer.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(timeout)
+        s.connect((host, port))
+        out = []
+        for i in range(n):
+            msg = b"q%d" % i
+            t = time.perf_counter()
+            s.send(msg)
+            try:
+                while s.recv(65536) != msg:
+                    pass
+                out.append((time.perf_counter() - t) * 1000)
+            except socket.timeout:
+                out.append(-1)
+            time.sleep(interval)
+        print(json.dumps(out))
+
+    def dns_serve(addr, port):
+        # A stand-in for a local stub resolver: answers A queries for *.test with 10.1.2.3, the rest empty.
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((addr, port))
+        while True:
+            q, a = s.recvfrom(4096)
+            if len(q) < 17:
+                continue
+            i = 12
+            labels = []
+            while i < len(q) and q[i] != 0:
+                labels.append(q[i + 1:i + 1 + q[i]].decode(errors="replace"))
+                i += q[i] + 1
+            qtype = q[i + 1:i + 3]
+            question = q[12:i + 5]
+            answer = b""
+            if qtype == b"\x00\x01" and labels and labels[-1] == "test":
+                answer = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 1, 2, 3])
+            s.sendto(q[:2] + b"\x81\x80\x00\x01" + bytes([0, 1 if answer else 0]) + b"\x00\x00\x00\x00" + question + answer, a)
+
     a = sys.argv[1:]
     if a[0] == "tcp-serve": tcp_serve([int(p) for p in a[1:]])
+    elif a[0] == "dns-serve": dns_serve(a[1], int(a[2]))
+    elif a[0] == "tcp-loop": tcp_loop(a[1], int(a[2]), float(a[3]), float(a[4]), a[5])
+    elif a[0] == "udp-rtt": udp_rtt(a[1], int(a[2]), int(a[3]), float(a[4]), float(a[5]))
     elif a[0] == "connect": print(json.dumps(connect_once(a[1], int(a[2]), float(a[3]))))
     elif a[0] == "connect-all": connect_all(float(a[1]), a[2:])
     elif a[0] == "connect-many": print(json.dumps([connect_once(a[1], int(a[2]), float(a[4])) for _ in range(int(a[3]))]))
