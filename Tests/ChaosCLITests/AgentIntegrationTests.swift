@@ -178,7 +178,7 @@ struct AgentIntegrationTests {
         #expect(at >= expiry - 50 && at <= expiry + 1000, "reverted \(at - expiry) ms after the lease ran out")
     }
 
-    @Test("SIGKILL the agent while it holds a pause, a network fault and a disk fill: the next agent reverts all three before it answers")
+    @Test("SIGKILL the agent (and the packet engine) while it holds a pause, a network fault, a delay and a disk fill: the next agent reverts all of them before it answers")
     func crashRecovery() throws {
         let victim = try Harness.victim()
         defer { Harness.cleanup(victim) }
@@ -195,17 +195,33 @@ struct AgentIntegrationTests {
             let cut = try host.call("controller", "POST", "/v1/faults", blackhole)
             #expect(cut.status == 201, "\(cut.body)")
             #expect(try host.lab.run("db1", ["/usr/sbin/nft", "list", "tables"]).stdout.contains("chaos_"))
+            // A delay through the packet engine: its chain, and the engine, which is killed too.
+            let delay = #"{"idempotencyKey":"q","lease":"5m","fault":{"type":"network.delay","duration":"10m","with":{"delay":"50ms","ports":["9"]}},"target":{}}"#
+            let delayed = try host.call("controller", "POST", "/v1/faults", delay)
+            #expect(delayed.status == 201, "\(delayed.body)")
+            func chains() throws -> Bool { try host.lab.run("db1", ["/usr/sbin/iptables-legacy", "-w", "5", "-t", "mangle", "-S"]).stdout.contains("chaos-") }
+            func engines() -> [Int32] {
+                ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { Int32($0) }.filter { pid in
+                    let argv = (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") ?? Data()).split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+                    return argv.count > 2 && argv[1] == "_netqueue" && !Harness.isDead(pid)
+                }
+            }
+            #expect(try chains(), "the delay's chain is in place")
+            let engine = try #require(engines().first, "the packet engine runs")
             #expect(Harness.state(victim.processIdentifier) == "T")
             #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == false)
             let pid = try #require(host.agentPID())
             kill(pid, SIGKILL)
-            #expect(Harness.waitUntil(timeout: 5) { Harness.isDead(pid) })
+            kill(engine, SIGKILL)
+            #expect(Harness.waitUntil(timeout: 5) { Harness.isDead(pid) && Harness.isDead(engine) })
             #expect(Harness.state(victim.processIdentifier) == "T", "a dead agent reverts nothing by itself before its leases run out")
+            #expect(try chains(), "the chain stays (packets bypass the dead engine) until the next agent starts")
             try host.start()
             // The first answer comes only after recovery: everything is back already.
             #expect(Harness.state(victim.processIdentifier) == "S")
             #expect((try? FileManager.default.contentsOfDirectory(atPath: disk))?.isEmpty == true)
             #expect(try host.lab.run("db1", ["/usr/sbin/nft", "list", "tables"]).stdout.contains("chaos_") == false)
+            #expect(try chains() == false, "the next agent removed the delay's chain")
             let list = try host.call("controller", "GET", "/v1/faults")
             #expect(list.body == "[]", "\(list.body)")
         }

@@ -466,3 +466,32 @@ enum Helpers {
         }
     }
 }
+
+/// Which mechanism each network fault uses on a host, for `chaos capabilities` and the agent's
+/// `/v1/capabilities`.
+public enum NetworkMechanisms {
+    public struct Row: Sendable, Hashable, Codable {
+        public var kind: String
+        /// The mechanism for egress (the default of the packet kinds), ingress and both; or why none.
+        public var egress: String
+        public var ingress: String
+        public var both: String
+    }
+
+    public static func table(_ caps: HostCapabilities) -> [Row] {
+        func filter(_ kind: FaultKind) -> Row {
+            let m = caps.root && caps.nft != nil ? "nftables (every flow)" : "none: needs root and nftables"
+            return Row(kind: kind.rawValue, egress: m, ingress: m, both: m)
+        }
+        func packets(_ kind: FaultKind) -> Row {
+            func one(_ d: NetworkScope.Direction) -> String {
+                do { return try PacketMechanism.choose(kind, direction: d, proto: "all", caps).words } catch { return "none: " + error.message }
+            }
+            return Row(kind: kind.rawValue, egress: one(.egress), ingress: one(.ingress), both: one(.both))
+        }
+        let tbf = caps.root && caps.tc && caps.qdiscs["tbf"] == true ? "tc tbf (whole interface)" : "none: needs root, tc and tbf"
+        return [filter(.networkBlackhole), filter(.networkReject), filter(.networkLoss), packets(.networkDelay), packets(.networkCorrupt),
+                packets(.networkDuplicate), packets(.networkReorder), Row(kind: FaultKind.networkBandwidth.rawValue, egress: tbf, ingress: "none: egress only", both: "none: egress only"),
+                filter(.networkPartition), filter(.networkDNS)]
+    }
+}
