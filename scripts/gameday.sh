@@ -13,7 +13,7 @@ dir=/run/chaos-gameday
 reports=$dir-reports
 
 need=()
-for pkg in libsystemd-dev libsqlite3-dev systemd nftables iproute2 haproxy redis-server redis-sentinel python3 curl procps util-linux; do
+for pkg in libsystemd-dev libsqlite3-dev systemd nftables iptables iproute2 haproxy redis-server redis-sentinel python3 curl procps util-linux; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}"; fi

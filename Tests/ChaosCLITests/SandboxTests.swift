@@ -198,6 +198,33 @@ struct SandboxTests {
         }
     }
 
+    /// Local ports of `host`'s established connections to `address:port` (`ss` in its namespace).
+    static func connections(_ host: String, to address: String, port: Int) throws -> Set<String> {
+        let out = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-" + host, "/usr/bin/ss", "-Htn", "state", "established", "dst", "\(address):\(port)"], timeout: 10).stdout
+        return Set(out.split(separator: "\n").compactMap { line in line.split(separator: " ", omittingEmptySubsequences: true).dropLast().last.map(String.init) })
+    }
+
+    @Test("delay-db-pooled: the apps' pooled Redis connections, open before the fault, carry the delay (site p50 +150 ms during, fast before and after) and survive it; the verdict passes with the latency shown; nothing is left")
+    func delayPooled() throws {
+        try Self.withSandbox { dir in
+            let before = try Self.connections("app1", to: "10.80.0.21", port: 6379).union(try Self.connections("app2", to: "10.80.0.21", port: 6379))
+            try #require(!before.isEmpty, "the apps hold pooled connections to the primary before the fault")
+            let run = try Self.run("delay-db-pooled.yaml", dir: dir)
+            let verdict = try #require(run["verdict"] as? [String: Any])
+            #expect(verdict["outcome"] as? String == "passed", "\(verdict)")
+            let latency = (verdict["figures"] as? [String: Any])?["latency"] as? [String: [String: Any]] ?? [:]
+            func p50(_ phase: String) -> Double { (latency[phase]?["p50"] as? NSNumber)?.doubleValue ?? -1 }
+            print("[sandbox] delay-db-pooled: site p50 before \(p50("before")) ms, during \(p50("during")) ms, after \(p50("after")) ms")
+            #expect(p50("before") >= 0 && p50("before") < 100, "fast before: \(latency)")
+            #expect(p50("during") >= 150, "every /health waits for a delayed reply on a pooled connection: \(latency)")
+            #expect(p50("after") >= 0 && p50("after") < 100, "fast again after: \(latency)")
+            let after = try Self.connections("app1", to: "10.80.0.21", port: 6379).union(try Self.connections("app2", to: "10.80.0.21", port: 6379))
+            #expect(!before.intersection(after).isEmpty, "the same pooled connections were delayed and survived (no reset): before \(before), after \(after)")
+            let left = try Self.sandbox(["leftovers"], dir: dir)
+            #expect(left.status == 0, "\(left.stdout)")
+        }
+    }
+
     @Test("a game day runs a suite in order, scores it, writes one HTML report and the JSONL log, and leaves nothing behind")
     func gameday() throws {
         try Self.withSandbox { dir in

@@ -10,16 +10,62 @@ GET /health  200 {"status": "up", "master": "10.80.0.21:6379"} when the Redis pr
 GET /        200 with a visit counter (INCR), or 503.
 The primary is asked of the sentinels on every request (the first that answers), so the app follows a
 failover; with --redis it is fixed (the SPOF variant). Plain sockets and RESP: no dependencies.
+
+Connections are pooled, as real clients do (redis-py, Jedis, Lettuce): each Redis or sentinel address
+keeps its idle connections open for the next request, so the app talks to Redis over long-lived
+connections opened before any fault. A pooled connection that fails is closed; if it had served
+before (the server may have restarted or failed over), the command is retried once on a new one.
+--no-pool opens a connection per command instead.
 """
-import argparse, json, socket, sys, time
+import argparse, json, socket, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-def resp(addr, *args, timeout=0.5):
+POOL = {}
+POOL_LOCK = threading.Lock()
+POOLING = True
+
+def connect(addr, timeout):
     host, port = addr.rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=timeout) as s:
-        s.sendall(("*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a.encode()), a) for a in args)).encode())
-        f = s.makefile("rb")
-        return read(f)
+    s = socket.create_connection((host, int(port)), timeout=timeout)
+    s.settimeout(timeout)
+    return s, s.makefile("rb")
+
+def resp(addr, *args, timeout=0.5):
+    request = ("*%d\r\n" % len(args) + "".join("$%d\r\n%s\r\n" % (len(a.encode()), a) for a in args)).encode()
+    if not POOLING:
+        s, f = connect(addr, timeout)
+        with s:
+            s.sendall(request)
+            return read(f)
+    for attempt in (0, 1):
+        with POOL_LOCK:
+            idle = POOL.setdefault(addr, [])
+            conn = idle.pop() if idle else None
+        reused = conn is not None
+        if conn is None:
+            conn = connect(addr, timeout)
+        s, f = conn
+        try:
+            s.sendall(request)
+            reply = read(f)
+        except RuntimeError:
+            # A Redis error reply: the connection is fine.
+            with POOL_LOCK:
+                POOL[addr].append(conn)
+            raise
+        except ConnectionError:
+            # Closed or reset: a pooled connection may be stale (the server restarted); try a new one.
+            s.close()
+            if reused and attempt == 0:
+                continue
+            raise
+        except Exception:
+            # A timeout or anything else: the server may have the command; never send it twice.
+            s.close()
+            raise
+        with POOL_LOCK:
+            POOL[addr].append(conn)
+        return reply
 
 def read(f):
     line = f.readline()
@@ -84,7 +130,10 @@ def main():
     p.add_argument("--sentinel", action="append", default=[])
     p.add_argument("--redis")
     p.add_argument("--master", default="mymaster")
+    p.add_argument("--no-pool", action="store_true", help="a new connection per Redis command")
     a = p.parse_args()
+    global POOLING
+    POOLING = not a.no_pool
     if not a.sentinel and not a.redis:
         p.error("give --sentinel ADDR:PORT (repeat) or --redis ADDR:PORT")
     host, port = a.listen.rsplit(":", 1)
