@@ -230,6 +230,21 @@ struct PacketFaultTests {
         #expect(again == d)
     }
 
+    @Test("hostile parameters are refused before anything runs: a delay over an hour, an interface name with shell or iptables syntax, a non-address")
+    func hostile() async throws {
+        let host = FakeHost()
+        host.with { $0.capabilities.packetQueue = "iptables-legacy" }
+        let fault = try FaultCatalog.fault(.networkDelay)
+        for (build, remotes) in [({ (p: inout FaultParameters) in p.delay = .milliseconds(3_600_001) }, [String]()),
+                                 ({ (p: inout FaultParameters) in p.delay = .milliseconds(5); p.interface = "eth0 -j ACCEPT" }, []),
+                                 ({ (p: inout FaultParameters) in p.delay = .milliseconds(5); p.interface = "$(reboot)" }, []),
+                                 ({ (p: inout FaultParameters) in p.delay = .milliseconds(5) }, ["10.0.0.1; rm -rf /"]),
+                                 ({ (p: inout FaultParameters) in p.delay = .milliseconds(5); p.ports = ["1-2-3"] }, [])] {
+            await #expect(throws: ChaosError.self) { _ = try await fault.plan(request(.networkDelay, build, remotes: remotes), on: host) }
+        }
+        #expect(!host.trace.contains { $0.hasPrefix("spawn") || $0.hasPrefix("iptables") }, "nothing ran: \(host.trace)")
+    }
+
     // MARK: dns
 
     @Test("dns with a local stub resolver (127.0.0.53): the stub is cut on lo and its upstream servers on the other interfaces")
@@ -243,6 +258,15 @@ struct PacketFaultTests {
         let program = try #require(planned.actions.first { $0.hasPrefix("nft -f -") })
         try golden("dns-stub.txt", program)
         #expect(planned.actions.contains("verify: 'getent hosts db1.internal' must fail"))
+        #expect(!planned.actions.contains { $0.hasPrefix("nscd") }, "no nscd here: nothing to invalidate")
+        // With nscd running, its cached answers are invalidated once the rules are in.
+        _ = host.spawn(name: "nscd")
+        let withNscd = try await FaultCatalog.fault(.networkDNS).plan(request(.networkDNS, { _ in }), on: host)
+        try await FaultCatalog.fault(.networkDNS).inject(withNscd.receipt, on: host)
+        let trace = host.trace
+        let load = try #require(trace.lastIndex(of: "nft -f -")), flush = try #require(trace.lastIndex(of: "nscd --invalidate hosts"))
+        #expect(load < flush)
+        try await FaultCatalog.fault(.networkDNS).revert(withNscd.receipt, on: host)
         await #expect(throws: ChaosError.self) {
             _ = try await FaultCatalog.fault(.networkDNS).plan(request(.networkDNS, { $0.probeName = "x; rm -rf /" }), on: host)
         }

@@ -26,8 +26,12 @@ public struct NetworkFilterFault: Fault {
         public var summary: String
         /// network.dns: a name `getent hosts` must fail to resolve while the fault is active.
         public var probeName: String?
+        /// network.dns on a host running nscd: its hosts cache is invalidated after the rules are in,
+        /// so cached answers do not outlive the fault's start.
+        public var invalidateNscd: Bool?
         public var actions: [String] {
             ["nft -f - (\(summary)):\n" + program]
+                + (invalidateNscd == true ? ["nscd --invalidate hosts (nscd runs here: its cached answers would keep resolving)"] : [])
                 + (probeName.map { ["verify: 'getent hosts \($0)' must fail"] } ?? [])
                 + ["on revert: nft delete table inet \(table)"]
         }
@@ -39,12 +43,14 @@ public struct NetworkFilterFault: Fault {
         var resolvConf: String?
         /// systemd-resolved's view of the real upstream servers, behind its stub.
         var resolvedUpstream: String?
+        var nscd = false
     }
 
     public func gather(_ request: FaultRequest, on host: some HostSystem) async throws(ChaosError) -> Facts {
         guard kind == .networkDNS else { return Facts(capabilities: await host.capabilities()) }
+        let nscd = try await host.processTable().processes.contains { $0.name == "nscd" && !$0.isDead }
         return Facts(capabilities: await host.capabilities(), resolvConf: await host.readFile("/etc/resolv.conf"),
-                     resolvedUpstream: await host.readFile(ResolvConf.resolvedUpstream))
+                     resolvedUpstream: await host.readFile(ResolvConf.resolvedUpstream), nscd: nscd)
     }
 
     public func plan(_ request: FaultRequest, facts: Facts) throws(ChaosError) -> Receipt {
@@ -79,7 +85,8 @@ public struct NetworkFilterFault: Fault {
             params.direction = "egress"
             let scope = try NetworkScope.from(params, remotes: remotes, controlPorts: request.network.controlPorts, protectedPorts: request.network.protectedPorts)
             let table = NftProgram.table(for: request.faultID)
-            return Receipt(table: table, program: NftProgram.dns(table: table, scope: scope), summary: "drop DNS \(scope.summary)", probeName: p.probeName)
+            return Receipt(table: table, program: NftProgram.dns(table: table, scope: scope), summary: "drop DNS \(scope.summary)", probeName: p.probeName,
+                           invalidateNscd: facts.nscd ? true : nil)
         case .networkPartition:
             let (others, direction) = try Partition.side(request.network)
             remotes = others
@@ -107,6 +114,11 @@ public struct NetworkFilterFault: Fault {
 
     public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
         try await Nft.load(receipt.program, table: receipt.table, on: host)
+        if receipt.invalidateNscd == true {
+            // Best effort: without it the fault still cuts every name nscd has not cached, and verify
+            // (with probeName) tells whether resolution really broke.
+            _ = try? await host.run(["nscd", "--invalidate", "hosts"], input: nil, timeout: .seconds(5))
+        }
     }
 
     public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {

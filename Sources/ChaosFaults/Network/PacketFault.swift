@@ -188,8 +188,14 @@ public struct PacketFault: Fault {
         return receipt
     }
 
+    /// The longest delay a packet fault holds packets for (the packet engine's limit too).
+    public static let maxDelay = ChaosDuration.milliseconds(3_600_000)
+
     static func checkParameters(_ kind: FaultKind, _ p: FaultParameters) throws(ChaosError) {
         if let j = p.jitter, let d = p.delay, j > d { throw .usage("fault.badParameters", "Jitter \(j) is larger than the delay \(d); keep it at most the delay.") }
+        if let d = p.delay, d > maxDelay {
+            throw .usage("fault.badParameters", "A delay of \(d) is more than an hour: every connection would time out long before. Use network.blackhole to cut traffic, or a delay of at most 1h.")
+        }
         switch kind {
         case .networkDelay:
             guard p.delay != nil else { throw .usage("fault.badParameters", "network.delay needs '--delay', e.g. '--delay 200ms'.") }
