@@ -20,7 +20,18 @@ public enum CapabilityProbe {
         caps.tc = await tc != nil
         let unshareWorks = await canUnshare
         caps.networkNamespaces = caps.root && unshareWorks
-        if caps.tc && caps.networkNamespaces {
+        // The namespace probes run at once too: qdisc kinds, NAT redirect, the packet queue.
+        let hasNft = caps.nft != nil, namespaces = caps.networkNamespaces, hasTc = caps.tc
+        async let redirect: Bool = {
+            guard hasNft && namespaces else { return false }
+            let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"
+            return (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded ?? false
+        }()
+        // CHAOS_NO_PACKET_QUEUE=1: never queue packets to userspace on this host (then delay falls back
+        // to the relay, and corrupt/duplicate/reorder need netem).
+        let queueAllowed = getenv("CHAOS_NO_PACKET_QUEUE").map { String(cString: $0) } != "1"
+        async let queue: String? = namespaces && queueAllowed ? packetQueue(nft: hasNft) : nil
+        if hasTc && namespaces {
             let kinds: [(String, [String])] = [
                 ("tbf", ["tbf", "rate", "1mbit", "burst", "32kbit", "latency", "400ms"]),
                 ("htb", ["htb", "default", "1"]),
@@ -37,15 +48,8 @@ public enum CapabilityProbe {
                 return out
             }
         }
-        if caps.nft != nil && caps.networkNamespaces {
-            let program = "table inet chaos_probe {\n  chain o {\n    type nat hook output priority -100; policy accept;\n    tcp dport 9 redirect to :9\n  }\n}\n"
-            caps.nftRedirect = (try? await CommandRunner.run(["unshare", "--net", "--", "nft", "-f", "-"], input: program, timeout: .seconds(5)))?.succeeded ?? false
-        }
-        // CHAOS_NO_PACKET_QUEUE=1: never queue packets to userspace on this host (then delay falls back
-        // to the relay, and corrupt/duplicate/reorder need netem).
-        if caps.networkNamespaces && getenv("CHAOS_NO_PACKET_QUEUE").map({ String(cString: $0) }) != "1" {
-            caps.packetQueue = await packetQueue(nft: caps.nft != nil)
-        }
+        caps.nftRedirect = await redirect
+        caps.packetQueue = await queue
         caps.cgroups = cgroupMode()
         caps.systemdSystem = access("/run/systemd/system", F_OK) == 0
         return caps
