@@ -16,8 +16,9 @@
 
   netprobe.py tcp --to ADDR --port P --count N [--size B] [--ready-file F --go-file G]
       One long-lived TCP connection (TCP_NODELAY) doing N request/response round trips of B bytes.
-      With --ready-file/--go-file it connects first, creates READY-FILE, waits until GO-FILE exists,
-      then starts (to measure a connection opened before a fault). Prints the same JSON shape.
+      With --ready-file/--go-file it connects first, writes "PID LOCAL_PORT" to READY-FILE, waits
+      until GO-FILE exists, then starts (to measure a connection opened before a fault). Prints the
+      same JSON shape; a connection that breaks (reset, timeout) adds "error" and exits 3.
 """
 import argparse
 import json
@@ -122,8 +123,9 @@ def serve(args):
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     if args.ready_file:
-        with open(args.ready_file, "w") as f:
+        with open(args.ready_file + ".tmp", "w") as f:
             f.write(f"{os.getpid()}\n")
+        os.rename(args.ready_file + ".tmp", args.ready_file)
     while not stop.wait(0.5):
         pass
     for s in socks:
@@ -246,9 +248,10 @@ def tcp_client(args):
     pad = b"\0" * (size - HEADER.size)
     sock = socket.create_connection((args.to, args.port), timeout=10)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    if args.ready_file:
-        with open(args.ready_file, "w") as f:
-            f.write(f"{os.getpid()}\n")
+    if args.ready_file:                 # "PID LOCAL_PORT", written once connected
+        with open(args.ready_file + ".tmp", "w") as f:
+            f.write(f"{os.getpid()} {sock.getsockname()[1]}\n")
+        os.rename(args.ready_file + ".tmp", args.ready_file)
     if args.go_file:
         deadline = time.monotonic() + args.go_timeout
         while not os.path.exists(args.go_file):
@@ -260,30 +263,37 @@ def tcp_client(args):
     pc = time.perf_counter_ns
     buf = bytearray(size)
     view = memoryview(buf)
-    for i in range(args.count):
-        t0 = pc()
-        sock.sendall(HEADER.pack(i, time.time_ns()) + pad)
-        got = 0
-        while got < size:
-            k = sock.recv_into(view[got:], size - got)
-            if k == 0:
-                raise SystemExit(f"netprobe tcp: the server closed the connection after {i} round trips")
-            got += k
-        t1 = pc()
-        seq, _ = HEADER.unpack_from(buf)
-        if seq != i:
-            raise SystemExit(f"netprobe tcp: echo {seq} where {i} was expected")
-        rtts.append((t1 - t0) / 1e6)
-        if args.interval_ms:
-            time.sleep(args.interval_ms / 1000)
+    error = None
+    sock.settimeout(args.io_timeout)
+    try:
+        for i in range(args.count):
+            t0 = pc()
+            sock.sendall(HEADER.pack(i, time.time_ns()) + pad)
+            got = 0
+            while got < size:
+                k = sock.recv_into(view[got:], size - got)
+                if k == 0:
+                    raise ConnectionError("the peer closed the connection")
+                got += k
+            t1 = pc()
+            seq, _ = HEADER.unpack_from(buf)
+            if seq != i:
+                raise ConnectionError(f"echo {seq} where {i} was expected")
+            rtts.append((t1 - t0) / 1e6)
+            if args.interval_ms:
+                time.sleep(args.interval_ms / 1000)
+    except OSError as e:                # reset, timeout, closed: reported, not a traceback
+        error = f"{type(e).__name__}: {e} after {len(rtts)} round trips"
     sock.close()
     result = {"mode": "tcp", "to": f"{args.to}:{args.port}", "size": size, "sent": args.count,
               "received": len(rtts), "rtt_ms": rtt_stats(rtts)}
+    if error:
+        result["error"] = error
     if args.rtt_list:
         result["rtts_ms"] = [round(x, 4) for x in rtts]
     json.dump(result, sys.stdout)
     print()
-    return 0
+    return 3 if error else 0
 
 
 def main():
@@ -312,6 +322,7 @@ def main():
     t.add_argument("--ready-file")
     t.add_argument("--go-file")
     t.add_argument("--go-timeout", type=float, default=60)
+    t.add_argument("--io-timeout", type=float, default=10, help="seconds a round trip may take before giving up")
     t.add_argument("--rtt-list", action="store_true")
     args = p.parse_args()
     if args.cmd in ("udp", "tcp") and args.count < 1:

@@ -87,7 +87,6 @@ public enum DelayRelay {
 // MARK: - Implementation
 
 /// The write end of the self-pipe the signal handler pokes (set once, before the handler is installed).
-nonisolated(unsafe) private var relayWakeFD: Int32 = -1
 
 private let soMark: Int32 = 36              // SO_MARK
 private let soOriginalDst: Int32 = 80       // SO_ORIGINAL_DST (SOL_IP) and IP6T_SO_ORIGINAL_DST (SOL_IPV6)
@@ -285,8 +284,8 @@ private func makeNonblocking(_ fd: Int32) {
 private final class Relay {
     let config: DelayRelay.Config
     var listeners: [(fd: Int32, v6: Bool)] = []
-    var wakeRead: Int32 = -1
-    var wakeWrite: Int32 = -1
+    var wake: StopSignals?
+    var wakeRead: Int32 { wake?.read ?? -1 }
     var connections: [Connection] = []
     /// Said once: a transparent bind failed (no CAP_NET_ADMIN).
     var warnedTransparent = false
@@ -362,20 +361,7 @@ private final class Relay {
     }
 
     func makeWakePipe() throws(ChaosError) {
-        var fds: [Int32] = [-1, -1]
-        guard pipe(&fds) == 0 else { throw ChaosError("relay.pipe", errorText("pipe")) }
-        wakeRead = fds[0]
-        wakeWrite = fds[1]
-        makeNonblocking(wakeRead)
-        makeNonblocking(wakeWrite)
-        relayWakeFD = wakeWrite
-        signal(SIGPIPE, SIG_IGN)
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            var b: UInt8 = 1
-            _ = write(relayWakeFD, &b, 1)
-        }
-        signal(SIGTERM, handler)
-        signal(SIGINT, handler)
+        wake = try StopSignals.install()
     }
 
     // MARK: the loop
@@ -444,8 +430,7 @@ private final class Relay {
     func handle(_ slot: Slot, _ revents: Int16, now: Int64) {
         switch slot {
         case .wake:
-            var buf: UInt8 = 0
-            while read(wakeRead, &buf, 1) > 0 {}
+            wake?.drain()
             stopping = true
         case let .listener(fd, v6):
             acceptAll(fd, v6: v6, now: now)
@@ -607,12 +592,8 @@ private final class Relay {
         connections.removeAll()
         for l in listeners { Glibc.close(l.fd) }
         listeners.removeAll()
-        // The signal handlers stay: a late SIGTERM while the process exits must not change its status.
-        if wakeRead >= 0 { Glibc.close(wakeRead) }
-        if wakeWrite >= 0 { Glibc.close(wakeWrite) }
-        relayWakeFD = -1  // a late signal now writes to no descriptor at all
-        wakeRead = -1
-        wakeWrite = -1
+        wake?.close()
+        wake = nil
         scratch.deallocate()
         scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }

@@ -64,8 +64,6 @@ public enum PacketEngine {
     }
 }
 
-nonisolated(unsafe) private var engineWakeFD: Int32 = -1
-
 private struct Held {
     var due: Int64
     var sequence: UInt64
@@ -86,7 +84,7 @@ private struct Loop {
     var copies: [[UInt8]] = []
     var raw4: Int32 = -1
     var raw6: Int32 = -1
-    var wakeRead: Int32 = -1
+    var wake: StopSignals?
     var stopping = false
 
     init(config: PacketEngine.Config, queue: NetfilterQueue) {
@@ -97,19 +95,7 @@ private struct Loop {
             raw4 = Self.rawSocket(AF_INET, mark: config.mark)
             raw6 = Self.rawSocket(AF_INET6, mark: config.mark)
         }
-        var fds: [Int32] = [-1, -1]
-        if pipe(&fds) == 0 {
-            for fd in fds { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-            wakeRead = fds[0]
-            engineWakeFD = fds[1]
-        }
-        signal(SIGPIPE, SIG_IGN)
-        let handler: @convention(c) (Int32) -> Void = { _ in
-            var b: UInt8 = 1
-            _ = write(engineWakeFD, &b, 1)
-        }
-        signal(SIGTERM, handler)
-        signal(SIGINT, handler)
+        wake = try? StopSignals.install()
     }
 
     static func rawSocket(_ family: Int32, mark: UInt32) -> Int32 {
@@ -123,7 +109,7 @@ private struct Loop {
     mutating func run() {
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: 8)
         defer { buffer.deallocate() }
-        var fds = [pollfd(fd: queue.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0)]
+        var fds = [pollfd(fd: queue.fd, events: Int16(POLLIN), revents: 0), pollfd(fd: wake?.read ?? -1, events: Int16(POLLIN), revents: 0)]
         while !stopping {
             let wall = Epoch.milliseconds()
             if wall >= config.until { break }
