@@ -160,11 +160,32 @@ final class NetfilterQueue {
     }
 
     /// Adds a verdict for packet `id` to the batch; `replacement` replaces the packet's bytes.
+    /// Written byte by byte into the batch buffer: no allocation per packet.
     func verdict(_ id: UInt32, accept: Bool, replacement: [UInt8]? = nil) {
-        var body = attribute(Self.attrVerdictHdr, be32(accept ? Self.verdictAccept : Self.verdictDrop) + be32(id))
-        if let replacement, replacement.count <= 65_531 { body += attribute(Self.attrPayload, replacement) }
-        out += header(type: Self.msgVerdict, flags: Self.nlmFRequest, bodyLength: body.count) + body
+        let payload = replacement.flatMap { $0.count <= 65_531 ? $0 : nil }
+        let padded = payload.map { ($0.count + 3) & ~3 } ?? 0
+        let bodyLength = 12 + (payload == nil ? 0 : 4 + padded)
+        sequence &+= 1
+        appendLE32(UInt32(16 + 4 + bodyLength))
+        appendLE16((Self.subsysQueue << 8) | Self.msgVerdict)
+        appendLE16(Self.nlmFRequest)
+        appendLE32(sequence)
+        appendLE32(0)
+        out.append(UInt8(AF_UNSPEC)); out.append(0)
+        out.append(UInt8(number >> 8)); out.append(UInt8(number & 0xff))
+        appendLE16(12); appendLE16(Self.attrVerdictHdr)
+        appendBE32(accept ? Self.verdictAccept : Self.verdictDrop)
+        appendBE32(id)
+        if let payload {
+            appendLE16(UInt16(4 + payload.count)); appendLE16(Self.attrPayload)
+            out.append(contentsOf: payload)
+            for _ in payload.count..<padded { out.append(0) }
+        }
     }
+
+    private func appendLE16(_ v: UInt16) { out.append(UInt8(v & 0xff)); out.append(UInt8(v >> 8)) }
+    private func appendLE32(_ v: UInt32) { for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8((v >> UInt32(shift)) & 0xff)) } }
+    private func appendBE32(_ v: UInt32) { for shift in stride(from: 24, through: 0, by: -8) { out.append(UInt8((v >> UInt32(shift)) & 0xff)) } }
 
     /// Sends the batched verdicts. The kernel reads every message of one `send`.
     func flush() {
