@@ -281,6 +281,29 @@ struct NetworkIntegrationTests {
         #expect(try bed.snapshot("a") == before)
     }
 
+    @Test("the relay never resets a connection open before the fault, tracked by conntrack or not (loose pickup): it stays undelayed, as documented, while new connections are delayed")
+    func relayLeavesEstablished() throws {
+        // A fresh namespace: nothing loaded yet, so conntrack does not track the client's connection;
+        // the NAT table turns tracking on and picks the connection up mid-stream as NEW.
+        let bed = try NetBed.pair("rlyest", subnet: 46)
+        defer { bed.close() }
+        try bed.serveTCP("b", ports: [8080])
+        let file = try bed.tcpLoop(from: "a", "10.77.46.2", port: 8080, seconds: 5, interval: 0.05)
+        #expect(Harness.waitUntil(timeout: 10) { bed.loopSamples(file).samples.count >= 5 })
+        let fault = try bed.inject("a", ["net", "delay", "--delay", "200ms", "--to", "10.77.46.2", "--ports", "8080"], env: Self.relayOnly)
+        let injected = Double(Harness.nowMs())
+        #expect((fault.json["actions"] as? [String])?.first?.contains("new TCP connections only") == true)
+        let fresh = Stats(try bed.rtt(from: "a", "10.77.46.2", port: 8080, count: 3))
+        usleep(800_000)
+        let (samples, error) = bed.loopSamples(file)
+        #expect(error == nil, "the connection open before the fault is not reset: \(error ?? "")")
+        let after = samples.filter { $0.at > injected }.map(\.rtt)
+        print("[net] relay with a connection open before the fault: \(after.count) requests after inject, max \(Stats(after).max.f) ms; a new connection's median \(fresh.median.f) ms")
+        #expect(!after.isEmpty && after.allSatisfy { $0 < 50 }, "the old connection is not delayed (the relay's documented limit): \(after)")
+        #expect(fresh.median >= 190, "a new connection is delayed: \(fresh.median)")
+        try bed.revert("a", fault.id)
+    }
+
     @Test("delay on the server's own host: the relay is transparent (the server sees the client's address, not its own), round trips rise, and nothing is left")
     func delayIngressTransparent() throws {
         let bed = try NetBed.pair("dlyin", subnet: 30)

@@ -201,7 +201,7 @@ struct PacketFaultTests {
         #expect(relay.actions[0].contains("new TCP connections only"))
         #expect(relay.actions.contains { $0.hasPrefix("effect: ") && $0.contains("new TCP connections only") })
         let program = try #require(relay.actions.first { $0.hasPrefix("nft -f -") })
-        #expect(program.contains("ct state new redirect to :"), "an established connection is never redirected (it would be reset)")
+        #expect(program.contains("ct state new tcp flags & (syn | ack) == syn redirect to :"), "only the SYN of a new connection is redirected: an established one would be reset")
     }
 
     @Test("the receipt states the round-trip effect for each direction")

@@ -29,9 +29,11 @@ public enum NftProgram {
     }
 
     /// A NAT program that redirects matching new outgoing (and incoming) TCP connections to a local
-    /// relay port, except connections the relay itself makes (they carry `mark`). Only `ct state new`:
-    /// a connection open before the table existed is not NAT-initialised, so without it its next
-    /// packet would be redirected to the relay, which knows nothing of it and resets it.
+    /// relay port, except connections the relay itself makes (they carry `mark`). Only the opening SYN
+    /// of a new connection (`ct state new` and SYN without ACK): a connection open before the table
+    /// existed is not NAT-initialised, and one conntrack was not tracking is picked up mid-stream as
+    /// NEW (`nf_conntrack_tcp_loose`); redirecting its next segment would send it to the relay,
+    /// which knows nothing of it and resets it.
     ///
     /// With an ingress chain, the relay connects to the local server *from the client's address*
     /// (a transparent socket), so the server sees who really called, as it would without the fault
@@ -47,7 +49,7 @@ public enum NftProgram {
             lines += exemptions(scope, verdict: "return")
             lines.append("    meta mark \(mark) return")
             for m in matches(scope, outgoing: outgoing, proto: "tcp", connectionsOnly: true) {
-                lines.append("    \(m)ct state new redirect to :\(relayPort)")
+                lines.append("    \(m)ct state new tcp flags & (syn | ack) == syn redirect to :\(relayPort)")
             }
             lines.append("  }")
             chains.append(lines.joined(separator: "\n") + "\n")

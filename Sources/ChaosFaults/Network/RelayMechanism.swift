@@ -6,7 +6,7 @@ public import ChaosCore
 ///
 /// - Starts `chaos _relay --fault-id ID --listen-port P --delay-ms D --jitter-ms J --mark M --until
 ///   DEADLINE`, waits until it listens, then loads an nft NAT table `inet chaos_<faultid>` that
-///   redirects matching **new** TCP connections to it (`ct state new`: a connection that was open
+///   redirects matching **new** TCP connections to it (`ct state new`, SYN without ACK: a connection that was open
 ///   before the fault is left alone, where redirecting its next packet to the relay would reset it;
 ///   connections the relay makes carry mark M and are not redirected). The relay holds each chunk
 ///   sent by the client for D ± J before forwarding it, so round trips grow by D.
