@@ -259,7 +259,12 @@ def tcp_client(args):
                 print(json.dumps({"mode": "tcp", "error": f"no {args.go_file} within {args.go_timeout}s"}))
                 return 1
             time.sleep(0.005)
-    rtts = []
+    # RTT = the kernel's receive time of the echo's last segment (SO_TIMESTAMPNS, as for UDP) minus
+    # the send time; the time the client itself saw (perf_counter around send/recv, which includes
+    # its wake-up from the blocking recv) is reported too, as rtt_user_ms.
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    anc = socket.CMSG_SPACE(16)
+    rtts, user_rtts = [], []
     pc = time.perf_counter_ns
     buf = bytearray(size)
     view = memoryview(buf)
@@ -268,25 +273,32 @@ def tcp_client(args):
     try:
         for i in range(args.count):
             t0 = pc()
-            sock.sendall(HEADER.pack(i, time.time_ns()) + pad)
+            sent_ns = time.time_ns()
+            sock.sendall(HEADER.pack(i, sent_ns) + pad)
             got = 0
+            rx = None
             while got < size:
-                k = sock.recv_into(view[got:], size - got)
+                k, ancdata, _, _ = sock.recvmsg_into([view[got:]], anc)
                 if k == 0:
                     raise ConnectionError("the peer closed the connection")
                 got += k
+                for level, typ, cdata in ancdata:
+                    if level == socket.SOL_SOCKET and typ == SO_TIMESTAMPNS and len(cdata) >= 16:
+                        sec, nsec = struct.unpack("qq", cdata[:16])
+                        rx = sec * 1_000_000_000 + nsec
             t1 = pc()
             seq, _ = HEADER.unpack_from(buf)
             if seq != i:
                 raise ConnectionError(f"echo {seq} where {i} was expected")
-            rtts.append((t1 - t0) / 1e6)
+            user_rtts.append((t1 - t0) / 1e6)
+            rtts.append((rx - sent_ns) / 1e6 if rx is not None else (t1 - t0) / 1e6)
             if args.interval_ms:
                 time.sleep(args.interval_ms / 1000)
     except OSError as e:                # reset, timeout, closed: reported, not a traceback
         error = f"{type(e).__name__}: {e} after {len(rtts)} round trips"
     sock.close()
     result = {"mode": "tcp", "to": f"{args.to}:{args.port}", "size": size, "sent": args.count,
-              "received": len(rtts), "rtt_ms": rtt_stats(rtts)}
+              "received": len(rtts), "rtt_ms": rtt_stats(rtts), "rtt_user_ms": rtt_stats(user_rtts)}
     if error:
         result["error"] = error
     if args.rtt_list:
