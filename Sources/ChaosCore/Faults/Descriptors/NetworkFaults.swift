@@ -82,7 +82,9 @@ extension FaultDescriptor {
         needs: [.packets, .helper],
         parameters: NetworkParameters.scope(direction: "egress") + [
             FaultParameter("delay", .duration(atLeast: .milliseconds(1)), required: true, help: "Added latency.", example: "200ms"),
-            FaultParameter("jitter", .duration(atLeast: nil), default: "none", help: "Random variation of `delay`, at most `delay`.", example: "20ms"),
+            FaultParameter("jitter", .duration(atLeast: nil), default: "none",
+                           help: "Uniform random variation of `delay`, at most `delay`. Each flow keeps its order, so in a flow whose packets come closer together than the jitter's range the delays bunch toward the top (50ms ± 10ms at 1k packets/s: mean 56 ms).",
+                           example: "20ms"),
         ],
         rules: [.notAbove("jitter", "delay")],
         example: "{type: network.delay, duration: 5m, with: {delay: 80ms, jitter: 20ms, ports: [6379]}}")
