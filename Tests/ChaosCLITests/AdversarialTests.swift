@@ -394,7 +394,7 @@ struct AdversarialTests {
 
     // MARK: 10. Protected ports
 
-    @Test("10. includeControlPort gives up the caller's port only: the host's protected ports stay open; whole-interface qdiscs are refused")
+    @Test("10. includeControlPort gives up the caller's port only: the host's protected ports stay open (nft filters and the packet engine's chains); whole-interface qdiscs are refused")
     func protectedPorts() throws {
         let host = try Self.host(policy: "  protectedPorts: [2222]")
         let r = try host.call("alice", "POST", "/v1/faults",
@@ -403,13 +403,20 @@ struct AdversarialTests {
         let rules = try host.lab.run("db1", ["/usr/sbin/nft", "list", "ruleset"]).stdout
         #expect(rules.contains("tcp dport 2222 accept"), "\(rules)")
         #expect(!rules.contains("dport 7433"), "the caller gave up its own port")
-        for fault in [#"{"type":"network.bandwidth","duration":"1m","with":{"interface":"lo","rate":"1mbit"}}"#,
-                      #"{"type":"network.corrupt","duration":"1m","with":{"interface":"lo","corruptPercent":5}}"#] {
-            let refused = try host.call("alice", "POST", "/v1/faults", Self.body(fault))
-            #expect(refused.status == 403 && refused.body.contains("2222"), "\(refused.body)")
-        }
+        let bandwidth = #"{"type":"network.bandwidth","duration":"1m","with":{"interface":"lo","rate":"1mbit"}}"#
+        let refused = try host.call("alice", "POST", "/v1/faults", Self.body(bandwidth))
+        #expect(refused.status == 403 && refused.body.contains("2222"), "\(refused.body)")
+        // A packet fault is scoped: the protected port is returned before anything is queued, even
+        // when the caller gives up its own port.
+        let corrupt = #"{"type":"network.corrupt","duration":"1m","with":{"corruptPercent":5,"includeControlPort":true}}"#
+        let accepted = try host.call("alice", "POST", "/v1/faults", Self.body(corrupt, key: "corrupt-10"))
+        #expect(accepted.status == 201, "\(accepted.body)")
+        let chains = try host.lab.run("db1", ["/usr/sbin/iptables-legacy", "-w", "5", "-t", "mangle", "-S"]).stdout
+        #expect(chains.contains("-p tcp -m multiport --ports 2222 -j RETURN"), "\(chains)")
+        #expect(!chains.contains("7433"), "the caller gave up its own port: \(chains)")
         #expect(try host.call("alice", "POST", "/v1/halt", "{}").status == 200)
         #expect(!(try host.lab.run("db1", ["/usr/sbin/nft", "list", "tables"]).stdout.contains("chaos_")))
+        #expect(!(try host.lab.run("db1", ["/usr/sbin/iptables-legacy", "-w", "5", "-t", "mangle", "-S"]).stdout.contains("chaos-")), "halt removed the chains")
     }
 
     // MARK: 12. Identity, messages, defaults

@@ -81,7 +81,18 @@ public struct FaultParameterReader {
         case .size: return r.byteSize(n, path)?.parameter
         case .integer(let range): return r.int(n, path, in: range)?.parameter
         case .duration(let minimum): return r.duration(n, path, atLeast: minimum)?.parameter
-        case .hosts: return r.stringList(n, path)?.parameter
+        case .hosts:
+            guard let items = r.stringList(n, path) else { return nil }
+            // A host name of the inventory, an address or a CIDR: nothing else (addresses are parsed for
+            // real when the fault is planned).
+            guard case .sequence(let nodes, _) = n else { return items.parameter }
+            var ok = true
+            for (i, (text, node)) in zip(items, nodes).enumerated() where !Self.isHostText(text) {
+                r.sink.report(node.location, "\(path)[\(i)]", "'\(text)' is not a host name, address or CIDR",
+                              hint: "use an inventory host name (db1), an address (10.0.0.5, fd00::5) or a CIDR (10.0.1.0/24)")
+                ok = false
+            }
+            return ok ? items.parameter : nil
         case .ports:
             return r.list(n, path) { item, ipath -> String? in
                 guard let s = r.string(item, ipath) else { return nil }
@@ -100,6 +111,14 @@ public struct FaultParameterReader {
             }
             return s.parameter
         case .bool: return r.bool(n, path)?.parameter
+        }
+    }
+
+    /// Letters, digits and `._-:/`, 1-253 characters: the shape of an inventory host name, an IPv4 or
+    /// IPv6 address, or a CIDR.
+    static func isHostText(_ text: String) -> Bool {
+        (1...253).contains(text.utf8.count) && text.unicodeScalars.allSatisfy {
+            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "._-:/".unicodeScalars.contains($0)
         }
     }
 }

@@ -456,28 +456,28 @@ struct ExperimentDiagnosticsTests {
             fault: {type: process.pause, duration: 10s, with: {signal: STOP}}
             """), diagnostics: ["t.yaml:5:52: fault.with.signal: unknown field; process.pause takes no parameters under 'with'; remove it"]),
 
-        // The kinds that need tc netem: their own parameter and 'interface' are required, 'direction' is egress only.
+        // The packet kinds (netem or the packet engine): their own parameter is required; they take the
+        // traffic filters and any direction.
         InvalidCase(title: "a corruption without 'with'", text: experiment("""
             target: {}
             fault: {type: network.corrupt, duration: 5m}
             """), diagnostics: [
                 "t.yaml:5:8: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'",
-                "t.yaml:5:8: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
             ]),
         InvalidCase(title: "a corruption without its share of packets", text: experiment("""
             target: {}
             fault: {type: network.corrupt, duration: 5m, with: {interface: eth0, direction: egress}}
             """), diagnostics: ["t.yaml:5:52: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'"]),
-        InvalidCase(title: "a duplication without an interface", text: experiment("""
+        InvalidCase(title: "a duplication to something that is neither a host nor an address", text: experiment("""
             target: {}
             fault:
               type: network.duplicate
               duration: 5m
               with:
                 duplicatePercent: 10
-                direction: egress
+                to: ["10.0.0.1; reboot"]
             """), diagnostics: [
-                "t.yaml:9:5: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
+                "t.yaml:10:10: fault.with.to[0]: '10.0.0.1; reboot' is not a host name, address or CIDR; use an inventory host name (db1), an address (10.0.0.5, fd00::5) or a CIDR (10.0.1.0/24)",
             ]),
         InvalidCase(title: "a duplication without its share of packets", text: experiment("""
             target: {}
@@ -493,42 +493,41 @@ struct ExperimentDiagnosticsTests {
             """), diagnostics: [
                 "t.yaml:5:52: fault.with.delay: is required: the wait of the packets that are not sent at once; add e.g. 'delay: 10ms'",
             ]),
-        InvalidCase(title: "a reordering without 'with' misses all three", text: experiment("""
+        InvalidCase(title: "a reordering without 'with' misses both", text: experiment("""
             target: {}
             fault: {type: network.reorder, duration: 5m}
             """), diagnostics: [
                 "t.yaml:5:8: fault.with.reorderPercent: is required; add e.g. 'reorderPercent: 25'",
                 "t.yaml:5:8: fault.with.delay: is required: the wait of the packets that are not sent at once; add e.g. 'delay: 10ms'",
-                "t.yaml:5:8: fault.with.interface: is required: tc netem acts on one interface's outgoing traffic; add e.g. 'interface: eth0'",
             ]),
-        InvalidCase(title: "a corruption on ingress is refused with the reason", text: experiment("""
+        InvalidCase(title: "a corruption with a direction that does not exist", text: experiment("""
             target: {}
-            fault: {type: network.corrupt, duration: 5m, with: {corruptPercent: 5, interface: eth0, direction: ingress}}
+            fault: {type: network.corrupt, duration: 5m, with: {corruptPercent: 5, direction: inbound}}
             """), diagnostics: [
-                "t.yaml:5:100: fault.with.direction: 'ingress' is not possible for network.corrupt: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+                "t.yaml:5:83: fault.with.direction: 'inbound' is not allowed; allowed: 'egress', 'ingress', 'both'",
             ]),
-        InvalidCase(title: "a duplication in both directions is refused with the reason", text: experiment("""
+        InvalidCase(title: "a duplication with a protocol that does not exist", text: experiment("""
             target: {}
-            fault: {type: network.duplicate, duration: 5m, with: {duplicatePercent: 5, interface: eth0, direction: both}}
+            fault: {type: network.duplicate, duration: 5m, with: {duplicatePercent: 5, protocol: sctp}}
             """), diagnostics: [
-                "t.yaml:5:104: fault.with.direction: 'both' is not possible for network.duplicate: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+                "t.yaml:5:86: fault.with.protocol: 'sctp' is not allowed; allowed: 'tcp', 'udp', 'icmp', 'all'",
             ]),
-        InvalidCase(title: "a reordering on ingress is refused and is not also missing", text: experiment("""
+        InvalidCase(title: "a reordering whose jitter is larger than its delay", text: experiment("""
             target: {}
             fault:
               type: network.reorder
               duration: 5m
-              with: {reorderPercent: 25, delay: 10ms, interface: eth0, direction: "ingress"}
+              with: {reorderPercent: 25, delay: 10ms, jitter: 20ms, direction: "ingress"}
             """), diagnostics: [
-                "t.yaml:8:71: fault.with.direction: 'ingress' is not possible for network.reorder: tc netem shapes only what leaves an interface; \(netemDirectionHint)",
+                "t.yaml:8:43: fault.with.jitter: jitter 20ms is larger than the delay 10ms; keep jitter at most the delay",
             ]),
-        InvalidCase(title: "a misspelt egress on a netem kind suggests egress only", text: experiment("""
+        InvalidCase(title: "a misspelt egress on a packet kind suggests egress", text: experiment("""
             target: {}
             fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, interface: eth0, direction: egres}}
             """), diagnostics: [
-                "t.yaml:5:114: fault.with.direction: 'egres' is not allowed; did you mean 'egress'? Allowed: 'egress'",
+                "t.yaml:5:114: fault.with.direction: 'egres' is not allowed; did you mean 'egress'? Allowed: 'egress', 'ingress', 'both'",
             ]),
-        InvalidCase(title: "another kind's parameter is unknown on the netem kinds", text: experiment("""
+        InvalidCase(title: "another kind's parameter is unknown on the packet kinds", text: experiment("""
             target: {}
             fault:
               type: network.corrupt
@@ -536,7 +535,7 @@ struct ExperimentDiagnosticsTests {
               with: {lossPercent: 5, interface: eth0}
             """), diagnostics: [
                 "t.yaml:8:9: fault.with.corruptPercent: is required; add e.g. 'corruptPercent: 5'",
-                "t.yaml:8:10: fault.with.lossPercent: unknown field; known fields here: corruptPercent, direction, interface",
+                "t.yaml:8:10: fault.with.lossPercent: unknown field; known fields here: corruptPercent, direction, includeControlPort, interface, ports, protocol, to",
             ]),
         InvalidCase(title: "a misspelt netem parameter suggests the right one, which is then missing", text: experiment("""
             target: {}
@@ -549,19 +548,16 @@ struct ExperimentDiagnosticsTests {
             target: {}
             fault: {type: network.reorder, duration: 5m, with: {reorderPercent: 25, delay: 10ms, interface: eth0, rate: 1mbit}}
             """), diagnostics: [
-                "t.yaml:5:103: fault.with.rate: unknown field; known fields here: delay, direction, interface, jitter, reorderPercent",
+                "t.yaml:5:103: fault.with.rate: unknown field; known fields here: delay, direction, includeControlPort, interface, jitter, ports, protocol, reorderPercent, to",
             ]),
-        InvalidCase(title: "the netem kinds act on the whole interface: no traffic filters", text: experiment("""
+        InvalidCase(title: "a packet kind's port range must go up", text: experiment("""
             target: {}
             fault:
               type: network.duplicate
               duration: 5m
-              with: {duplicatePercent: 10, interface: eth0, to: [app1], ports: [8080], protocol: tcp, includeControlPort: true}
+              with: {duplicatePercent: 10, to: [app1], ports: ["9000-8000"], protocol: tcp, includeControlPort: true}
             """), diagnostics: [
-                "t.yaml:8:49: fault.with.to: unknown field; known fields here: direction, duplicatePercent, interface",
-                "t.yaml:8:61: fault.with.ports: unknown field; known fields here: direction, duplicatePercent, interface",
-                "t.yaml:8:76: fault.with.protocol: unknown field; known fields here: direction, duplicatePercent, interface",
-                "t.yaml:8:91: fault.with.includeControlPort: unknown field; known fields here: direction, duplicatePercent, interface",
+                "t.yaml:8:52: fault.with.ports[0]: '9000-8000' is not a port or port range; use e.g. '6379' or '8000-8100' (1-65535)",
             ]),
         InvalidCase(title: "netem shares out of range are not also missing", text: experiment("""
             target: {}

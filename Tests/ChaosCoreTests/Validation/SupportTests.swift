@@ -77,7 +77,7 @@ struct FaultParameterFieldTests {
     static let samples: [String: String] = [
         "signal": "TERM", "who": "main", "path": "/srv", "percent": "50", "free": "1GiB", "size": "1GiB", "workers": "2",
         "load": "50", "direction": "egress", "to": "[db1]", "and": "[db2]", "ports": "['80']", "protocol": "tcp",
-        "interface": "eth0", "lossPercent": "10", "corruptPercent": "5", "duplicatePercent": "5", "reorderPercent": "25", "delay": "10ms", "jitter": "1ms", "rate": "1mbit", "mode": "oneway",
+        "interface": "eth0", "lossPercent": "10", "corruptPercent": "5", "duplicatePercent": "5", "reorderPercent": "25", "delay": "10ms", "jitter": "1ms", "rate": "1mbit", "mode": "oneway", "probeName": "db1.internal",
         "includeControlPort": "false",
     ]
 
