@@ -29,6 +29,9 @@ export CHAOS_BIN=$PWD/.build-static/release/chaos
 sandbox() { deploy/sandbox/sandbox "$@" --dir "$dir"; }
 trap 'sandbox down >/dev/null 2>&1 || true' EXIT
 mkdir -p "$reports"
+# This run's verdicts only: the comparison below reads these logs, and an earlier game day's runs of
+# experiments that no longer exist would show up in it.
+rm -rf "$reports/state-ha" "$reports/state-spof"
 
 status=0
 spof_status=0
