@@ -525,6 +525,20 @@ struct NetworkIntegrationTests {
         #expect(try bed.snapshot("a") == before)
     }
 
+    @Test("duplicate on ingress: the copy of each chosen packet this host receives is delivered locally (through lo) and answered twice; nothing loops")
+    func duplicateIngress() throws {
+        let bed = try NetBed.pair("dupin", subnet: 47)
+        defer { bed.close() }
+        let before = try bed.snapshot("b")
+        let fault = try bed.inject("b", ["net", "duplicate", "--packets", "50", "--ingress", "--protocol", "icmp"])
+        let p = try bed.ping(from: "a", "10.77.47.2", count: 400)
+        print("[net] ingress duplicate 50%: \(p.duplicates) duplicates of \(p.received) replies")
+        // 200 ± 3.29·sqrt(400·0.25)
+        #expect(p.received == 400 && (167...233).contains(p.duplicates), "\(p) +\(p.duplicates) duplicates")
+        try bed.revert("b", fault.id)
+        #expect(try bed.snapshot("b") == before)
+    }
+
     @Test("SIGKILL the packet engine mid-fault: traffic flows again at once (bypass), the fault shows drift, and revert removes every rule")
     func engineKilled() throws {
         let bed = try NetBed.pair("engkill", subnet: 43)
