@@ -44,7 +44,9 @@ public enum AgentAPI {
     public static let maxBody = 64 * 1024
 
     /// - Parameter plaintext: serving without TLS (loopback only): every caller is `local`.
+    /// - Parameter discovery: this host's listeners and connections now (`GET /v1/discovery`).
     public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
+                              discovery: @escaping @Sendable () async -> HostDiscovery = { HostDiscovery(at: 0, windowMs: 0, listeners: [], connections: []) },
                               metrics: AgentMetrics, plaintext: Bool, peers: PeerVerifier = PeerVerifier(roots: nil)) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
         /// The caller, or a response refusing the request.
@@ -64,6 +66,10 @@ public enum AgentAPI {
         router.get("/v1/capabilities") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
             return json(await capabilities())
+        }
+        router.get("/v1/discovery") { _, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            return json(await discovery())
         }
         router.get("/v1/faults") { request, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }

@@ -61,7 +61,8 @@ public enum AgentServer {
 
         // 2. The API.
         let peers = PeerVerifier(roots: config.plaintext ? nil : try config.ca.map { ca throws(ChaosError) in try TrustedRoots(pemFiles: [ca]) })
-        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, metrics: metrics, plaintext: config.plaintext, peers: peers)
+        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, discovery: { DiscoveryProbe.snapshot() },
+                                     metrics: metrics, plaintext: config.plaintext, peers: peers)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let address = BindAddress.hostname(config.address, port: config.port)
         let onRunning: @Sendable (any Channel) async -> Void = { channel in

@@ -227,6 +227,34 @@ struct AgentIntegrationTests {
         }
     }
 
+    @Test("discovery: a read-only operator sees the agent's own listener with its pid and process, a local service and a client's connection to it, both ends; no certificate, no answer")
+    func discovery() throws {
+        let host = try AgentHost()
+        try host.start()
+        // A service and a client holding one connection to it, inside the agent's host.
+        let server = try host.lab.start("db1", ["/usr/bin/python3", "-c", """
+        import socket, time
+        s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("192.0.2.10", 6399)); s.listen(5)
+        c, _ = s.accept(); time.sleep(60)
+        """])
+        defer { Harness.cleanup(server) }
+        #expect(Harness.waitUntil(timeout: 10) { (try? host.lab.run("db1", ["/usr/bin/ss", "-Htln", "sport", "= :6399"]).stdout.isEmpty) == false })
+        let client = try host.lab.start("db1", ["/usr/bin/python3", "-c", "import socket, time; s = socket.create_connection(('192.0.2.10', 6399)); time.sleep(60)"])
+        defer { Harness.cleanup(client) }
+        #expect(Harness.waitUntil(timeout: 10) { (try? host.lab.run("db1", ["/usr/bin/ss", "-Htn", "state", "established", "dport", "= :6399"]).stdout.isEmpty) == false })
+
+        let r = try host.call("bob", "GET", "/v1/discovery")
+        #expect(r.status == 200, "\(r.body)")
+        let view = try JSONDecoder().decode(HostDiscovery.self, from: Data(r.body.utf8))
+        let agent = try #require(host.agentPID())
+        #expect(view.listeners.contains { $0.port == host.port && $0.owner.pid == agent && $0.owner.process == "chaos-agent" }, "the agent's own listener: \(view.listeners)")
+        #expect(view.listeners.contains { $0.port == 6399 && $0.address == "192.0.2.10" && $0.owner.process == "python3" })
+        #expect(view.connections.contains { $0.direction == .outgoing && $0.remotePort == 6399 && $0.remoteAddress == "192.0.2.10" && $0.owner.process == "python3" })
+        #expect(view.connections.contains { $0.direction == .incoming && $0.localPort == 6399 })
+        #expect(view.connections.contains { $0.direction == .incoming && $0.localPort == host.port && $0.owner.pid == agent }, "this very request")
+        #expect(try host.call(nil, "GET", "/v1/discovery").status != 200, "no certificate, no view of the host")
+    }
+
     @Test("SIGTERM reverts everything, then the agent exits")
     func gracefulStop() throws {
         let host = try AgentHost()
