@@ -46,7 +46,7 @@ public enum AgentAPI {
     /// - Parameter plaintext: serving without TLS (loopback only): every caller is `local`.
     /// - Parameter discovery: this host's listeners and connections now (`GET /v1/discovery`).
     public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
-                              discovery: @escaping @Sendable () async -> HostDiscovery = { HostDiscovery(at: 0, windowMs: 0, listeners: [], connections: []) },
+                              discovery: DiscoveryWatch = DiscoveryWatch(snapshot: { HostDiscovery(at: 0, windowMs: 0, listeners: [], connections: []) }),
                               metrics: AgentMetrics, plaintext: Bool, peers: PeerVerifier = PeerVerifier(roots: nil)) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
         /// The caller, or a response refusing the request.
@@ -69,7 +69,16 @@ public enum AgentAPI {
         }
         router.get("/v1/discovery") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
-            return json(await discovery())
+            return json(await discovery.view())
+        }
+        router.post("/v1/discovery/watch") { request, context -> Response in
+            if let refused = await authorize(context, .read, manager) { return refused }
+            let text: String
+            switch await body(request) { case .text(let t): text = t; case .refused(let r): return r }
+            return await run { () throws(ChaosError) in
+                let (duration, every) = try WatchBody.parse(text)
+                return json(try await discovery.watch(for: duration, every: every))
+            }
         }
         router.get("/v1/faults") { request, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
@@ -240,6 +249,24 @@ enum LeaseBody {
 
 /// `{"reason": "..."}` (optional). A halt is a safety action: a body that is not that JSON does not
 /// stop it, the reason is just not known.
+/// `{"for": "10m", "every": "2s"}` (both optional: 10 minutes, every 2 seconds).
+enum WatchBody {
+    static func parse(_ text: String) throws(ChaosError) -> (ChaosDuration, ChaosDuration) {
+        let root: DocumentNode?
+        do { root = text.trimmingWhitespace().isEmpty ? nil : try DocumentNode.parseJSON(text) } catch {
+            throw .usage("discovery.badWatch", "The watch request is not JSON; send e.g. {\"for\": \"10m\", \"every\": \"2s\"}.")
+        }
+        func duration(_ key: String, _ fallback: ChaosDuration) throws(ChaosError) -> ChaosDuration {
+            guard let node = root?.value(key) else { return fallback }
+            guard case .scalar(let t, _, _) = node, let d = try? ChaosDuration.parse(t) else {
+                throw .usage("discovery.badWatch", "'\(key)' must be a duration such as '10m' or '2s'.")
+            }
+            return d
+        }
+        return (try duration("for", .milliseconds(600_000)), try duration("every", .milliseconds(2000)))
+    }
+}
+
 enum HaltBody {
     static func reason(_ text: String) -> String? {
         guard let root = try? DocumentNode.parseJSON(text), case .scalar(let reason, .string, _)? = root.value("reason") else { return nil }

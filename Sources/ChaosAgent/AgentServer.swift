@@ -61,7 +61,8 @@ public enum AgentServer {
 
         // 2. The API.
         let peers = PeerVerifier(roots: config.plaintext ? nil : try config.ca.map { ca throws(ChaosError) in try TrustedRoots(pemFiles: [ca]) })
-        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, discovery: { DiscoveryProbe.snapshot() },
+        let discovery = DiscoveryWatch()
+        let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, discovery: discovery,
                                      metrics: metrics, plaintext: config.plaintext, peers: peers)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let address = BindAddress.hostname(config.address, port: config.port)
@@ -82,6 +83,7 @@ public enum AgentServer {
         let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: reaper)] + extraServices.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await discovery.stop()
         hooks.stopping()
         hooks.status("reverting every fault before exit")
         for r in await manager.revertAll(reason: "agent shutting down") {

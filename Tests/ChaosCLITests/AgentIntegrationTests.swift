@@ -227,7 +227,7 @@ struct AgentIntegrationTests {
         }
     }
 
-    @Test("discovery: a read-only operator sees the agent's own listener with its pid and process, a local service and a client's connection to it, both ends; no certificate, no answer")
+    @Test("discovery: a read-only operator sees the agent's own listener with its pid and process, a local service and a client's connection to it, both ends; no certificate, no answer; a watch catches a connection that lived one second")
     func discovery() throws {
         let host = try AgentHost()
         try host.start()
@@ -253,6 +253,24 @@ struct AgentIntegrationTests {
         #expect(view.connections.contains { $0.direction == .incoming && $0.localPort == 6399 })
         #expect(view.connections.contains { $0.direction == .incoming && $0.localPort == host.port && $0.owner.pid == agent }, "this very request")
         #expect(try host.call(nil, "GET", "/v1/discovery").status != 200, "no certificate, no view of the host")
+
+        // A watch sees a connection that lives one second, between two requests for the view. The
+        // long-lived client goes first, so only the watch can know of a client of 6399.
+        Harness.cleanup(client)
+        #expect(Harness.waitUntil(timeout: 10) { (try? host.lab.run("db1", ["/usr/bin/ss", "-Htn", "state", "established", "dport", "= :6399"]).stdout.isEmpty) == true })
+        let watching = try host.call("bob", "POST", "/v1/discovery/watch", #"{"for": "3s", "every": "1s"}"#)
+        #expect(watching.status == 200, "\(watching.body)")
+        usleep(500_000)
+        let brief = try host.lab.run("db1", ["/usr/bin/python3", "-c", "import socket, time; s = socket.create_connection(('192.0.2.10', 6399)); time.sleep(1.2)"], timeout: 10)
+        #expect(brief.status == 0, "\(brief.stderr)")
+        usleep(2_500_000)
+        #expect((try host.lab.run("db1", ["/usr/bin/ss", "-Htn", "state", "established", "dport", "= :6399"]).stdout.isEmpty), "the brief connection is gone")
+        let watched = try JSONDecoder().decode(HostDiscovery.self, from: Data(try host.call("bob", "GET", "/v1/discovery").body.utf8))
+        #expect(watched.windowMs >= 2000, "the view covers the watch: \(watched.windowMs) ms")
+        let outgoing = watched.connections.filter { $0.direction == .outgoing && $0.remotePort == 6399 }
+        #expect(!outgoing.isEmpty && outgoing.allSatisfy { $0.owner.process == "python3" }, "\(outgoing)")
+        let bad = try host.call("bob", "POST", "/v1/discovery/watch", #"{"for": "2h"}"#)
+        #expect(bad.status == 400 && bad.body.contains("at most 1h"), "\(bad.body)")
     }
 
     @Test("SIGTERM reverts everything, then the agent exits")

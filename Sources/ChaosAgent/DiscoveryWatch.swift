@@ -1,0 +1,92 @@
+import ChaosCore
+import ChaosLinux
+import ChaosPOSIX
+
+/// Watches this host's connections for a while, on request, so `GET /v1/discovery` also shows the
+/// short-lived ones (a cron job's connection, a health check's). Off unless asked
+/// (`POST /v1/discovery/watch`): an idle agent does not wake for it. A watch samples every `every`
+/// until `until`, keeping at most `ConnectionWindow.limit` conversations; asking again extends it.
+/// What it gathered stays readable after it ends, until the next watch starts.
+public actor DiscoveryWatch {
+    public static let longest = ChaosDuration.milliseconds(3_600_000)
+    public static let fastest = ChaosDuration.milliseconds(1000)
+
+    private let snapshot: @Sendable () -> HostDiscovery
+    private let clock: @Sendable () -> Int64
+    private var window: ConnectionWindow?
+    private var startedAt: Int64 = 0
+    private var until: Int64 = 0
+    private var every: ChaosDuration = .milliseconds(2000)
+    private var sampler: Task<Void, Never>?
+    public private(set) var samples = 0
+
+    public init(snapshot: @escaping @Sendable () -> HostDiscovery = { DiscoveryProbe.snapshot() },
+                clock: @escaping @Sendable () -> Int64 = { Epoch.milliseconds() }) {
+        self.snapshot = snapshot
+        self.clock = clock
+    }
+
+    /// What a watch request answers.
+    public struct Status: Codable, Sendable, Hashable {
+        public var watchingSince: Int64
+        public var watchingUntil: Int64
+        public var everyMs: Int64
+    }
+
+    /// Starts a watch of `duration`, sampling every `every` (or extends the running one).
+    /// - Throws: `discovery.badWatch` outside 1 s ≤ every ≤ duration ≤ 1 h.
+    public func watch(for duration: ChaosDuration, every: ChaosDuration) throws(ChaosError) -> Status {
+        guard every >= Self.fastest, duration >= every, duration <= Self.longest else {
+            throw .usage("discovery.badWatch", "A discovery watch lasts at most 1h and samples at most once a second ('every' from 1s up to 'for'); got for \(duration), every \(every).")
+        }
+        let now = clock()
+        if sampler == nil {
+            window = ConnectionWindow(windowMs: duration.milliseconds)
+            startedAt = now
+            samples = 0
+        }
+        until = max(until, now + duration.milliseconds)
+        self.every = every
+        if sampler == nil {
+            sampler = Task { await self.run() }
+        }
+        return Status(watchingSince: startedAt, watchingUntil: until, everyMs: every.milliseconds)
+    }
+
+    private func run() async {
+        while !Task.isCancelled {
+            sample()
+            let now = clock()
+            guard now < until else { break }
+            try? await Task.sleep(for: .milliseconds(min(every.milliseconds, until - now)))
+        }
+        sampler = nil
+    }
+
+    private func sample() {
+        let view = snapshot()
+        samples += 1
+        if window == nil { window = ConnectionWindow(windowMs: max(1, until - startedAt)) }
+        window?.add(view)
+    }
+
+    /// The host's view: listeners now, with every conversation the latest watch saw; a plain snapshot
+    /// when there has been no watch.
+    public func view() -> HostDiscovery {
+        let now = snapshot()
+        guard var window else { return now }
+        if sampler != nil {
+            window.add(now)
+            self.window = window
+        }
+        var view = window.view(latest: now)
+        view.windowMs = max(0, min(now.at, until) - startedAt)
+        return view
+    }
+
+    /// Stops sampling (the agent's shutdown).
+    public func stop() {
+        sampler?.cancel()
+        sampler = nil
+    }
+}
