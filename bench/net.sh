@@ -346,27 +346,33 @@ make_lab() {
   local ns; for ns in "$1" "$2"; do ip -n "$ns" link set lo up; ip -n "$ns" link set eth0 up; done
 }
 
+# teardown RC: what both parts do at exit (also on failure or Ctrl-C): revert what chaos left in
+# namespace A, SIGKILL the processes this script started (STARTED) and those inside its own
+# namespaces (guardians, engines, relays, clients, servers), by pid, remove the namespaces and the
+# work dir; a failed run's results are kept as OUT-failed.
+STARTED=()
+teardown() {
+  set +e
+  if [[ -e /run/netns/$NS_A ]]; then
+    ip netns exec "$NS_A" env CHAOS_STATE_DIR="$WORK/state" "$CHAOS_BIN" revert --all > /dev/null 2>&1
+  fi
+  local pid ns
+  for pid in "${STARTED[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+  for ns in "$NS_A" "$NS_B"; do
+    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+    ip netns del "$ns" 2>/dev/null
+  done
+  rm -rf "$WORK"
+  [[ $1 != 0 && -d $OUT ]] && mv "$OUT" "$OUT-failed" && echo "partial results: $OUT-failed" >&2
+}
+
 # =============================================================== timing (outside): set-up, run, report
 if [[ $MODE == timing ]]; then
   OUT="$RESULTS_DIR/net-$STAMP"
   mkdir -p "$OUT"
   WORK=$(mktemp -d /tmp/chaos-netbench.XXXXXX)
   NS_A="chaosbench-$$-a"; NS_B="chaosbench-$$-b"
-  cleanup() {
-    local rc=$?
-    set +e
-    if [[ -e /run/netns/$NS_A ]]; then
-      ip netns exec "$NS_A" env CHAOS_STATE_DIR="$WORK/state" "$CHAOS_BIN" revert --all > /dev/null 2>&1
-    fi
-    for ns in "$NS_A" "$NS_B"; do
-      # Only processes inside our own namespaces (guardians, engines, relays): killed by pid.
-      for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-      ip netns del "$ns" 2>/dev/null
-    done
-    rm -rf "$WORK"
-    [[ $rc != 0 && -d $OUT ]] && mv "$OUT" "$OUT-failed" && echo "partial results: $OUT-failed" >&2
-    exit $rc
-  }
+  cleanup() { local rc=$?; teardown "$rc"; exit $rc; }
   trap cleanup EXIT
   trap 'exit 130' INT TERM
 
@@ -435,22 +441,7 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/chaos-netacc.XXXXXX)
 NS_A="chaosacc-$$-a"; NS_B="chaosacc-$$-b"
 STARTED=()          # pids of the processes this script started (servers, clients)
-cleanup() {
-  local rc=$?
-  set +e
-  if [[ -e /run/netns/$NS_A ]]; then
-    ip netns exec "$NS_A" env CHAOS_STATE_DIR="$WORK/state" "$CHAOS_BIN" revert --all > /dev/null 2>&1
-  fi
-  for pid in "${STARTED[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  for ns in "$NS_A" "$NS_B"; do
-    # Only processes inside our own namespaces (clients, servers, guardians, engines, relays): by pid.
-    for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-    ip netns del "$ns" 2>/dev/null
-  done
-  rm -rf "$WORK"
-  [[ $rc != 0 && -d $OUT ]] && mv "$OUT" "$OUT-failed" && echo "partial results: $OUT-failed" >&2
-  exit $rc
-}
+cleanup() { local rc=$?; teardown "$rc"; exit $rc; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 START=$SECONDS

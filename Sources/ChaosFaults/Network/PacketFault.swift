@@ -365,14 +365,17 @@ enum PacketEngineProcess {
     /// Starts the engine and waits until it has bound its queue (rules go in only then, so no packet
     /// waits for an engine that is not there yet).
     static func start(_ args: [String], queue: Int, faultID: String, on host: some HostSystem) async throws(ChaosError) {
-        _ = try await host.spawnHelper(args)
+        let engine = try await host.spawnHelper(args)
         let clock = ContinuousClock()
         let end = clock.now + .seconds(5)
         while !NetworkIDs.boundQueues(await host.readFile(queueTable)).contains(queue) {
             guard clock.now < end else {
                 throw ChaosError("fault.engineFailed", "The packet engine did not bind nfnetlink queue \(queue) within 5 s. Nothing was queued.")
             }
-            if try await find(faultID, on: host).isEmpty {
+            // By pid, not by command line: right after exec the new process's command line can read
+            // empty for a moment (the kernel sets it up after releasing the parent), which once made a
+            // healthy engine look gone (bench/net.sh, 1 run in ~40).
+            if await host.process(engine.pid).map({ $0.isDead || $0.startTime != engine.startTime && engine.startTime != 0 }) ?? true {
                 throw ChaosError("fault.engineFailed", "The packet engine ended before binding nfnetlink queue \(queue) (is nfnetlink_queue available? 'modprobe nfnetlink_queue'). Nothing was queued.")
             }
             try? await Task.sleep(for: .milliseconds(5))
