@@ -271,7 +271,7 @@ public struct PacketFault: Fault {
             return
         }
         if let queue = receipt.queue, let args = receipt.engineArguments {
-            try await PacketEngineProcess.start(args, queue: queue.queue, faultID: receipt.faultID, on: host)
+            try await PacketEngineProcess.start(args, queue: queue.queue, on: host)
             try await QueueRulesRunner.load(queue, on: host)
             return
         }
@@ -364,7 +364,7 @@ enum PacketEngineProcess {
 
     /// Starts the engine and waits until it has bound its queue (rules go in only then, so no packet
     /// waits for an engine that is not there yet).
-    static func start(_ args: [String], queue: Int, faultID: String, on host: some HostSystem) async throws(ChaosError) {
+    static func start(_ args: [String], queue: Int, on host: some HostSystem) async throws(ChaosError) {
         let engine = try await host.spawnHelper(args)
         let clock = ContinuousClock()
         let end = clock.now + .seconds(5)

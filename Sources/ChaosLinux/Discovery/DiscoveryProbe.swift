@@ -20,11 +20,10 @@ public enum DiscoveryProbe {
     public static func assemble(_ rows: [SocketTables.Row], owners: [UInt64: HostDiscovery.Owner], now: Int64) -> HostDiscovery {
         var listeners: [HostDiscovery.Listener] = []
         var listening = Set<String>()
-        for r in rows where r.isListening {
-            let key = "\(r.proto)/\(r.localPort)"
-            guard !listeners.contains(where: { $0.proto == r.proto && $0.port == r.localPort && $0.address == r.localAddress }) else { continue }
+        var seen = Set<String>()
+        for r in rows where r.isListening && seen.insert("\(r.proto)/\(r.localAddress)/\(r.localPort)").inserted {
             listeners.append(.init(proto: r.proto, address: r.localAddress, port: r.localPort, owner: owners[r.inode] ?? .init()))
-            listening.insert(key)
+            listening.insert("\(r.proto)/\(r.localPort)")
         }
         var connections: [HostDiscovery.Connection] = []
         for r in rows where r.isEstablished {
