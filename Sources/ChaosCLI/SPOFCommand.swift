@@ -6,23 +6,26 @@ struct SPOFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "spof",
         abstract: "Find single points of failure in the inventory's architecture map.",
-        subcommands: [SPOFAnalyzeCommand.self, SPOFPlanCommand.self, SPOFVerifyCommand.self]
+        subcommands: [SPOFAnalyzeCommand.self, SPOFWhatIfCommand.self, SPOFPlanCommand.self, SPOFVerifyCommand.self]
     )
 }
 
 struct SPOFAnalyzeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "analyze",
-        abstract: "Which single failure (one instance, one host) takes an entry point down, or only slows it.",
+        abstract: "Which single failure (one instance, one host, one zone or rack) takes an entry point down, or only slows it.",
         discussion: """
         Reads the inventory's 'services' (instances on hosts, minHealthy, 'entry' for the user-facing \
         entry points) and 'dependencies' between them (hard, or soft: a cache that only makes things \
-        slower). Every instance and every host is failed in turn, on paper: a service works while \
-        minHealthy of its instances are up and every hard dependency works. Suspected SPOFs are the \
-        failures that take an entry point down, ranked by how many they cut; performance SPOFs only \
-        degrade one through a soft dependency. Services with spare instances are listed with whether \
-        they survive the loss of any one (a shared host says no). Nothing is touched: 'chaos spof plan' \
-        and 'verify' prove it with faults.
+        slower). Every instance, every host and every failure domain (the hosts' 'domains', e.g. \
+        'domains: {zone: a, rack: r1}': all hosts of zone a at once) is failed in turn, on paper: a \
+        service works while minHealthy of its instances are up and every hard dependency works. \
+        Suspected SPOFs are the \
+        failures that take an entry point down, ranked by how many they cut (a host or domain is \
+        listed only when it does more than its parts); performance SPOFs only degrade one through a \
+        soft dependency. Services with spare instances are listed with whether they survive the loss \
+        of any one (a shared host says no) and of any one domain. Nothing is touched: 'chaos spof \
+        whatif' asks about any combination, 'chaos spof plan' and 'verify' prove it with faults.
 
         Examples:
           chaos spof analyze --inventory deploy/inventory.yaml
@@ -56,6 +59,7 @@ struct SPOFAnalyzeCommand: ParsableCommand {
         if global.output == .json { Console.json(report); return 0 }
         var out: [String] = []
         out.append("Entry points: " + (report.entryPoints.isEmpty ? "none" : report.entryPoints.joined(separator: ", ")))
+        out.append("Failure domains: " + (report.domains.isEmpty ? "none (give hosts 'domains: {zone: a}' to fail a zone or rack as one)" : report.domains.joined(separator: ", ")))
         if report.spofs.isEmpty { out.append("\nNo suspected single point of failure.") } else {
             out.append("\nSuspected single points of failure (most entry points cut first):")
             out.append(Console.table(["COMPONENT", "KIND", "CUTS", "WHY"], report.spofs.map { [$0.component, $0.kind.rawValue, $0.cuts.joined(separator: ", "), $0.reasons.joined(separator: "; ")] }))
@@ -66,7 +70,9 @@ struct SPOFAnalyzeCommand: ParsableCommand {
         }
         if !report.redundant.isEmpty {
             out.append("\nRedundancy claimed (more instances than needed):")
-            out.append(Console.table(["SERVICE", "INSTANCES", "MIN", "SURVIVES ONE LOSS", "NOTE"], report.redundant.map { [$0.service, String($0.instances), String($0.minHealthy), $0.survivesOneLoss ? "yes" : "NO", $0.note] }))
+            func yes(_ b: Bool?) -> String { b.map { $0 ? "yes" : "NO" } ?? "-" }
+            out.append(Console.table(["SERVICE", "INSTANCES", "MIN", "SURVIVES ONE LOSS", "SURVIVES A DOMAIN", "NOTE"],
+                                     report.redundant.map { [$0.service, String($0.instances), String($0.minHealthy), yes($0.survivesOneLoss), yes($0.survivesDomainLoss), $0.note] }))
         }
         for n in report.notes { out.append("note: \(n)") }
         if let dot, dot != "-" { out.append("\nDiagram: \(dot) (dot -Tsvg \(dot) -o spof.svg)") }
@@ -82,7 +88,9 @@ struct SPOFPlanCommand: ParsableCommand {
         discussion: """
         From 'chaos spof analyze': for each suspected SPOF, an experiment that kills its instance \
         (process), stops it (unit) or cuts its host off; for each service with spare instances, one \
-        that kills one instance. Each watches every entry point through its 'entry' probe, with the \
+        that kills one instance; for each value of a failure domain (zone:a, rack:r1: the hosts' \
+        'domains'), one that cuts every host of it off the network at once (all but loopback and the \
+        agents' port), predicted down, slower or survived. Each watches every entry point through its 'entry' probe, with the \
         same criteria (--max-outage, --recover-within), so a SPOF shows as a failed run and \
         redundancy as a passed one. The files are normal experiments: read them, adapt them, check \
         them with 'chaos validate', run them with 'chaos gameday DIR --inventory F'.
@@ -90,6 +98,7 @@ struct SPOFPlanCommand: ParsableCommand {
         Examples:
           chaos spof plan --inventory deploy/inventory.yaml --out experiments/spof
           chaos spof plan --inventory deploy/inventory.yaml --out /tmp/spof --for 20s --max-outage 3s --output json
+          chaos spof plan --inventory deploy/inventory.yaml --out /tmp/zones --domain-kind zone
         """
     )
     @Option(help: ArgumentHelp("The inventory file.", valueName: "file")) var inventory: String
@@ -100,6 +109,7 @@ struct SPOFPlanCommand: ParsableCommand {
     var heldFor: String { holdFor ?? hold ?? "30s" }
     @Option(help: ArgumentHelp("The longest outage an entry point may show and still count as surviving.", valueName: "duration")) var maxOutage: String = "10s"
     @Option(help: ArgumentHelp("How soon the entry points must recover.", valueName: "duration")) var recoverWithin: String = "30s"
+    @Option(name: .customLong("domain-kind"), help: ArgumentHelp("Plan whole-domain experiments only for these kinds of the hosts' 'domains' (repeatable; default every kind, e.g. zone and rack).", valueName: "kind")) var domainKinds: [String] = []
     @OptionGroup var local: LocalOptions
     var global: GlobalOptions { local.global }
 
@@ -134,7 +144,8 @@ struct SPOFPlanCommand: ParsableCommand {
         guard let inv = try Context(global: global).loadInventory(inventory) else { throw .usage("spof.noInventory", "Give the inventory: --inventory FILE.") }
         let report = SPOFAnalysis.analyze(inv)
         let (planned, notes) = SPOFPlan.experiments(inv, report, hold: try Self.duration(heldFor, "--for"), maxOutage: try Self.duration(maxOutage, "--max-outage"),
-                                                    recoverWithin: try Self.duration(recoverWithin, "--recover-within"))
+                                                    recoverWithin: try Self.duration(recoverWithin, "--recover-within"),
+                                                    domainKinds: domainKinds.isEmpty ? nil : domainKinds)
         do { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) } catch {
             throw ChaosError("spof.write", "Cannot create '\(out)': \(error.localizedDescription).")
         }
@@ -158,5 +169,93 @@ struct SPOFPlanCommand: ParsableCommand {
         if !written.isEmpty { lines.append("Run them: chaos gameday \(out) --inventory \(inventory)") }
         Console.out(lines.joined(separator: "\n"))
         return 0
+    }
+}
+
+struct SPOFWhatIfCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "whatif",
+        abstract: "What the entry points see if these fail at once: hosts, zones or racks, whole services; or every pair (N-2).",
+        discussion: """
+        Fails everything given with --fail at once, on paper (the same rules as 'chaos spof analyze'), \
+        and prints each entry point as up, degraded or down with the dependency path that explains \
+        it. A failure is KIND:NAME: 'host:db1', 'service:cache', or a failure domain of the hosts \
+        ('zone:b', 'rack:r12', any key of the hosts' 'domains'). --all-pairs KIND tries every pair of \
+        hosts ('host') or of a domain's values ('zone') on top of the --fail ones, and lists the pairs \
+        that take an entry point down, first those that neither member does alone. Nothing is touched.
+
+        Exit status: 0 when every entry point stays up or degraded, 1 when one goes down (or, with \
+        --all-pairs, when a pair takes one down that neither member does alone), 2 on bad input.
+
+        Examples:
+          chaos spof whatif --inventory deploy/inventory.yaml --fail zone:b
+          chaos spof whatif --inventory deploy/inventory.yaml --fail host:db1 --fail service:cache
+          chaos spof whatif --inventory deploy/inventory.yaml --all-pairs host
+          chaos spof whatif --inventory deploy/inventory.yaml --fail zone:a --all-pairs rack --output json
+        """
+    )
+    @Option(help: ArgumentHelp("The inventory file.", valueName: "file")) var inventory: String
+    @Option(name: .customLong("fail"), help: ArgumentHelp("A failure to assume: host:NAME, service:NAME or DOMAIN:VALUE (zone:b). Repeat for several at once.", valueName: "kind:name"))
+    var failures: [String] = []
+    @Option(help: ArgumentHelp("Also try every pair of hosts ('host') or of a domain kind's values ('zone', 'rack'...).", valueName: "kind")) var allPairs: String?
+    @OptionGroup var local: LocalOptions
+    var global: GlobalOptions { local.global }
+
+    func run() throws {
+        let code: Int32
+        do { code = try whatIf() } catch { code = Console.report(error, format: global.output) }
+        try finish(code)
+    }
+
+    struct Out: Encodable { var scenario: SPOFWhatIf.Scenario?; var allPairs: SPOFWhatIf.PairReport?; var notes: [String] }
+
+    private func whatIf() throws(ChaosError) -> Int32 {
+        guard let inv = try Context(global: global).loadInventory(inventory) else { throw .usage("spof.noInventory", "Give the inventory: --inventory FILE.") }
+        guard !failures.isEmpty || allPairs != nil else {
+            throw .usage("whatif.nothing", "Say what fails: --fail host:db1, --fail zone:b, --fail service:cache (repeatable), or --all-pairs host.")
+        }
+        var parsed: [SPOFFailure] = []
+        for f in failures { parsed.append(try SPOFFailure.parse(f, in: inv)) }
+        let model = SPOFModel(inv)
+        let scenario = parsed.isEmpty ? nil : SPOFWhatIf.evaluate(model, failures: parsed)
+        var pairs: SPOFWhatIf.PairReport?
+        if let kind = allPairs {
+            guard let candidates = SPOFWhatIf.candidates(model, over: kind) else {
+                let kinds = Set(inv.hosts.flatMap { $0.domains.keys }).sorted()
+                throw .usage("whatif.unknown", "--all-pairs takes 'host' or a domain kind of the hosts\(kinds.isEmpty ? " (none has 'domains')" : ": \(kinds.joined(separator: ", "))"); '\(kind)' is neither.")
+            }
+            let showProgress = global.output != .json && candidates.count > 200
+            pairs = SPOFWhatIf.allPairs(model, over: kind, base: parsed, candidates: candidates,
+                                        progress: showProgress ? { done, total in Console.err("whatif: \(done) of \(total) pairs") } : nil)
+        }
+        let down = (scenario?.worst == .down) || (pairs?.pairs.contains { !$0.onlyTogether.isEmpty } ?? false)
+        if global.output == .json {
+            Console.json(Out(scenario: scenario, allPairs: pairs, notes: model.notes))
+            return down ? 1 : 0
+        }
+        var out: [String] = []
+        if let s = scenario {
+            out.append("If \(s.failures.joined(separator: " and ")) fail\(s.failures.count == 1 ? "s" : ""):")
+            if !s.hosts.isEmpty { out.append("  hosts lost: \(s.hosts.joined(separator: ", "))") }
+            out.append("  instances lost: " + (s.lost.isEmpty ? "none" : s.lost.joined(separator: ", ")))
+            out.append(Console.table(["ENTRY POINT", "STATE", "WHY"], s.entries.map { e in
+                [e.entry, e.health == .up ? "up" : e.health.rawValue.uppercased(), e.why.isEmpty ? "-" : e.why.joined(separator: "; ")]
+            }))
+            if !s.servicesDown.isEmpty { out.append("Services down: \(s.servicesDown.joined(separator: ", "))") }
+            if !s.servicesDegraded.isEmpty { out.append("Services degraded: \(s.servicesDegraded.joined(separator: ", "))") }
+        }
+        if let p = pairs {
+            let only = p.pairs.filter { !$0.onlyTogether.isEmpty }
+            let base = p.base.isEmpty ? "" : " on top of \(p.base.joined(separator: ", "))"
+            out.append("\nEvery pair of \(p.over == "host" ? "hosts" : "\(p.over) values") (\(p.candidates.count) candidates, \(p.pairsEvaluated) pairs)\(base):")
+            if only.isEmpty { out.append("  no pair takes down an entry point that neither member takes down alone.") } else {
+                out.append(Console.table(["PAIR", "DOWN ONLY TOGETHER", "WHY"], only.map { [$0.pair.joined(separator: " + "), $0.onlyTogether.joined(separator: ", "), $0.why.joined(separator: "; ")] }))
+            }
+            let rest = p.pairs.count - only.count
+            if rest > 0 { out.append("  \(rest) more pair\(rest == 1 ? "" : "s") only degrade an entry point, or cut one that a member alone already cuts (--output json lists them).") }
+        }
+        for n in model.notes { out.append("note: \(n)") }
+        Console.out(out.joined(separator: "\n"))
+        return down ? 1 : 0
     }
 }

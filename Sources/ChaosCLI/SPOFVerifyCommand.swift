@@ -48,6 +48,7 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
     var heldFor: String { holdFor ?? hold ?? "30s" }
     @Option(help: ArgumentHelp("The longest outage an entry point may show and still count as surviving.", valueName: "duration")) var maxOutage: String = "10s"
     @Option(help: ArgumentHelp("How soon the entry points must recover.", valueName: "duration")) var recoverWithin: String = "30s"
+    @Option(name: .customLong("domain-kind"), help: ArgumentHelp("Plan whole-domain experiments only for these kinds of the hosts' 'domains' (repeatable; default every kind, e.g. zone and rack).", valueName: "kind")) var domainKinds: [String] = []
     @Option(help: ArgumentHelp("A run that passed counts as degraded when the entry points' p95 latency grew this many times.", valueName: "factor")) var slowdown: Double = 2
     @Option(help: ArgumentHelp("How long each run observes the steady state before its fault.", valueName: "duration")) var gate: ChaosDuration = .seconds(5)
     @Option(help: ArgumentHelp("Before each experiment, wait up to this long for every instance to run and the entry points to answer.", valueName: "duration")) var settle: ChaosDuration = .seconds(90)
@@ -87,7 +88,8 @@ struct SPOFVerifyCommand: AsyncParsableCommand {
         let analysis = SPOFAnalysis.analyze(inv)
         var (planned, notes) = SPOFPlan.experiments(inv, analysis, hold: try SPOFPlanCommand.duration(heldFor, "--for"),
                                                     maxOutage: try SPOFPlanCommand.duration(maxOutage, "--max-outage"),
-                                                    recoverWithin: try SPOFPlanCommand.duration(recoverWithin, "--recover-within"))
+                                                    recoverWithin: try SPOFPlanCommand.duration(recoverWithin, "--recover-within"),
+                                                    domainKinds: domainKinds.isEmpty ? nil : domainKinds)
         notes += analysis.notes
         if !only.isEmpty {
             let known = planned.flatMap { [$0.experiment.name, $0.component] }

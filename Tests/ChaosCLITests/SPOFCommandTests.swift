@@ -15,8 +15,11 @@ struct SPOFCommandTests {
         #expect(table.stdout.contains("redis-db  3          1    yes"), "\(table.stdout)")
         let json = try Harness.run(["spof", "analyze", "--inventory", Self.example, "--output", "json"], state: state)
         let report = try JSONDecoder().decode(SPOFAnalysis.Report.self, from: Data(json.stdout.utf8))
-        #expect(report.spofs.map(\.component) == ["service haproxy"] && report.entryPoints == ["haproxy"])
+        #expect(report.spofs.map(\.component) == ["rack r2", "service haproxy"] && report.entryPoints == ["haproxy"])
+        #expect(report.spofs.first?.reasons.first == "rack r2 (app1, app2) holds 2 of 2 instances of shop", "\(report.spofs)")
+        #expect(report.domains == ["rack:r1", "rack:r2", "rack:r3", "rack:r4", "zone:a", "zone:b", "zone:c"])
         #expect(report.redundant.map(\.service) == ["shop", "redis-db", "sentinel"] && report.redundant.allSatisfy(\.survivesOneLoss))
+        #expect(report.redundant.map(\.survivesDomainLoss) == [false, true, true], "\(report.redundant)")
         let dot = try String(contentsOfFile: state + "/spof.dot", encoding: .utf8)
         #expect(dot.contains("\"haproxy\" [label=") && dot.contains("xlabel=\"SPOF\"") && dot.contains("\"shop\" -> \"sentinel\" [style=dashed"))
         if FileManager.default.isExecutableFile(atPath: "/usr/bin/dot") {
@@ -59,17 +62,46 @@ struct SPOFCommandTests {
         #expect(text.contains("bad.yaml:7:5: services[0].minHealthy: 3 is more than the 1 instance; use at most 1"), "\(text)")
     }
 
+    @Test("spof whatif: a zone, a host and a service at once; N-2 over racks; exit 1 when an entry point goes down; bad failures are usage errors")
+    func whatIf() throws {
+        let state = Harness.stateDir()
+        let a = try Harness.run(["spof", "whatif", "--inventory", Self.example, "--fail", "zone:a"], state: state)
+        #expect(a.status == 1 && a.stdout.contains("If zone:a fails:") && a.stdout.contains("hosts lost: app1, db1, lb1"), "\(a.stdout)\(a.stderr)")
+        #expect(a.stdout.contains("haproxy      DOWN   haproxy: 0 of 1 instance left (minHealthy 1; lost on lb1)"), "\(a.stdout)")
+        let b = try Harness.run(["spof", "whatif", "--inventory", Self.example, "--fail", "zone:b", "--fail", "host:db3", "--output", "json"], state: state)
+        #expect(b.status == 0, "zone b and db3 leave db1, app1, lb1 and one sentinel: \(b.stdout)\(b.stderr)")
+        let json = try #require((try? JSONSerialization.jsonObject(with: Data(b.stdout.utf8))) as? [String: Any])
+        let scenario = try #require(json["scenario"] as? [String: Any])
+        #expect(scenario["worst"] as? String == "degraded" && scenario["failures"] as? [String] == ["zone:b", "host:db3"], "\(scenario)")
+        let pairs = try Harness.run(["spof", "whatif", "--inventory", Self.example, "--all-pairs", "rack", "--output", "json"], state: state)
+        let pj = try #require((try? JSONSerialization.jsonObject(with: Data(pairs.stdout.utf8))) as? [String: Any])
+        let report = try #require(pj["allPairs"] as? [String: Any])
+        #expect(report["pairsEvaluated"] as? Int == 6 && report["over"] as? String == "rack", "\(report)")
+        for (args, says) in [(["--fail", "zone:q"], "No host is in zone:q. Values of zone: a, b, c."), (["--fail", "lb1"], "is not a failure"),
+                             ([], "Say what fails"), (["--all-pairs", "power"], "'power' is neither")] {
+            let r = try Harness.run(["spof", "whatif", "--inventory", Self.example] + args, state: state)
+            #expect(r.status == 64 && r.stderr.contains(says), "\(args): \(r.stderr)")
+        }
+    }
+
     @Test("spof plan writes experiments that chaos validate accepts, one per finding and per claimed redundancy")
     func plan() throws {
         let state = Harness.stateDir()
-        let out = try Harness.run(["spof", "plan", "--inventory", Self.example, "--out", state + "/plan", "--output", "json"], state: state)
+        let out = try Harness.run(["spof", "plan", "--inventory", Self.example, "--out", state + "/plan", "--output", "json", "--domain-kind", "zone"], state: state)
         #expect(out.status == 0, "\(out.stderr)")
         let json = try #require((try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) as? [String: Any])
         let written = json["experiments"] as? [[String: Any]] ?? []
-        #expect(written.map { $0["experiment"] as? String ?? "" } == ["spof-haproxy", "redundancy-shop", "redundancy-redis-db", "redundancy-sentinel"])
+        #expect(written.map { $0["experiment"] as? String ?? "" } == ["spof-haproxy", "redundancy-shop", "redundancy-redis-db", "redundancy-sentinel",
+                                                                       "domain-zone-a", "domain-zone-b", "domain-zone-c"])
+        #expect(written.map { $0["prediction"] as? String ?? "" }.suffix(3) == ["spof", "redundant", "redundant"], "zone a holds the only load balancer")
         let files = written.compactMap { $0["file"] as? String }
         let v = try Harness.run(["validate"] + files, state: state)
-        #expect(v.status == 0 && v.stdout.components(separatedBy: ": ok (Experiment").count - 1 == 4, "\(v.stdout)")
+        #expect(v.status == 0 && v.stdout.components(separatedBy: ": ok (Experiment").count - 1 == 7, "\(v.stdout)")
+        let zone = try String(contentsOfFile: files[4], encoding: .utf8)
+        #expect(zone.contains("domain: zone:a") && zone.contains("type: network.blackhole") && zone.contains("(lb1, app1, db1)"), "\(zone)")
+        let all = try Harness.run(["spof", "plan", "--inventory", Self.example, "--out", state + "/all", "--output", "json"], state: state)
+        let allJSON = try #require((try? JSONSerialization.jsonObject(with: Data(all.stdout.utf8))) as? [String: Any])
+        #expect((allJSON["experiments"] as? [[String: Any]])?.count == 11, "every zone and every rack: \(all.stdout)")
         let text = try String(contentsOfFile: files[0], encoding: .utf8)
         #expect(text.hasPrefix("# Generated by 'chaos spof plan") && text.contains("type: systemd.stop") && text.contains("name: entry-haproxy"), "\(text)")
         let db = try String(contentsOfFile: files[2], encoding: .utf8)

@@ -131,18 +131,42 @@ enum ExperimentSchemaBase {
                 "required": [
                   "process"
                 ]
+              },
+              {
+                "required": [
+                  "domain"
+                ]
               }
+            ]
+          }
+        },
+        "host": {
+          "not": {
+            "required": [
+              "domain"
             ]
           }
         }
       },
-      "description": "A target described inline, or a reference to an inventory target with a selection.",
+      "description": "A target described inline (one host, or every host of a failure domain), or a reference to an inventory target with a selection.",
       "properties": {
         "count": {
           "description": "Hit at most this many of the matches (processes, or hosts for host faults). Absent with 'percent' absent: all matches.",
           "maximum": 100000,
           "minimum": 1,
           "type": "integer"
+        },
+        "domain": {
+          "description": "A failure domain of the inventory's hosts (KIND:VALUE, as in their 'domains'): the fault acts on every host in it at once, each through its agent. Excludes 'host' and 'ref'.",
+          "examples": [
+            "zone:b",
+            "rack:r12"
+          ],
+          "not": {
+            "pattern": "^(host|service|instance)[:=]"
+          },
+          "pattern": "^[a-z0-9][a-z0-9._-]{0,62}[:=][A-Za-z0-9._-]{1,63}$",
+          "type": "string"
         },
         "host": {
           "$ref": "#/$defs/text",

@@ -48,8 +48,11 @@ public struct Inventory: Hashable, Sendable, Codable {
         /// The agent's base URL, e.g. `https://10.0.0.11:7433`.
         public var agent: String?
         public var tags: [String]
-        public init(name: String, address: String, agent: String? = nil, tags: [String] = []) {
-            self.name = name; self.address = address; self.agent = agent; self.tags = tags
+        /// The failure domains the host belongs to, by kind: `zone: a`, `rack: r12`, `power: pdu-3`,
+        /// or any key. Each value is failed as one unit by SPOF analysis and what-if.
+        public var domains: [String: String]
+        public init(name: String, address: String, agent: String? = nil, tags: [String] = [], domains: [String: String] = [:]) {
+            self.name = name; self.address = address; self.agent = agent; self.tags = tags; self.domains = domains
         }
     }
 
@@ -109,6 +112,36 @@ public struct Inventory: Hashable, Sendable, Codable {
     }
     /// The target named `name`.
     public func target(named name: String) -> Target? { targets.first(where: { $0.name == name }) }
+
+    /// Every failure domain the hosts name, as `key:value`, sorted; with `kind`, only that key's.
+    public func domains(kind: String? = nil) -> [FailureDomain] {
+        Set(hosts.flatMap { h in h.domains.filter { kind == nil || $0.key == kind }.map { FailureDomain(kind: $0.key, value: $0.value) } }).sorted()
+    }
+    /// The hosts in a failure domain, in inventory order.
+    public func hosts(in domain: FailureDomain) -> [Host] { hosts.filter { $0.domains[domain.kind] == domain.value } }
+}
+
+/// One value of a failure domain: `zone:b`, `rack:r12`. Every host carrying it fails together.
+public struct FailureDomain: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public var kind: String
+    public var value: String
+    public init(kind: String, value: String) { self.kind = kind; self.value = value }
+    /// `zone:b`.
+    public var description: String { "\(kind):\(value)" }
+    public static func < (a: FailureDomain, b: FailureDomain) -> Bool { (a.kind, a.value) < (b.kind, b.value) }
+    /// Parses `zone:b` (also `zone=b`); nil without a separator or with an empty side.
+    public init?(parsing text: String) {
+        guard let i = text.firstIndex(where: { $0 == ":" || $0 == "=" }) else { return nil }
+        let k = String(text[..<i]), v = String(text[text.index(after: i)...])
+        guard !k.isEmpty, !v.isEmpty else { return nil }
+        self.init(kind: k, value: v)
+    }
+    /// Keys a domain may not use: they name the other kinds of failure in what-if (`host:db1`).
+    public static let reservedKinds: Set<String> = ["host", "service", "instance"]
+    /// A domain value: letters (any case), digits, '-', '_' and '.', at most 63.
+    public static func isValidValue(_ v: String) -> Bool {
+        !v.isEmpty && v.count <= 63 && v.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_.".unicodeScalars.contains($0) }
+    }
 }
 
 // MARK: File format coding
@@ -141,11 +174,20 @@ extension Inventory {
 }
 
 extension Inventory.Host {
-    enum CodingKeys: String, CodingKey { case name, address, agent, tags }
+    enum CodingKeys: String, CodingKey { case name, address, agent, tags, domains }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(name: try c.decode(String.self, forKey: .name), address: try c.decode(String.self, forKey: .address),
-                  agent: try c.decodeIfPresent(String.self, forKey: .agent), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [])
+                  agent: try c.decodeIfPresent(String.self, forKey: .agent), tags: try c.decodeIfPresent([String].self, forKey: .tags) ?? [],
+                  domains: try c.decodeIfPresent([String: String].self, forKey: .domains) ?? [:])
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(address, forKey: .address)
+        try c.encodeIfPresent(agent, forKey: .agent)
+        try c.encode(tags, forKey: .tags)
+        if !domains.isEmpty { try c.encode(domains, forKey: .domains) }
     }
 }
 

@@ -1,11 +1,7 @@
 /// Static SPOF analysis of an inventory's architecture map: which single failure — one instance
-/// (its process dies) or one host (everything on it) — takes a user-facing entry point down, and
-/// which only slows it (through a soft dependency). Pure: the inventory in, findings out.
-///
-/// A service works when at least `minHealthy` of its instances are up and every service it
-/// hard-depends on works; it is degraded when it works but a soft dependency (or anything it
-/// depends on) does not fully. States only get worse from "all up", so a fixpoint settles even on
-/// cyclic maps.
+/// (its process dies), one host (everything on it) or one failure domain (every host of zone b, rack
+/// r12) — takes a user-facing entry point down, and which only slows it (through a soft dependency).
+/// Pure: the inventory in, findings out. The health rules are ``SPOFModel``'s, shared with what-if.
 public enum SPOFAnalysis {
     public enum Health: String, Hashable, Sendable, Codable, Comparable {
         case up, degraded, down
@@ -21,8 +17,11 @@ public enum SPOFAnalysis {
             /// A host whose loss takes down what no single instance loss would: "redundant" instances
             /// (or several services) sharing it.
             case sharedHost = "shared_host"
+            /// A failure domain (zone, rack, power feed...) whose loss takes down what no single host
+            /// loss would: instances spread over hosts that fail together.
+            case sharedDomain = "shared_domain"
         }
-        /// `service NAME` or `host NAME`.
+        /// `service NAME`, `host NAME` or `zone b` (the domain's kind and value).
         public var component: String
         public var kind: Kind
         /// Entry points that go down.
@@ -30,19 +29,32 @@ public enum SPOFAnalysis {
         /// Entry points only degraded.
         public var degrades: [String]
         public var reasons: [String]
-        /// Where to hit it to prove it: the service's instances, or the host.
+        /// Where to hit it to prove it: the service's instances, the host, or every host of the domain.
         public var service: String?
         public var host: String?
+        public var domain: FailureDomain?
+        public var hosts: [String]?
+        public init(component: String, kind: Kind, cuts: [String], degrades: [String], reasons: [String], service: String? = nil, host: String? = nil,
+                    domain: FailureDomain? = nil, hosts: [String]? = nil) {
+            self.component = component; self.kind = kind; self.cuts = cuts; self.degrades = degrades; self.reasons = reasons
+            self.service = service; self.host = host; self.domain = domain; self.hosts = hosts
+        }
     }
 
     /// A service that claims redundancy (more instances than it needs), and whether the map says it
-    /// survives losing any one of them (or any one host carrying them).
+    /// survives losing any one of them (or any one host carrying them), and any one failure domain.
     public struct Redundancy: Hashable, Sendable, Codable {
         public var service: String
         public var instances: Int
         public var minHealthy: Int
         public var survivesOneLoss: Bool
+        /// Whether it survives the loss of any one failure domain; nil when its hosts carry none.
+        public var survivesDomainLoss: Bool?
         public var note: String
+        public init(service: String, instances: Int, minHealthy: Int, survivesOneLoss: Bool, survivesDomainLoss: Bool? = nil, note: String) {
+            self.service = service; self.instances = instances; self.minHealthy = minHealthy; self.survivesOneLoss = survivesOneLoss
+            self.survivesDomainLoss = survivesDomainLoss; self.note = note
+        }
     }
 
     public struct Report: Hashable, Sendable, Codable {
@@ -52,49 +64,35 @@ public enum SPOFAnalysis {
         public var performance: [Finding]
         public var redundant: [Redundancy]
         public var entryPoints: [String]
+        /// The failure domains analysed (`zone:a`...).
+        public var domains: [String]
         /// Dependencies left out of the analysis (they name no service), and other remarks.
         public var notes: [String]
+        public init(spofs: [Finding], performance: [Finding], redundant: [Redundancy], entryPoints: [String], domains: [String] = [], notes: [String]) {
+            self.spofs = spofs; self.performance = performance; self.redundant = redundant; self.entryPoints = entryPoints
+            self.domains = domains; self.notes = notes
+        }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(spofs: try c.decode([Finding].self, forKey: .spofs), performance: try c.decode([Finding].self, forKey: .performance),
+                      redundant: try c.decode([Redundancy].self, forKey: .redundant), entryPoints: try c.decode([String].self, forKey: .entryPoints),
+                      domains: try c.decodeIfPresent([String].self, forKey: .domains) ?? [], notes: try c.decode([String].self, forKey: .notes))
+        }
     }
 
-    struct InstanceID: Hashable { var service: String; var index: Int }
+    typealias InstanceID = SPOFModel.InstanceID
+
+    /// "2 of 2 instances of queue, 1 of 3 instances of db": what a set of lost instances holds.
+    static func carried(_ lost: Set<InstanceID>, _ model: SPOFModel) -> [String] {
+        let sizes = Dictionary(model.services.map { ($0.name, $0.instances.count) }, uniquingKeysWith: { a, _ in a })
+        return Dictionary(grouping: lost, by: \.service).map { name, ids in "\(ids.count) of \(sizes[name] ?? 0) instances of \(name)" }.sorted()
+    }
 
     public static func analyze(_ inventory: Inventory) -> Report {
-        let services = inventory.services
-        let names = Set(services.map(\.name))
-        var notes: [String] = []
-        let edges = inventory.dependencies.filter { d in
-            let ok = names.contains(d.from) && names.contains(d.to)
-            if !ok { notes.append("dependency \(d.from) → \(d.to) left out: it does not join two services") }
-            return ok
-        }
-        let entries = services.filter(\.isEntryPoint).map(\.name)
-        if services.isEmpty { notes.append("the inventory has no 'services': nothing to analyse") }
-        else if entries.isEmpty { notes.append("no service is an entry point ('entry: {type: http, url: ...}'): no outage can be judged") }
-
-        /// Health of every service with `down` instances lost.
-        func evaluate(_ down: Set<InstanceID>) -> [String: Health] {
-            var state = Dictionary(uniqueKeysWithValues: services.map { ($0.name, Health.up) })
-            var changed = true
-            while changed {
-                changed = false
-                for s in services {
-                    let alive = s.instances.indices.filter { !down.contains(InstanceID(service: s.name, index: $0)) }.count
-                    var h: Health = alive < s.minHealthy ? .down : .up
-                    if h != .down {
-                        for e in edges where e.from == s.name {
-                            let dep = state[e.to] ?? .up
-                            if e.kind == .hard { h = max(h, dep) } else if dep != .up { h = max(h, .degraded) }
-                        }
-                    }
-                    if h > state[s.name]! { state[s.name] = h; changed = true }
-                }
-            }
-            return state
-        }
-        func impact(_ down: Set<InstanceID>) -> (cuts: [String], degrades: [String]) {
-            let st = evaluate(down)
-            return (entries.filter { st[$0] == .down }, entries.filter { st[$0] == .degraded })
-        }
+        let model = SPOFModel(inventory)
+        let services = model.services
+        let edges = model.edges
+        func impact(_ down: Set<InstanceID>) -> (cuts: [String], degrades: [String]) { model.impact(down) }
 
         var spofs: [Finding] = [], performance: [Finding] = []
         var instanceImpact: [InstanceID: (cuts: [String], degrades: [String])] = [:]
@@ -122,37 +120,73 @@ public enum SPOFAnalysis {
         }
         // 2. One host lost: a finding when it does more than the loss of any one instance on it.
         let hosts = inventory.hosts.map(\.name).filter { h in services.contains { $0.instances.contains { $0.host == h } } }
+        var hostImpact: [String: (cuts: [String], degrades: [String])] = [:]
         for h in hosts {
-            let on = Set(services.flatMap { s in s.instances.indices.filter { s.instances[$0].host == h }.map { InstanceID(service: s.name, index: $0) } })
+            let on = model.instances(onHosts: [h])
             let x = impact(on)
+            hostImpact[h] = x
             let single = on.map { instanceImpact[$0] ?? ([], []) }
             let singleCuts = Set(single.flatMap(\.cuts)), singleDegrades = Set(single.flatMap(\.degrades))
             let newCuts = Set(x.cuts).subtracting(singleCuts), newDegrades = Set(x.degrades).subtracting(singleDegrades).subtracting(x.cuts)
-            let sizes = Dictionary(services.map { ($0.name, $0.instances.count) }, uniquingKeysWith: { a, _ in a })
-            let carried = Dictionary(grouping: on, by: \.service).map { name, ids in "\(ids.count) of \(sizes[name] ?? 0) instances of \(name)" }.sorted()
+            let reasons = ["carries " + carried(on, model).joined(separator: ", ")]
             if !newCuts.isEmpty {
-                spofs.append(Finding(component: "host \(h)", kind: .sharedHost, cuts: x.cuts, degrades: x.degrades,
-                                     reasons: ["carries " + carried.joined(separator: ", ")], service: nil, host: h))
+                spofs.append(Finding(component: "host \(h)", kind: .sharedHost, cuts: x.cuts, degrades: x.degrades, reasons: reasons, host: h))
             } else if !newDegrades.isEmpty {
-                performance.append(Finding(component: "host \(h)", kind: .sharedHost, cuts: [], degrades: x.degrades,
-                                           reasons: ["carries " + carried.joined(separator: ", ")], service: nil, host: h))
+                performance.append(Finding(component: "host \(h)", kind: .sharedHost, cuts: [], degrades: x.degrades, reasons: reasons, host: h))
+            }
+        }
+        // 3. One failure domain lost (every host in it): a finding when it does more than the loss of
+        //    any one host in it.
+        let domains = inventory.domains()
+        for d in domains {
+            let members = inventory.hosts(in: d).map(\.name)
+            let on = model.instances(onHosts: Set(members))
+            guard !on.isEmpty else { continue }
+            let x = impact(on)
+            let single = members.map { hostImpact[$0] ?? ([], []) } + on.map { instanceImpact[$0] ?? ([], []) }
+            let singleCuts = Set(single.flatMap(\.cuts)), singleDegrades = Set(single.flatMap(\.degrades))
+            let newCuts = Set(x.cuts).subtracting(singleCuts), newDegrades = Set(x.degrades).subtracting(singleDegrades).subtracting(x.cuts)
+            let st = model.evaluate(on)
+            let why = Set(x.cuts + x.degrades).sorted().flatMap { model.explain($0, down: on, state: st) }
+            let reasons = ["\(d.kind) \(d.value) (\(members.joined(separator: ", "))) holds " + carried(on, model).joined(separator: ", ")] + Array(Set(why)).sorted()
+            if !newCuts.isEmpty {
+                spofs.append(Finding(component: "\(d.kind) \(d.value)", kind: .sharedDomain, cuts: x.cuts, degrades: x.degrades, reasons: reasons, domain: d, hosts: members))
+            } else if !newDegrades.isEmpty {
+                performance.append(Finding(component: "\(d.kind) \(d.value)", kind: .sharedDomain, cuts: [], degrades: x.degrades, reasons: reasons, domain: d, hosts: members))
             }
         }
         spofs.sort { ($0.cuts.count, $1.component) > ($1.cuts.count, $0.component) }
         performance.sort { ($0.degrades.count, $1.component) > ($1.degrades.count, $0.component) }
-        // 3. Claimed redundancy: more instances than needed.
+        // 4. Claimed redundancy: more instances than needed.
         let redundant = services.filter { $0.instances.count > $0.minHealthy }.map { s -> Redundancy in
             // The hosts whose loss leaves fewer than minHealthy: instances that share them.
             let hostsUsed = Set(s.instances.map(\.host))
             let weak = hostsUsed.filter { h in s.instances.filter { $0.host != h }.count < s.minHealthy }.sorted()
             let survives = weak.isEmpty
-            let note = survives ? "any one instance or host may go: \(s.instances.count - s.minHealthy) spare on \(hostsUsed.count) hosts"
+            var note = survives ? "any one instance or host may go: \(s.instances.count - s.minHealthy) spare on \(hostsUsed.count) hosts"
                 : "instances share a host: losing " + weak.map { h in
                     "host \(h) leaves \(s.instances.filter { $0.host != h }.count) of \(s.instances.count) (minHealthy \(s.minHealthy))"
                 }.joined(separator: "; losing ")
-            return Redundancy(service: s.name, instances: s.instances.count, minHealthy: s.minHealthy, survivesOneLoss: survives, note: note)
+            // The same over failure domains: the domain values whose hosts hold too many of them.
+            let used = domains.filter { d in s.instances.contains { inventory.host(named: $0.host)?.domains[d.kind] == d.value } }
+            var survivesDomain: Bool? = nil
+            if !used.isEmpty {
+                let weakDomains = used.filter { d in s.instances.filter { inventory.host(named: $0.host)?.domains[d.kind] != d.value }.count < s.minHealthy }
+                survivesDomain = weakDomains.isEmpty
+                if weakDomains.isEmpty {
+                    note += "; any one \(Set(used.map(\.kind)).sorted().joined(separator: " or ")) may go"
+                } else {
+                    note += "; does not survive " + weakDomains.map { d in
+                        let held = s.instances.filter { inventory.host(named: $0.host)?.domains[d.kind] == d.value }.count
+                        return "\(d.kind) \(d.value) (holds \(held) of \(s.instances.count), minHealthy \(s.minHealthy))"
+                    }.joined(separator: ", ")
+                }
+            }
+            return Redundancy(service: s.name, instances: s.instances.count, minHealthy: s.minHealthy, survivesOneLoss: survives,
+                              survivesDomainLoss: survivesDomain, note: note)
         }
-        return Report(spofs: spofs, performance: performance, redundant: redundant, entryPoints: entries, notes: notes)
+        return Report(spofs: spofs, performance: performance, redundant: redundant, entryPoints: model.entries,
+                      domains: domains.map(\.description), notes: model.notes)
     }
 
     /// How the loss reaches the entry points: the dependency path from each entry to `service`.

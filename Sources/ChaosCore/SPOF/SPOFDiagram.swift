@@ -43,17 +43,25 @@ public enum SPOFDiagram {
         for d in inventory.dependencies where names.contains(d.from) && names.contains(d.to) {
             lines.append("  \(q(d.from)) -> \(q(d.to))" + (d.kind == .soft ? " [style=dashed, label=\"soft\"]" : "") + ";")
         }
-        for f in report.spofs + report.performance where f.kind == .sharedHost {
-            guard let h = f.host else { continue }
-            let red = !f.cuts.isEmpty
-            if let e = proven["host \(h)"] {
+        // Hosts and failure domains that are findings (or were proven), as ellipses tied to the
+        // services they carry.
+        var groups: [(node: String, hosts: Set<String>, finding: SPOFAnalysis.Finding?)] = []
+        for f in report.spofs + report.performance where f.kind != .singleInstance {
+            if let h = f.host { groups.append(("host " + h, [h], f)) } else if let hs = f.hosts { groups.append((f.component, Set(hs), f)) }
+        }
+        for d in inventory.domains() where proven["\(d.kind) \(d.value)"] != nil && !groups.contains(where: { $0.node == "\(d.kind) \(d.value)" }) {
+            groups.append(("\(d.kind) \(d.value)", Set(inventory.hosts(in: d).map(\.name)), nil))
+        }
+        for (node, hosts, f) in groups {
+            if let e = proven[node] {
                 let a = provenAttrs(e, box: false)
-                lines.append("  \(q("host " + h)) [shape=ellipse\(a.contains { $0.hasPrefix("style=") } ? "" : ", style=filled"), \(a.joined(separator: ", "))];")
-            } else {
-                lines.append("  \(q("host " + h)) [shape=ellipse, style=filled, fillcolor=\(red ? "\"#ffebe9\"" : "\"#fff8c5\""), color=\(red ? "\"#cf222e\"" : "\"#9a6700\""), xlabel=\(red ? "\"SPOF\"" : "\"slow\"")];")
+                lines.append("  \(q(node)) [shape=ellipse\(a.contains { $0.hasPrefix("style=") } ? "" : ", style=filled"), \(a.joined(separator: ", "))];")
+            } else if let f {
+                let red = !f.cuts.isEmpty
+                lines.append("  \(q(node)) [shape=ellipse, style=filled, fillcolor=\(red ? "\"#ffebe9\"" : "\"#fff8c5\""), color=\(red ? "\"#cf222e\"" : "\"#9a6700\""), xlabel=\(red ? "\"SPOF\"" : "\"slow\"")];")
             }
-            for s in inventory.services where s.instances.contains(where: { $0.host == h }) {
-                lines.append("  \(q("host " + h)) -> \(q(s.name)) [style=dotted, arrowhead=none];")
+            for s in inventory.services where s.instances.contains(where: { hosts.contains($0.host) }) {
+                lines.append("  \(q(node)) -> \(q(s.name)) [style=dotted, arrowhead=none];")
             }
         }
         lines.append("}")

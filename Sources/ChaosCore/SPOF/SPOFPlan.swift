@@ -1,6 +1,8 @@
 /// The experiments that would confirm or refute an analysis: one per suspected SPOF (kill its
 /// instance, stop its unit, or cut its host off), one per performance SPOF (it should only slow the
-/// entry points down), and one per claimed redundancy (kill one instance: it should survive). A
+/// entry points down), one per claimed redundancy (kill one instance: it should survive), and one
+/// per failure domain value (every host of zone b cut off at once: down, slower or survived, as the
+/// model predicts). A
 /// service's `target` (e.g. a resolver naming the current primary) picks the instance to hit; else
 /// the first. Every experiment watches every entry point with its `entry` probe and holds
 /// the same criteria, so a SPOF shows as an outage and redundancy as a pass. Pure: values in,
@@ -27,7 +29,8 @@ public enum SPOFPlan {
     ///   - hold: how long a reversible fault is held.
     ///   - maxOutage: the longest outage an entry point may show and still count as surviving.
     public static func experiments(_ inventory: Inventory, _ report: SPOFAnalysis.Report, hold: ChaosDuration = .seconds(30),
-                                   maxOutage: ChaosDuration = .seconds(10), recoverWithin: ChaosDuration = .seconds(30)) -> (planned: [Planned], notes: [String]) {
+                                   maxOutage: ChaosDuration = .seconds(10), recoverWithin: ChaosDuration = .seconds(30),
+                                   domainKinds: [String]? = nil) -> (planned: [Planned], notes: [String]) {
         let probes = inventory.services.compactMap { s -> ProbeSpec? in
             guard var p = s.entry else { return nil }
             p.name = "entry-\(s.name)"
@@ -63,7 +66,8 @@ public enum SPOFPlan {
             return nil
         }
 
-        for (f, prediction) in report.spofs.map({ ($0, Prediction.spof) }) + report.performance.map({ ($0, Prediction.degraded) }) {
+        // Domain findings are planned below with every other domain value.
+        for (f, prediction) in report.spofs.map({ ($0, Prediction.spof) }) + report.performance.map({ ($0, Prediction.degraded) }) where f.domain == nil {
             let name = (prediction == .spof ? "spof-" : "slow-") + (f.service ?? "host-" + (f.host ?? "?"))
             let predicted = prediction == .spof
                 ? "Predicted: SPOF (\(f.kind.rawValue)) cutting \(f.cuts.joined(separator: ", ")): \(f.reasons.joined(separator: "; ")). Confirmed if this run fails."
@@ -92,6 +96,30 @@ public enum SPOFPlan {
             out.append(Planned(experiment: experiment("redundancy-\(s.name)", "\(what.prefix(1).uppercased() + what.dropFirst()): one of \(s.instances.count). " + predicted,
                                                       target, fault),
                                prediction: r.survivesOneLoss ? .redundant : .spof, component: "service \(s.name)"))
+        }
+        // Every value of every failure domain (or of the kinds asked for) that carries an instance:
+        // all its hosts cut off at once (every packet but loopback and the agents' own port, both
+        // ways), so its instances are lost to users and to the rest alike, as in a zone outage.
+        let model = SPOFModel(inventory)
+        for d in inventory.domains() where domainKinds.map({ $0.contains(d.kind) }) ?? true {
+            let members = inventory.hosts(in: d).map(\.name)
+            let lost = model.instances(onHosts: Set(members))
+            guard !lost.isEmpty else { continue }
+            let (cuts, degrades) = model.impact(lost)
+            let state = model.evaluate(lost)
+            let why = Array(Set((cuts + degrades).flatMap { model.explain($0, down: lost, state: state) })).sorted()
+            let held = SPOFAnalysis.carried(lost, model).joined(separator: ", ")
+            let prediction: Prediction = !cuts.isEmpty ? .spof : !degrades.isEmpty ? .degraded : .redundant
+            let predicted: String
+            switch prediction {
+            case .spof: predicted = "Predicted: down (\(cuts.joined(separator: ", ")) cut: \(why.joined(separator: "; "))). Confirmed if this run fails."
+            case .degraded: predicted = "Predicted: slower, not down (\(why.joined(separator: "; ")))."
+            case .redundant: predicted = "Predicted: survived (what is left of every service keeps minHealthy). Refuted if this run fails."
+            }
+            out.append(Planned(experiment: experiment(String("domain-\(d.kind)-\(d.value.lowercased())".prefix(63)),
+                                                      "Cut every host of \(d.kind) \(d.value) (\(members.joined(separator: ", "))) off the network for \(hold): it holds \(held). " + predicted,
+                                                      TargetSpec(domain: d.description), FaultSpec(type: .networkBlackhole, duration: hold, with: FaultParameters())),
+                               prediction: prediction, component: "\(d.kind) \(d.value)"))
         }
         return (out, notes)
     }

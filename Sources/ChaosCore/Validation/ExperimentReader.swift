@@ -36,12 +36,28 @@ struct ExperimentReader {
         guard let m = r.mapping(node, path) else { return nil }
         let ref = m.optional("ref") { NameRule.read(r, $0, $1) }
         let host = m.optional("host") { r.string($0, $1) }
+        let domain = m.optional("domain") { (n: DocumentNode, p: String) -> String? in
+            guard let text = r.string(n, p) else { return nil }
+            guard let d = FailureDomain(parsing: text), NameRule.isValid(d.kind), FailureDomain.isValidValue(d.value) else {
+                r.sink.report(n.location, p, "'\(text)' is not a failure domain", hint: "write KIND:VALUE as the hosts' 'domains' say, e.g. 'zone:b' or 'rack:r12'")
+                return nil
+            }
+            guard !FailureDomain.reservedKinds.contains(d.kind) else {
+                r.sink.report(n.location, p, "'\(text)' is not a failure domain", hint: d.kind == "host" ? "write 'host: \(d.value)' for one host" : "use a domain kind of the hosts, e.g. 'zone:b'")
+                return nil
+            }
+            return d.description
+        }
         let process = m.optional("process") { readProcessSelector(r, $0, $1) }
         let selection = readSelection(m)
         m.finish()
-        if m.has("ref") && (m.has("host") || m.has("process")) {
-            r.sink.report(m.location, path, "'ref' names an inventory target, so 'host' and 'process' cannot be given too",
+        if m.has("ref") && (m.has("host") || m.has("process") || m.has("domain")) {
+            r.sink.report(m.location, path, "'ref' names an inventory target, so 'host', 'domain' and 'process' cannot be given too",
                           hint: "either refer to the inventory target or describe the target inline")
+        }
+        if m.has("host") && m.has("domain") {
+            r.sink.report(m.location(of: "domain"), "\(path).domain", "'host' and 'domain' both say where",
+                          hint: "give 'host: db1' for one host or 'domain: zone:b' for every host of a zone")
         }
         // What the fault needs from an inline target, judged by the keys written: a value that is wrong
         // (e.g. 'process: redis-server', or a unit without its suffix) is reported once, where it is.
@@ -60,7 +76,7 @@ struct ExperimentReader {
             default: break
             }
         }
-        return TargetSpec(ref: ref, host: host, process: process, selection: selection ?? Selection())
+        return TargetSpec(ref: ref, host: host, domain: domain, process: process, selection: selection ?? Selection())
     }
 
     func readSelection(_ m: MappingReader) -> Selection? {

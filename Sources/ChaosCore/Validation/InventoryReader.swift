@@ -59,9 +59,38 @@ struct InventoryReader {
             return u
         }
         let tags = m.optional("tags") { r.stringList($0, $1, allowEmpty: true) } ?? []
+        let domains = m.optional("domains") { readDomains($0, $1) } ?? [:]
         m.finish()
         guard let name, let address else { return nil }
-        return Inventory.Host(name: name, address: address, agent: agent, tags: tags)
+        return Inventory.Host(name: name, address: address, agent: agent, tags: tags, domains: domains)
+    }
+
+    /// `domains: {zone: a, rack: r12}`: each key a name (not one of what-if's own kinds), each value
+    /// a short word.
+    func readDomains(_ node: DocumentNode, _ path: String) -> [String: String]? {
+        guard let m = r.mapping(node, path) else { return nil }
+        var out: [String: String] = [:]
+        var ok = true
+        for key in m.keys {
+            let p = m.child(key)
+            guard NameRule.isValid(key), !FailureDomain.reservedKinds.contains(key) else {
+                r.sink.report(m.location(of: key), p, NameRule.isValid(key) ? "'\(key)' is not a failure domain kind: it names hosts or services in 'chaos spof whatif'"
+                              : "'\(key)' is not a valid domain kind",
+                              hint: NameRule.isValid(key) ? "use e.g. 'zone', 'rack', 'power' or 'switch'" : NameRule.hint)
+                ok = false; _ = m.node(key); continue
+            }
+            guard let v = m.optional(key, { r.string($0, $1) }) else {
+                if !m.has(key) { r.sink.report(m.location(of: key), p, "is empty", hint: "give the host's \(key), e.g. '\(key): a'") }
+                ok = false; continue
+            }
+            guard FailureDomain.isValidValue(v) else {
+                r.sink.report(m.valueLocation(of: key), p, "'\(v)' is not a valid domain value", hint: "use letters, digits, '-', '_' and '.' (at most 63), e.g. 'us-east-1a'")
+                ok = false; continue
+            }
+            out[key] = v
+        }
+        m.finish()
+        return ok ? out : nil
     }
 
     func readTarget(_ node: DocumentNode, _ path: String, hosts: [WrittenHost]) -> Inventory.Target? {

@@ -28,12 +28,13 @@ public enum ScheduleLoader {
 
     /// Spacing and "one run per target" key: the inventory target's name, or the inline host and experiment.
     public static func targetKey(_ e: Experiment) -> String {
-        e.target.ref ?? e.target.host.map { "\($0):\(e.name)" } ?? e.name
+        e.target.ref ?? e.target.host.map { "\($0):\(e.name)" } ?? e.target.domain.map { "\($0):\(e.name)" } ?? e.name
     }
 
     /// Inventory groups holding a host the target may land on.
     public static func groups(_ e: Experiment, _ inventory: Inventory?) -> [String] {
-        let hosts = e.target.ref.flatMap { inventory?.candidateHosts(forTarget: $0) } ?? e.target.host.map { [$0] } ?? []
+        let hosts = e.target.ref.flatMap { inventory?.candidateHosts(forTarget: $0) } ?? e.target.host.map { [$0] }
+            ?? e.target.domain.flatMap(FailureDomain.init(parsing:)).map { d in inventory?.hosts(in: d).map(\.name) ?? [] } ?? []
         return inventory?.groups.filter { !Set($0.members).isDisjoint(with: hosts) }.map(\.name) ?? []
     }
 

@@ -15,6 +15,20 @@ public enum VictimPicker {
     }
 
     public static func pick(_ e: Experiment, inventory: Inventory?, ctx: HostContext, probes: any ProbeFactory) async throws(ChaosError) -> Pick {
+        if let inventory, let text = e.target.domain, let domain = FailureDomain(parsing: text) {
+            // A whole failure domain: every host of it goes, so every group must keep minHealthy
+            // without all of them.
+            let hosts = inventory.hosts(in: domain)
+            guard !hosts.isEmpty else { return Pick(experiment: e, note: "") }
+            let groups = try await health(of: relevantGroups(hosts, inventory), inventory, probes)
+            var rng = SystemRandomNumberGenerator()
+            let decision = VictimGuard.choose(hosts.map { .init(id: $0.name, host: $0.name) }, wanted: hosts.count, safety: SafetySpec(), groups: groups, using: &rng)
+            guard decision.chosen.count == hosts.count else {
+                throw ChaosError("safety.minHealthy", "Refusing to run '\(e.name)' on every host of \(domain): " + (decision.limits.isEmpty ? "not every host may be hit" : decision.limits.joined(separator: "; ")) + ". Nothing was injected; the next fire tries again.")
+            }
+            return Pick(experiment: e, note: "every host of \(domain): \(hosts.map(\.name).joined(separator: ", "))"
+                        + groups.map { "; group \($0.name): \($0.healthy.intersection($0.members).count)/\($0.members.count) healthy, minHealthy \($0.minHealthy)" }.joined())
+        }
         guard let inventory, let ref = e.target.ref else {
             // An inline host (or this host): the guard still checks its groups.
             guard let inventory, let name = e.target.host, let host = inventory.host(named: name) else { return Pick(experiment: e, note: "") }

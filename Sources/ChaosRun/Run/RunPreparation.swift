@@ -59,6 +59,9 @@ public enum RunPreparation {
             network.sideB = try AddressResolver.resolve(e.fault.with.and ?? [], inventory: inventory)
             network.oneWay = e.fault.with.mode == "oneway"
         }
+        if let domain = e.target.domain {
+            return try await fanOutDriver(e, domain: domain, inventory: inventory, environment: environment, network: network, fleet: shared)
+        }
         if let inventory, e.target.ref != nil || e.target.host != nil,
            case .remote(let host, let agentTarget) = try await ctx.resolver(inventory: inventory).placement(e.target, for: e.fault.type) {
             let fleet: AgentFleet
@@ -79,6 +82,42 @@ public enum RunPreparation {
         }
         return (try await LocalFaultDriver(ctx: ctx, spec: e.fault, target: e.target, inventory: inventory, network: network,
                                            force: e.safety.allowProtected), nil)
+    }
+}
+
+extension RunPreparation {
+    /// `target: {domain: zone:b}`: the fault on every host of the domain at once, each through its
+    /// agent (or here, for this host), as one ``FanOutFaultDriver``.
+    static func fanOutDriver(_ e: Experiment, domain text: String, inventory: Inventory?, environment: RunEnvironment,
+                             network: FaultRequest.Network, fleet shared: AgentFleet?) async throws(ChaosError) -> (any FaultDriver, AgentFleet?) {
+        guard let inventory else {
+            throw .usage("target.noInventory", "Domain '\(text)' is a failure domain of the inventory's hosts. Pass '--inventory FILE'.")
+        }
+        guard let domain = FailureDomain(parsing: text) else {
+            throw .usage("target.badDomain", "'\(text)' is not a failure domain: write KIND:VALUE, e.g. 'zone:b'.")
+        }
+        let hosts = inventory.hosts(in: domain)
+        guard !hosts.isEmpty else {
+            let values = inventory.domains(kind: domain.kind).map(\.value)
+            throw .usage("target.noHost", "No host of the inventory is in \(domain). "
+                         + (values.isEmpty ? "No host has a '\(domain.kind)' domain; give hosts e.g. 'domains: {\(domain.kind): a}'." : "Values of \(domain.kind): \(values.joined(separator: ", "))."))
+        }
+        let fleet: AgentFleet
+        if let shared { fleet = shared.lent() } else { fleet = try AgentFleet.open(inventory, environment: environment) }
+        let hostWide = e.fault.type.subject == .host
+        var parts: [(host: String, driver: any FaultDriver)] = []
+        for host in hosts {
+            var one = e
+            one.target = TargetSpec(host: host.name, process: hostWide ? nil : e.target.process, selection: e.target.selection)
+            do {
+                let (driver, _) = try await faultDriver(one, inventory: inventory, environment: environment, fleet: fleet)
+                parts.append((host.name, driver))
+            } catch {
+                await fleet.close()
+                throw ChaosError(error.code, "On \(host.name) (of \(domain)): \(error.message)", exit: error.exit)
+            }
+        }
+        return (FanOutFaultDriver(domain: domain.description, parts: parts), shared == nil ? fleet : nil)
     }
 }
 
