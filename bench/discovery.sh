@@ -292,6 +292,8 @@ def watch(i, n):
         time.sleep(watch_for + 0.5)
         u1, s1 = cpu(agent.pid); dt = time.monotonic() - t0
         end = mem(agent.pid)
+        c.close()                          # the agent closes connections idle for 30 s
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         view = json.loads(request(c, "GET", "/v1/discovery"))
         c.close(); stop_agent(agent)
         samples = watch_for // watch_every + 1

@@ -27,11 +27,7 @@ public actor DiscoveryWatch {
     }
 
     /// What a watch request answers.
-    public struct Status: Codable, Sendable, Hashable {
-        public var watchingSince: Int64
-        public var watchingUntil: Int64
-        public var everyMs: Int64
-    }
+    public typealias Status = DiscoveryWatchStatus
 
     /// Starts a watch of `duration`, sampling every `every` (or extends the running one).
     /// - Throws: `discovery.badWatch` outside 1 s ≤ every ≤ duration ≤ 1 h.

@@ -31,7 +31,7 @@ public struct ChaosCommand: AsyncParsableCommand {
                 KillCommand.self, PauseCommand.self, StopCommand.self, DiskCommand.self, StressCommand.self, NetCommand.self, InjectCommand.self,
             ]),
             CommandGroup(name: "Experiment", subcommands: [
-                ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, SPOFCommand.self,
+                ValidateCommand.self, RunCommand.self, GamedayCommand.self, ScheduleCommand.self, ControllerCommand.self, SPOFCommand.self, MapCommand.self,
                 VerdictsCommand.self, ReportCommand.self,
             ]),
             CommandGroup(name: "Operation", subcommands: [

@@ -90,6 +90,10 @@ struct HTTPAgentClient: AgentClient {
     func preview(_ request: InjectRequest) async throws(ChaosError) -> AgentPreview {
         try await call(.POST, "/v1/preview", body: try encode(request))
     }
+    func discovery() async throws(ChaosError) -> HostDiscovery { try await call(.GET, "/v1/discovery", timeout: .seconds(60)) }
+    func watchDiscovery(for duration: ChaosDuration, every: ChaosDuration) async throws(ChaosError) -> DiscoveryWatchStatus {
+        try await call(.POST, "/v1/discovery/watch", body: try encode(["for": duration.description, "every": every.description]))
+    }
 
     static func escape(_ id: String) -> String {
         id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? id

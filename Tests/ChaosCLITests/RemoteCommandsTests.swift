@@ -14,6 +14,7 @@ struct RemoteCommandsTests {
               ["run", "x.yaml"], ["gameday", "experiments"], ["verdicts"], ["report", "--last", "2"],
               ["spof", "verify", "--inventory", "inv.yaml"], ["controller"], ["controller", "serve", "--config", "c.yaml"],
               ["halt", "--inventory", "inv.yaml"], ["halt", "--controller", "https://c:7434"], ["resume", "--inventory", "inv.yaml"],
+              ["map", "discover", "--inventory", "inv.yaml"], ["map", "diff", "--inventory", "inv.yaml", "--watch", "1m"],
           ])
     func always(_ arguments: [String]) throws {
         #expect(try rule(arguments) != nil)
@@ -54,6 +55,7 @@ struct RemoteCommandsTests {
               ["net", "blackhole", "--to", "db1", "--inventory", "inv.yaml", "--for", "1m"],  // an inventory to resolve --to only
               ["status"], ["revert", "--all"], ["validate", "x.yaml"], ["capabilities"],
               ["spof", "analyze", "--inventory", "inv.yaml"], ["controller", "token", "--name", "grafana"],
+              ["spof", "whatif", "--inventory", "inv.yaml", "--fail", "zone:a"], ["map", "diff", "--inventory", "inv.yaml", "--from", "d.json"],
               ["certs", "show", "ca.pem"], ["inject", "process.signal", "--set", "signal=HUP", "--name", "nginx"],
               ["_guardian", "--state-dir", "/tmp/x", "--fault", "f-1"],
           ])

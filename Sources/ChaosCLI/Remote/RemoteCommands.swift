@@ -29,6 +29,8 @@ enum RemoteCommands {
         command(ReportCommand.self, "chaos report", why: "needs the run store and the report renderers"),
         command(SPOFVerifyCommand.self, "chaos spof verify", why: "needs agents, probes, the run store and the report renderers"),
         command(ControllerServeCommand.self, "chaos controller [serve]", why: "needs the controller's HTTPS API, dashboard, metrics and webhooks, agents and the run store"),
+        command(MapDiscoverCommand.self, "chaos map discover", why: "asks the inventory's agents, over mutual TLS"),
+        rule(MapDiffCommand.self, "chaos map diff (not with --from)", why: "asks the inventory's agents, over mutual TLS") { $0.from == nil },
         command(HaltCommand.self, "chaos halt", why: "asks the agents or the controller, over mutual TLS"),
         command(ResumeCommand.self, "chaos resume", why: "asks the agents or the controller, over mutual TLS"),
         option("a fault command with --inventory and --target or --host", why: "runs the fault through that host's agent, over mutual TLS") { (o: any PlacementOptions) in
@@ -50,6 +52,11 @@ enum RemoteCommands {
     /// A rule for every use of a command.
     private static func command<C: ParsableCommand>(_ type: C.Type, _ when: String, why: String) -> Rule {
         Rule(when: when, why: why) { $0 is C }
+    }
+
+    /// A rule for the uses of a command that `test` picks.
+    private static func rule<C: ParsableCommand>(_ type: C.Type, _ when: String, why: String, _ test: @escaping @Sendable (C) -> Bool) -> Rule {
+        Rule(when: when, why: why) { ($0 as? C).map(test) ?? false }
     }
 
     /// A rule for every command that carries an option group of type `G`, when `test` says so of its values.

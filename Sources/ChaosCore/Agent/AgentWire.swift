@@ -91,6 +91,10 @@ public protocol AgentClient: Sendable {
     func halt(reason: String) async throws(ChaosError) -> AgentHaltResult
     func resume() async throws(ChaosError)
     func preview(_ request: InjectRequest) async throws(ChaosError) -> AgentPreview
+    /// The host's view of the architecture (`GET /v1/discovery`).
+    func discovery() async throws(ChaosError) -> HostDiscovery
+    /// Starts (or extends) a watch of the host's connections (`POST /v1/discovery/watch`).
+    func watchDiscovery(for duration: ChaosDuration, every: ChaosDuration) async throws(ChaosError) -> DiscoveryWatchStatus
 }
 
 /// The files of a client identity: its certificate and key, and the CA the agents' certificates

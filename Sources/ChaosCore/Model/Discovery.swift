@@ -62,3 +62,13 @@ public struct HostDiscovery: Codable, Sendable, Hashable {
         public var servicePort: Int { direction == .outgoing ? remotePort : localPort }
     }
 }
+
+/// What `POST /v1/discovery/watch` answers: the watch now running on the agent.
+public struct DiscoveryWatchStatus: Codable, Sendable, Hashable {
+    public var watchingSince: Int64
+    public var watchingUntil: Int64
+    public var everyMs: Int64
+    public init(watchingSince: Int64, watchingUntil: Int64, everyMs: Int64) {
+        self.watchingSince = watchingSince; self.watchingUntil = watchingUntil; self.everyMs = everyMs
+    }
+}

@@ -53,6 +53,17 @@ public enum MapDiscovery {
         public var external: [External]
         /// Hosts whose view was missing (agent unreachable).
         public var missing: [String]
+        /// The longest window a host's connections were watched over (0: single snapshots).
+        public var windowMs: Int64
+        public init(services: [Service], dependencies: [Dependency], external: [External], missing: [String], windowMs: Int64 = 0) {
+            self.services = services; self.dependencies = dependencies; self.external = external; self.missing = missing; self.windowMs = windowMs
+        }
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(services: try c.decode([Service].self, forKey: .services), dependencies: try c.decode([Dependency].self, forKey: .dependencies),
+                      external: try c.decode([External].self, forKey: .external), missing: try c.decode([String].self, forKey: .missing),
+                      windowMs: try c.decodeIfPresent(Int64.self, forKey: .windowMs) ?? 0)
+        }
     }
 
     /// Processes of chaos itself, never part of the map.
@@ -124,7 +135,8 @@ public enum MapDiscovery {
         return Map(services: services.sorted { $0.name < $1.name },
                    dependencies: edges.values.map { var d = $0; d.fromHosts.sort(); return d }.sorted { ($0.from, $0.to) < ($1.from, $1.to) },
                    external: external.values.sorted { ($0.from, $0.address, $0.port) < ($1.from, $1.address, $1.port) },
-                   missing: hosts.map(\.name).filter { views[$0] == nil })
+                   missing: hosts.map(\.name).filter { views[$0] == nil },
+                   windowMs: views.values.map(\.windowMs).max() ?? 0)
     }
 
     /// Letters, digits, '-', '_' and '.'; anything else becomes '-'.

@@ -58,6 +58,17 @@ final class FakeAgents: AgentConnector, AgentSession {
             return f
         }
 
+        func discovery() async throws(ChaosError) -> HostDiscovery {
+            fleet.record(host, "discovery")
+            return HostDiscovery(at: fleet.clock.now(), windowMs: 0, listeners: [], connections: [])
+        }
+
+        func watchDiscovery(for duration: ChaosDuration, every: ChaosDuration) async throws(ChaosError) -> DiscoveryWatchStatus {
+            fleet.record(host, "watch", duration.description)
+            let now = fleet.clock.now()
+            return DiscoveryWatchStatus(watchingSince: now, watchingUntil: now + duration.milliseconds, everyMs: every.milliseconds)
+        }
+
         func preview(_ request: InjectRequest) async throws(ChaosError) -> AgentPreview {
             fleet.record(host, "preview", request.fault.type.rawValue)
             return AgentPreview(target: "app (4242)", victims: [ProcessEntry(pid: 4242, ppid: 1, name: "app", cmdline: ["app"], state: "S", startTime: 1)],
