@@ -54,12 +54,12 @@ enum MapGathering {
             for (h, r) in started { if case .failure(let e) = r { errors[h.name] = e } }
             let watching = started.filter { if case .success = $0.1 { return true } else { return false } }.count
             let deadline = Date().addingTimeInterval(Double(watch.milliseconds) / 1000)
-            Console.err("map discover: \(watching) of \(hosts.count) agents watch their connections for \(watch), every \(every)")
+            Console.err("map: \(watching) of \(hosts.count) agents watch their connections for \(watch), every \(every)")
             while Date() < deadline {
                 let left = deadline.timeIntervalSinceNow
                 try? await Task.sleep(for: .milliseconds(Int(min(10, max(0, left)) * 1000)))
                 let now = deadline.timeIntervalSinceNow
-                if now > 1 { Console.err("map discover: \(Int(now.rounded())) s left") }
+                if now > 1 { Console.err("map: \(Int(now.rounded())) s left") }
                 if Task.isCancelled { break }
             }
         }
@@ -231,7 +231,7 @@ struct MapDiffCommand: AsyncParsableCommand {
         }
         if !info.isEmpty {
             lines.append("\nNot on the map (information):")
-            lines.append(Console.table(["SERVICE", "DETAIL"], info.map { [$0.subject, $0.detail] }))
+            lines.append(Console.table(["WHAT", "DETAIL"], info.map { [$0.subject, $0.detail] }))
         }
         for n in report.notes { lines.append("note: \(n)") }
         Console.out(lines.joined(separator: "\n"))

@@ -288,10 +288,17 @@ struct SandboxTests {
             let plan = try Harness.run(["spof", "plan", "--inventory", dir + "/inventory.yaml", "--out", planned], state: dir + ".state")
             #expect(plan.status == 0, "\(plan.stderr)")
             let valid = try Harness.run(["validate", planned], state: dir + ".state")
-            #expect(valid.status == 0 && valid.stdout.components(separatedBy: ": ok (Experiment").count == 5, "four experiments: \(valid.stdout)\(valid.stderr)")
+            #expect(valid.status == 0 && valid.stdout.components(separatedBy: ": ok (Experiment").count == 7,
+                    "four experiments and one per zone: \(valid.stdout)\(valid.stderr)")
 
+            try Self.mapDiscovery(dir)
+
+            // Zone a (db1 and app1) cut off at once: predicted to survive (each tier keeps an instance
+            // in zone b; the sentinels there promote a replica if db1 was the primary). Zone b holds
+            // the only load balancer, which spof-haproxy proves already, so it is not run here.
             let report = dir + ".state/spof-ha.html"
-            let ha = try Self.verify(dir, inventory: dir + "/inventory.yaml", ["--report", report])
+            let ha = try Self.verify(dir, inventory: dir + "/inventory.yaml",
+                                     ["--report", report] + ["spof-haproxy", "redundancy-web", "redundancy-redis-db", "redundancy-sentinels", "domain-zone-a"].flatMap { ["--only", $0] })
             let haProof = Self.proven(ha.json)
             print("[sandbox] spof verify ha: \(haProof)")
             #expect(ha.status == 0, "every component proven as predicted: \(ha.json["summary"] ?? "")\n\(ha.stderr)")
@@ -299,6 +306,16 @@ struct SandboxTests {
             for redundant in ["service web", "service redis-db", "service sentinels"] {
                 #expect(haProof[redundant]?.proven == "redundant_survived" && haProof[redundant]?.agrees == true, "\(redundant): \(String(describing: haProof[redundant]))")
             }
+            // The zone prediction, proven: every host of zone a cut off, the site up (a failover and
+            // a slower sentinel lookup at most).
+            let zone = haProof["zone a"]
+            #expect(zone?.agrees == true && ["redundant_survived", "degraded"].contains(zone?.proven ?? ""), "zone a: \(String(describing: zone))")
+            #expect((zone?.outage ?? 99_999) < 6000, "zone a: \(String(describing: zone))")
+            // And the zone was really cut off: haproxy lost app1 to a timeout (a killed app is refused instead).
+            let haproxyLog = (try? String(contentsOfFile: dir + "/logs/haproxy.log", encoding: .utf8)) ?? ""
+            #expect(haproxyLog.contains("Server apps/app1 is DOWN, reason: Layer4 timeout"), "\(haproxyLog.suffix(2000))")
+            let zoneRun = (ha.json["runs"] as? [[String: Any]] ?? []).first { $0["experiment"] as? String == "domain-zone-a" }
+            #expect(zoneRun?["host"] as? String == "zone:a" && (zoneRun?["target"] as? String ?? "").contains("(app1, db1)"), "\(String(describing: zoneRun))")
             // The database's redundancy was proven on its primary (the inventory's db-primary target):
             // the sentinels promoted a replica, and the failover showed as a short outage.
             let primary = try Self.sandbox(["primary"], dir: dir).stdout.trimmingWhitespace()
@@ -326,7 +343,7 @@ struct SandboxTests {
             #expect(try Self.sandbox(["leftovers"], dir: dir).status == 0)
 
             try #require(try Self.sandbox(["up", "--variant", "spof", "--restart-after", "12"], dir: dir).status == 0)
-            let spof = try Self.verify(dir, inventory: dir + "/inventory.yaml", [])
+            let spof = try Self.verify(dir, inventory: dir + "/inventory.yaml", ["spof-haproxy", "spof-redis-db", "redundancy-web"].flatMap { ["--only", $0] })
             let spofProof = Self.proven(spof.json)
             print("[sandbox] spof verify spof: \(spofProof)")
             #expect(spof.status == 0, "\(spof.json["summary"] ?? "")\n\(spof.stderr)")
@@ -347,6 +364,46 @@ struct SandboxTests {
             #expect(refutedProof["service redis-db"]?.proven == "confirmed_spof" && refutedProof["service redis-db"]?.agrees == false, "\(refutedProof)")
             #expect(try Self.sandbox(["leftovers"], dir: dir).status == 0)
         }
+    }
+
+    /// `chaos map discover` and `map diff` from the client host, on a fresh ha sandbox: the hosts
+    /// show haproxy → apps → Redis, the apps' and sentinels' links, Redis replication as peers,
+    /// without the inventory's `services`; the written map agrees; with a dependency removed from
+    /// it, diff names that dependency.
+    static func mapDiscovery(_ dir: String) throws {
+        let env = ["CHAOS_IDENTITY": "sandbox", "CHAOS_PKI_DIR": dir + "/pki", "CHAOS_STATE_DIR": dir + ".state"]
+        func chaos(_ args: [String]) throws -> (status: Int32, json: [String: Any], stderr: String) {
+            let r = try NetworkLab.exec(["/usr/sbin/ip", "netns", "exec", "chsbx-client", Harness.chaos] + args + ["--output", "json"], env: env, timeout: 120)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(args): \(r.stdout)\n\(r.stderr)")
+            return (r.status, json, r.stderr)
+        }
+        // The inventory without its map: discovery must not read it.
+        let inventory = try String(contentsOfFile: dir + "/inventory.yaml", encoding: .utf8)
+        try FileManager.default.createDirectory(atPath: dir + ".state", withIntermediateDirectories: true)
+        let hostsOnly = dir + ".state/hosts-only.yaml"
+        try String(inventory[..<inventory.range(of: "services:")!.lowerBound]).write(toFile: hostsOnly, atomically: true, encoding: .utf8)
+        let found = try chaos(["map", "discover", "--inventory", hostsOnly, "--watch", "3s", "--every", "1s"])
+        #expect(found.status == 0, "\(found.stderr)")
+        let map = try #require(found.json["map"] as? [String: Any])
+        let services = Dictionary(uniqueKeysWithValues: (map["services"] as? [[String: Any]] ?? []).map { s in
+            (s["name"] as? String ?? "?", ((s["instances"] as? [[String: Any]]) ?? []).compactMap { $0["host"] as? String })
+        })
+        #expect(services["haproxy"] == ["lb"] && services["python3"] == ["app1", "app2"], "\(services)")
+        #expect(services["redis-server"] == ["db1", "db2", "db3"] && services["redis-sentinel"] == ["db1", "db2", "db3"], "\(services)")
+        let edges = Set((map["dependencies"] as? [[String: Any]] ?? []).map { "\($0["from"] as? String ?? "")→\($0["to"] as? String ?? "")\($0["peers"] as? Bool == true ? " (peers)" : "")" })
+        print("[sandbox] discovered: \(edges.sorted())")
+        for e in ["haproxy→python3", "python3→redis-server", "python3→redis-sentinel", "redis-sentinel→redis-server", "redis-server→redis-server (peers)"] {
+            #expect(edges.contains(e), "\(e) in \(edges.sorted())")
+        }
+        let same = try chaos(["map", "diff", "--inventory", dir + "/inventory.yaml", "--watch", "3s", "--every", "1s"])
+        let findings = (same.json["report"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []
+        #expect(same.status == 0 && same.json["agrees"] as? Bool == true, "the written map agrees: \(findings)\n\(same.stderr)")
+        let wrong = dir + ".state/no-redis-dependency.yaml"
+        try #require(inventory.contains("  - {from: web, to: redis-db}\n"))
+        try inventory.replacing("  - {from: web, to: redis-db}\n", with: "").write(toFile: wrong, atomically: true, encoding: .utf8)
+        let diff = try chaos(["map", "diff", "--inventory", wrong])
+        let named = ((diff.json["report"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "undeclared_dependency" }.compactMap { $0["subject"] as? String }
+        #expect(diff.status == 1 && named == ["web → redis-db"], "\(named) \(diff.stderr)")
     }
 
     /// App replica processes stopped (paused) now.

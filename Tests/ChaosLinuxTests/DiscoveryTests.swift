@@ -28,7 +28,7 @@ struct DiscoveryTests {
         #expect(rows[0] == .init(proto: "tcp", localAddress: "0.0.0.0", localPort: 8080, remoteAddress: "0.0.0.0", remotePort: 0, state: "0A", inode: 1001))
         #expect(rows[0].isListening && !rows[0].isEstablished)
         #expect(rows[1].localAddress == "10.80.0.21" && rows[1].remoteAddress == "10.80.0.22" && rows[1].remotePort == 54321 && rows[1].isEstablished)
-        #expect(!rows[3].isEstablished, "TIME_WAIT is not a live connection")
+        #expect(!rows[3].isEstablished && rows[3].isRecentlyClosed, "TIME_WAIT is not a live connection, but a recent one")
         let six = SocketTables.parse(Self.tcp6, proto: "tcp")
         #expect(six[0].localAddress == "::" && six[0].localPort == 6379 && six[0].isListening)
         #expect(six[1].localAddress == "10.80.0.21" && six[1].remoteAddress == "10.80.0.22", "mapped addresses read as IPv4")

@@ -9,7 +9,9 @@ GET /health  200 {"status": "up", "master": "10.80.0.21:6379"} when the Redis pr
              once: Redis appends it to its log, and a few bytes would fit in the last page for seconds.
 GET /        200 with a visit counter (INCR), or 503.
 The primary is asked of the sentinels on every request (the first that answers), so the app follows a
-failover; with --redis it is fixed (the SPOF variant). Plain sockets and RESP: no dependencies.
+failover; the sentinel that answered is asked first next time, as redis-py's Sentinel does, so a
+sentinel that hangs costs one timeout rather than one per request; with --redis it is fixed (the
+SPOF variant). Plain sockets and RESP: no dependencies.
 
 Connections are pooled, as real clients do (redis-py, Jedis, Lettuce): each Redis or sentinel address
 keeps its idle connections open for the next request, so the app talks to Redis over long-lived
@@ -22,6 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 POOL = {}
 POOL_LOCK = threading.Lock()
+SENTINELS_LOCK = threading.Lock()
 POOLING = True
 
 def connect(addr, timeout):
@@ -90,10 +93,18 @@ class App(BaseHTTPRequestHandler):
         if self.server.redis:
             return self.server.redis
         errors = []
-        for s in self.server.sentinels:
+        with SENTINELS_LOCK:
+            order = list(self.server.sentinels)
+        for s in order:
             try:
                 r = resp(s, "SENTINEL", "get-master-addr-by-name", self.server.master)
                 if r:
+                    # As redis-py's Sentinel does: the sentinel that answered is asked first next time,
+                    # so one that hangs (its host cut off) costs one timeout, not one per request.
+                    with SENTINELS_LOCK:
+                        if self.server.sentinels[0] != s:
+                            self.server.sentinels.remove(s)
+                            self.server.sentinels.insert(0, s)
                     return "%s:%s" % (r[0], r[1])
             except Exception as e:
                 errors.append("%s: %s" % (s, e))

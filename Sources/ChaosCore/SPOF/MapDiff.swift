@@ -15,7 +15,8 @@
 /// - **shared host**: a service that claims spare instances with two of them on one host.
 ///
 /// Everything else is information: discovered services nobody talks to that no declared service
-/// matches (sshd, exporters), and what could not be told (hosts without a view).
+/// matches (sshd, exporters), connections from an unidentified process, and what could not be told
+/// (hosts without a view).
 public enum MapDiff {
     public struct Finding: Codable, Sendable, Hashable {
         public enum Kind: String, Codable, Sendable, Hashable, CaseIterable {
@@ -27,6 +28,9 @@ public enum MapDiff {
             /// Information only: a discovered service that no declared one matches and nothing on
             /// the map talks to.
             case unmappedService = "unmapped_service"
+            /// Information only: connections from a host whose process could not be told (closed
+            /// before a sample, on a host running several services, or a user's shell).
+            case unidentifiedClient = "unidentified_client"
         }
         public var kind: Kind
         /// `web → redis-db`, `service web on app3`...
@@ -34,7 +38,7 @@ public enum MapDiff {
         /// What was seen, in a sentence.
         public var detail: String
         /// Whether it makes the maps disagree.
-        public var disagrees: Bool { kind != .unmappedService }
+        public var disagrees: Bool { kind != .unmappedService && kind != .unidentifiedClient }
     }
 
     public struct Report: Codable, Sendable, Hashable {
@@ -138,6 +142,11 @@ public enum MapDiff {
             observed[key] = x
         }
         for (key, d) in observed.sorted(by: { $0.key < $1.key }) where !written.contains(key) {
+            if d.from == MapDiscovery.unidentified {
+                findings.append(Finding(kind: .unidentifiedClient, subject: "\(d.from) → \(d.to)",
+                                        detail: "\(d.connections) connection\(d.connections == 1 ? "" : "s") from \(d.fromHosts.joined(separator: ", ")) whose process was gone or could not be told; watch longer (--watch) to catch it open"))
+                continue
+            }
             let unnamed = [d.from, d.to].filter { n in declaredOf[n] == nil && services[n] == nil }
             let hint = unnamed.isEmpty ? "add '{from: \(d.from), to: \(d.to)}' (hard or soft)" : "\(unnamed.joined(separator: " and ")) \(unnamed.count == 1 ? "is" : "are") on no written service: add \(unnamed.count == 1 ? "it" : "them") to 'services' too"
             findings.append(Finding(kind: .undeclaredDependency, subject: "\(d.from) → \(d.to)",

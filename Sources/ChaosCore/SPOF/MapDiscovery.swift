@@ -10,12 +10,18 @@
 ///   (the one whose listener it holds), or from a **client** (a process that only connects out) named
 ///   after its program. Connections between instances of one service (replication, gossip) are kept
 ///   as peer links. Connections to addresses outside the inventory are listed as external.
+/// - A connection only the **serving** side saw (closed by a reset on the client, or between two
+///   samples: the server's TIME_WAIT remembers it for a minute) comes from the client host's only
+///   service when it runs one, else from an `unidentified` client on that host.
 public enum MapDiscovery {
     public struct Instance: Codable, Sendable, Hashable {
         public var host: String
         public var unit: String?
         public var process: String?
         public var pid: Int32?
+        public init(host: String, unit: String? = nil, process: String? = nil, pid: Int32? = nil) {
+            self.host = host; self.unit = unit; self.process = process; self.pid = pid
+        }
     }
 
     public struct Service: Codable, Sendable, Hashable {
@@ -66,6 +72,9 @@ public enum MapDiscovery {
         }
     }
 
+    /// The client named for connections whose process cannot be told.
+    public static let unidentified = "unidentified"
+
     /// Processes of chaos itself, never part of the map.
     static let ownProcesses: Set<String> = ["chaos-agent", "chaos", "chaos-remote"]
 
@@ -96,11 +105,19 @@ public enum MapDiscovery {
             return (byProgram[k.program]?.count ?? 0) > 1 ? "\(base)-\(k.port)" : base
         }
 
+        // Who on a host made a connection whose process is gone: its only service, else unidentified.
+        let programs = Dictionary(grouping: instances.flatMap { k, i in i.map { ($0.host, k) } }, by: \.0).mapValues { Set($0.map(\.1)) }
+        var clients: [String: [Instance]] = [:]
+        func sourceOf(_ host: String) -> String {
+            if let only = programs[host], only.count == 1, let k = only.first { return name(k) }
+            if !(clients[unidentified] ?? []).contains(where: { $0.host == host }) { clients[unidentified, default: []].append(Instance(host: host)) }
+            return unidentified
+        }
+
         // Dependencies.
         var address: [String: String] = [:]
         for h in hosts { address[h.address] = h.name }
         var edges: [String: Dependency] = [:]
-        var clients: [String: [Instance]] = [:]
         var external: [String: External] = [:]
         for host in hosts {
             guard let view = views[host.name] else { continue }
@@ -108,6 +125,9 @@ public enum MapDiscovery {
                 let source: String
                 if let pid = c.owner.pid, let key = servedBy[host.name]?[pid] {
                     source = name(key)
+                } else if c.owner.pid == nil {
+                    // Closed (TIME_WAIT): no process any more. The host's only service, if it runs one.
+                    source = sourceOf(host.name)
                 } else {
                     source = sanitize(program(c.owner))
                     let i = Instance(host: host.name, unit: c.owner.unit, process: c.owner.process, pid: c.owner.pid)
@@ -126,6 +146,31 @@ public enum MapDiscovery {
                 d.connections += c.seen
                 if !d.fromHosts.contains(host.name) { d.fromHosts.append(host.name) }
                 edges[k] = d
+            }
+        }
+        // Conversations only the serving side saw (the client's end was closed with a reset, or
+        // closed between samples; the server's TIME_WAIT remembers it): from the client host's only
+        // service when it runs one, else from an unidentified client there.
+        var counted = Set<String>()                       // client host → server host:port, seen from the client's side
+        for host in hosts {
+            guard let view = views[host.name] else { continue }
+            for c in view.connections where c.direction == .outgoing {
+                if let to = isLoopback(c.remoteAddress) ? host.name : address[c.remoteAddress] { counted.insert("\(host.name)>\(to):\(c.remotePort)") }
+            }
+        }
+        for host in hosts {
+            guard let view = views[host.name] else { continue }
+            for c in view.connections where c.direction == .incoming && !controlPorts.contains(c.localPort) && !isLoopback(c.remoteAddress) {
+                guard let client = address[c.remoteAddress], client != host.name, views[client] != nil,
+                      !counted.contains("\(client)>\(host.name):\(c.localPort)"),
+                      let key = instances.keys.first(where: { $0.proto == c.proto && $0.port == c.localPort && instances[$0]?.contains { $0.host == host.name } == true })
+                else { continue }
+                let source = sourceOf(client)
+                let target = name(key)
+                var d = edges["\(source)→\(target)"] ?? Dependency(from: source, to: target, connections: 0, fromHosts: [], peers: source == target)
+                d.connections += c.seen
+                if !d.fromHosts.contains(client) { d.fromHosts.append(client) }
+                edges["\(source)→\(target)"] = d
             }
         }
         var services = instances.map { k, i in Service(name: name(k), proto: k.proto, port: k.port, instances: i.sorted { $0.host < $1.host }) }

@@ -2,7 +2,9 @@ import ChaosCore
 import ChaosPOSIX
 
 /// Takes this host's view of the architecture from /proc: every listening TCP/UDP socket and every
-/// established connection, each with the process (and systemd service) holding it. One pass over the
+/// established connection, each with the process (and systemd service) holding it, and the TCP
+/// connections closed in the last minute (TIME_WAIT and the closing states: a health check's, a
+/// cron job's), whose process the kernel no longer knows. One pass over the
 /// four socket tables and one over `/proc/*/fd`; nothing is captured, no payload is read.
 public enum DiscoveryProbe {
     /// A snapshot now.
@@ -26,7 +28,7 @@ public enum DiscoveryProbe {
             listening.insert("\(r.proto)/\(r.localPort)")
         }
         var connections: [HostDiscovery.Connection] = []
-        for r in rows where r.isEstablished {
+        for r in rows where r.isEstablished || r.isRecentlyClosed {
             let incoming = listening.contains("\(r.proto)/\(r.localPort)")
             connections.append(.init(proto: r.proto, direction: incoming ? .incoming : .outgoing, localAddress: r.localAddress, localPort: r.localPort,
                                      remoteAddress: r.remoteAddress, remotePort: r.remotePort, owner: owners[r.inode] ?? .init(),

@@ -22,6 +22,10 @@ public enum SocketTables {
 
         public var isListening: Bool { proto == "tcp" ? state == "0A" : state == "07" && remotePort == 0 }
         public var isEstablished: Bool { state == "01" && remotePort != 0 }
+        /// A TCP connection closed or closing within the last minute or so (FIN_WAIT1/2, TIME_WAIT,
+        /// CLOSE_WAIT, LAST_ACK, CLOSING): evidence of a short-lived conversation, though the kernel
+        /// no longer ties a TIME_WAIT socket to a process (its inode is 0).
+        public var isRecentlyClosed: Bool { proto == "tcp" && remotePort != 0 && ["04", "05", "06", "08", "09", "0B"].contains(state) }
     }
 
     /// Parses one table (`proto` is `tcp` or `udp`, for IPv4 and IPv6 alike). Lines that do not parse

@@ -80,4 +80,25 @@ struct MapDiscoveryTests {
         #expect(map.services.contains { $0.name == "python3-8080" } && map.services.contains { $0.name == "python3-9100" })
         #expect(MapDiscovery.inventoryYAML(map).contains("# No view from: db3"))
     }
+
+    @Test("a conversation only the serving side saw (a health check closed with a reset, a TIME_WAIT) comes from the client host's only service, else from an unidentified client")
+    func serverSideOnly() {
+        var views = Self.views
+        views["lb"]?.connections = []
+        for (h, a) in [("app1", "10.80.0.11"), ("app2", "10.80.0.12")] {
+            views[h]?.connections.append(.init(proto: "tcp", direction: .incoming, localAddress: a, localPort: 8080, remoteAddress: "10.80.0.10",
+                                               remotePort: 51000, owner: .init(), seen: 4, firstSeen: 0, lastSeen: 0))
+        }
+        // db1 runs two services, so who on it called app1 cannot be told.
+        views["app1"]?.connections.append(.init(proto: "tcp", direction: .incoming, localAddress: "10.80.0.11", localPort: 8080, remoteAddress: "10.80.0.21",
+                                                remotePort: 52000, owner: .init(), seen: 1, firstSeen: 0, lastSeen: 0))
+        let map = MapDiscovery.join(hosts: Self.hosts, views: views)
+        let edges = map.dependencies.map { "\($0.from)→\($0.to) \($0.connections) \($0.fromHosts.joined(separator: ","))" }
+        #expect(edges.contains("haproxy→python3 8 lb"), "\(edges)")
+        #expect(edges.contains("unidentified→python3 1 db1"), "\(edges)")
+        #expect(map.services.contains { $0.name == "unidentified" && $0.port == nil && $0.instances.map(\.host) == ["db1"] })
+        // Seen from both sides: counted once, from the client's.
+        let both = MapDiscovery.join(hosts: Self.hosts, views: Self.views.merging(["app1": views["app1"]!]) { _, new in new })
+        #expect(both.dependencies.first { $0.from == "haproxy" }?.connections == 60, "\(both.dependencies)")
+    }
 }
