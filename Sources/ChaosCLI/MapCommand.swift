@@ -68,7 +68,9 @@ enum MapGathering {
         var seen: [String: HostDiscovery] = [:]
         for (h, r) in views {
             switch r {
-            case .success(let v): seen[h.name] = v
+            case .success(let v):
+                seen[h.name] = v
+                if v.omitted > 0 { Console.err("warning: \(h.name) holds more conversations than an answer lists; the \(v.omitted) least busy were left out") }
             case .failure(let e): errors[h.name] = e
             }
         }

@@ -57,6 +57,22 @@ struct DiscoveryTests {
         #expect(byInode["6379->50000"]?.direction == .incoming && byInode["6379->50000"]?.owner.unit == "redis-server.service")
     }
 
+    @Test("a snapshot has one entry per conversation, however many sockets it holds, and at most `limit` of them (the busiest), counting the rest")
+    func conversations() {
+        let server = HostDiscovery.Owner(pid: 7, process: "redis-server")
+        // Three clients' sockets from 10.0.0.2 and one from 10.0.0.3 to our 6379; one TIME_WAIT from 10.0.0.4.
+        var rows = [SocketTables.Row(proto: "tcp", localAddress: "10.0.0.1", localPort: 6379, remoteAddress: "0.0.0.0", remotePort: 0, state: "0A", inode: 1)]
+        rows += (0..<3).map { SocketTables.Row(proto: "tcp", localAddress: "10.0.0.1", localPort: 6379, remoteAddress: "10.0.0.2", remotePort: 50000 + $0, state: "01", inode: UInt64(10 + $0)) }
+        rows.append(.init(proto: "tcp", localAddress: "10.0.0.1", localPort: 6379, remoteAddress: "10.0.0.3", remotePort: 50100, state: "01", inode: 20))
+        rows.append(.init(proto: "tcp", localAddress: "10.0.0.1", localPort: 6379, remoteAddress: "10.0.0.4", remotePort: 50200, state: "06", inode: 0))
+        let owners: [UInt64: HostDiscovery.Owner] = [1: server, 10: server, 11: server, 12: server, 20: server]
+        let view = DiscoveryProbe.assemble(rows, owners: owners, now: 5)
+        #expect(view.connections.map { "\($0.remoteAddress) \($0.seen) \($0.owner.pid ?? -1)" } == ["10.0.0.2 3 7", "10.0.0.3 1 7", "10.0.0.4 1 -1"], "\(view.connections)")
+        #expect(view.omitted == 0 && view.connections.allSatisfy { $0.direction == .incoming })
+        let capped = DiscoveryProbe.assemble(rows, owners: owners, now: 5, limit: 1)
+        #expect(capped.connections.map(\.remoteAddress) == ["10.0.0.2"] && capped.omitted == 2)
+    }
+
     @Test("the window counts a conversation once however many local ports it uses, forgets what it has not seen for a window, and stays bounded")
     func window() {
         func snapshot(at: Int64, _ conns: [(String, Int, Int)]) -> HostDiscovery {

@@ -7,10 +7,22 @@ public struct HostDiscovery: Codable, Sendable, Hashable {
     /// How long connections were watched for (0 for a single snapshot).
     public var windowMs: Int64
     public var listeners: [Listener]
+    /// One entry per conversation (process, direction, remote address, service port); `seen` counts
+    /// its sockets (and, over a watch, its samples).
     public var connections: [Connection]
+    /// Conversations left out to keep the answer bounded (the least busy first).
+    public var omitted: Int
 
-    public init(at: Int64, windowMs: Int64, listeners: [Listener], connections: [Connection]) {
-        self.at = at; self.windowMs = windowMs; self.listeners = listeners; self.connections = connections
+    public init(at: Int64, windowMs: Int64, listeners: [Listener], omitted: Int = 0, connections: [Connection]) {
+        self.at = at; self.windowMs = windowMs; self.listeners = listeners; self.connections = connections; self.omitted = omitted
+    }
+
+    enum CodingKeys: String, CodingKey { case at, windowMs, listeners, connections, omitted }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(at: try c.decode(Int64.self, forKey: .at), windowMs: try c.decode(Int64.self, forKey: .windowMs),
+                  listeners: try c.decode([Listener].self, forKey: .listeners), omitted: try c.decodeIfPresent(Int.self, forKey: .omitted) ?? 0,
+                  connections: try c.decode([Connection].self, forKey: .connections))
     }
 
     /// The process (and systemd unit) holding a socket.
@@ -48,7 +60,7 @@ public struct HostDiscovery: Codable, Sendable, Hashable {
         public var remoteAddress: String
         public var remotePort: Int
         public var owner: Owner
-        /// How many snapshots saw it (1 for a single snapshot).
+        /// Sockets of this conversation seen, summed over the snapshots of a watch.
         public var seen: Int
         public var firstSeen: Int64
         public var lastSeen: Int64

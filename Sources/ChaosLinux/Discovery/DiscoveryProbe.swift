@@ -19,7 +19,7 @@ public enum DiscoveryProbe {
     }
 
     /// Builds the view from parsed rows and an inode → owner map. Pure.
-    public static func assemble(_ rows: [SocketTables.Row], owners: [UInt64: HostDiscovery.Owner], now: Int64) -> HostDiscovery {
+    public static func assemble(_ rows: [SocketTables.Row], owners: [UInt64: HostDiscovery.Owner], now: Int64, limit: Int = 10_000) -> HostDiscovery {
         var listeners: [HostDiscovery.Listener] = []
         var listening = Set<String>()
         var seen = Set<String>()
@@ -27,15 +27,24 @@ public enum DiscoveryProbe {
             listeners.append(.init(proto: r.proto, address: r.localAddress, port: r.localPort, owner: owners[r.inode] ?? .init()))
             listening.insert("\(r.proto)/\(r.localPort)")
         }
-        var connections: [HostDiscovery.Connection] = []
+        // One entry per conversation (process, direction, remote address, service port), `seen` the
+        // sockets it holds: a server with 50,000 clients on 200 hosts answers with 200 entries.
+        var conversations: [String: HostDiscovery.Connection] = [:]
         for r in rows where r.isEstablished || r.isRecentlyClosed {
             let incoming = listening.contains("\(r.proto)/\(r.localPort)")
-            connections.append(.init(proto: r.proto, direction: incoming ? .incoming : .outgoing, localAddress: r.localAddress, localPort: r.localPort,
-                                     remoteAddress: r.remoteAddress, remotePort: r.remotePort, owner: owners[r.inode] ?? .init(),
-                                     firstSeen: now, lastSeen: now))
+            let owner = owners[r.inode] ?? .init()
+            let key = "\(owner.pid ?? -1)|\(incoming)|\(r.proto)|\(r.remoteAddress)|\(incoming ? r.localPort : r.remotePort)"
+            if conversations[key] != nil { conversations[key]!.seen += 1; continue }
+            conversations[key] = .init(proto: r.proto, direction: incoming ? .incoming : .outgoing, localAddress: r.localAddress, localPort: r.localPort,
+                                       remoteAddress: r.remoteAddress, remotePort: r.remotePort, owner: owner, firstSeen: now, lastSeen: now)
         }
+        // Bounded: the busiest `limit` conversations; the rest are counted, not listed.
+        var connections = conversations.values.sorted { ($1.seen, $0.owner.name, $0.remoteAddress, $0.servicePort) < ($0.seen, $1.owner.name, $1.remoteAddress, $1.servicePort) }
+        let omitted = max(0, connections.count - limit)
+        if omitted > 0 { connections.removeLast(omitted) }
         listeners.sort { ($0.proto, $0.port, $0.address) < ($1.proto, $1.port, $1.address) }
-        return HostDiscovery(at: now, windowMs: 0, listeners: listeners, connections: connections)
+        if listeners.count > limit { listeners.removeLast(listeners.count - limit) }
+        return HostDiscovery(at: now, windowMs: 0, listeners: listeners, omitted: omitted, connections: connections)
     }
 
     /// Which process holds each socket inode (`/proc/PID/fd/N -> socket:[INODE]`), with its name and
@@ -80,7 +89,7 @@ public struct ConnectionWindow: Sendable {
             // local ports do not make new entries.
             let key = "\(c.owner.name)|\(c.direction.rawValue)|\(c.proto)|\(c.remoteAddress)|\(c.direction == .outgoing ? c.remotePort : c.localPort)"
             if var old = entries[key] {
-                old.seen += 1
+                old.seen += c.seen
                 old.lastSeen = max(old.lastSeen, c.lastSeen)
                 old.owner = c.owner
                 entries[key] = old
@@ -97,7 +106,7 @@ public struct ConnectionWindow: Sendable {
 
     /// The latest snapshot's listeners with every conversation of the window.
     public func view(latest: HostDiscovery) -> HostDiscovery {
-        HostDiscovery(at: latest.at, windowMs: windowMs, listeners: latest.listeners,
+        HostDiscovery(at: latest.at, windowMs: windowMs, listeners: latest.listeners, omitted: latest.omitted,
                       connections: entries.values.sorted { ($0.owner.name, $0.remoteAddress, $0.servicePort) < ($1.owner.name, $1.remoteAddress, $1.servicePort) })
     }
 }
