@@ -71,4 +71,24 @@ struct VictimPickerTests {
         _ = try await pick(inventory(minHealthy: 2, health: false))
         await #expect(throws: ChaosError.self) { _ = try await pick(inventory(minHealthy: 3, health: false)) }
     }
+
+    @Test("a whole failure domain: allowed when every group keeps minHealthy without all its hosts, refused with the numbers when not")
+    func domain() async throws {
+        try up(["app1", "app2", "app3"])
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var inv = inventory(minHealthy: 1, health: true)
+        inv.hosts[0].domains = ["zone": "a"]; inv.hosts[1].domains = ["zone": "a"]; inv.hosts[2].domains = ["zone": "b"]
+        let zone = Experiment(name: "zone-a", target: TargetSpec(domain: "zone:a"), fault: FaultSpec(type: .networkBlackhole, duration: .seconds(30), with: FaultParameters()))
+        let probes = Probes()
+        defer { Task { await probes.shutdown() } }
+        let ok = try await VictimPicker.pick(zone, inventory: inv, ctx: HostContext(stateDir: dir), probes: probes)
+        #expect(ok.experiment.target.domain == "zone:a" && ok.note.hasPrefix("every host of zone:a: app1, app2") && ok.note.contains("group apps: 3/3 healthy"), "\(ok.note)")
+        try up(["app1", "app2"])   // app3, the only one left in zone b, is down: the group would have none
+        do {
+            _ = try await VictimPicker.pick(zone, inventory: inv, ctx: HostContext(stateDir: dir), probes: probes)
+            Issue.record("the group would be left with no healthy member")
+        } catch {
+            #expect(error.code == "safety.minHealthy" && error.message.contains("on every host of zone:a"), "\(error.message)")
+        }
+    }
 }
