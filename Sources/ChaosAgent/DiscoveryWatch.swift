@@ -1,6 +1,7 @@
 import ChaosCore
 import ChaosLinux
 import ChaosPOSIX
+import Dispatch
 
 /// Watches this host's connections for a while, on request, so `GET /v1/discovery` also shows the
 /// short-lived ones (a cron job's connection, a health check's). Off unless asked
@@ -51,7 +52,7 @@ public actor DiscoveryWatch {
 
     private func run() async {
         while !Task.isCancelled {
-            sample()
+            await sample()
             let now = clock()
             guard now < until else { break }
             try? await Task.sleep(for: .milliseconds(min(every.milliseconds, until - now)))
@@ -59,17 +60,47 @@ public actor DiscoveryWatch {
         sampler = nil
     }
 
-    private func sample() {
-        let view = snapshot()
+    private func sample() async {
+        let view = await freshSnapshot(maxAgeMs: 0)
         samples += 1
         if window == nil { window = ConnectionWindow(windowMs: max(1, until - startedAt)) }
         window?.add(view)
     }
 
+    /// A snapshot at most `maxAgeMs` old. It is taken on a thread of its own, not on the concurrency
+    /// pool that serves every request (on a host with 20,000 sockets a snapshot takes a third of a
+    /// second), and readers asking at once share one: a client polling discovery cannot make the
+    /// agent walk the socket tables more than about once a second, nor delay its health answers.
+    func freshSnapshot(maxAgeMs: Int64 = DiscoveryWatch.reuseMs) async -> HostDiscovery {
+        if let last, maxAgeMs > 0, clock() - lastTakenAt <= maxAgeMs { return last }
+        if let running = taking { return await running.value }
+        let take = snapshot
+        let task = Task<HostDiscovery, Never> {
+            await withCheckedContinuation { done in
+                DispatchQueue.global(qos: .utility).async { done.resume(returning: take()) }
+            }
+        }
+        taking = task
+        let view = await task.value
+        taking = nil
+        last = view
+        lastTakenAt = clock()
+        snapshots += 1
+        return view
+    }
+
+    /// How long a snapshot is shared with later readers.
+    public static let reuseMs: Int64 = 1000
+    private var last: HostDiscovery?
+    private var lastTakenAt: Int64 = 0
+    private var taking: Task<HostDiscovery, Never>?
+    /// Snapshots taken (for tests and metrics).
+    public private(set) var snapshots = 0
+
     /// The host's view: listeners now, with every conversation the latest watch saw; a plain snapshot
     /// when there has been no watch.
-    public func view() -> HostDiscovery {
-        let now = snapshot()
+    public func view() async -> HostDiscovery {
+        let now = await freshSnapshot()
         guard var window else { return now }
         if sampler != nil {
             window.add(now)

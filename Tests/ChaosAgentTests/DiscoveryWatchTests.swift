@@ -1,5 +1,6 @@
 import ChaosAgent
 import ChaosCore
+import Foundation
 import Testing
 
 /// The on-demand discovery watch: off until asked, keeps what it saw after it ends, bounded in time
@@ -39,5 +40,22 @@ struct DiscoveryWatchTests {
     func bounds(duration: Int64, every: Int64) async {
         let watch = DiscoveryWatch(snapshot: { HostDiscovery(at: 0, windowMs: 0, listeners: [], connections: []) })
         await #expect(throws: ChaosError.self) { _ = try await watch.watch(for: .milliseconds(duration), every: .milliseconds(every)) }
+    }
+
+    @Test("readers asking at once share one snapshot, taken off the concurrency pool; a second later there is a new one")
+    func shared() async throws {
+        let source = Source()
+        let watch = DiscoveryWatch(snapshot: { Thread.sleep(forTimeInterval: 0.2); return source.next() })
+        let views = await withTaskGroup(of: HostDiscovery.self) { group in
+            for _ in 0..<10 { group.addTask { await watch.view() } }
+            var all: [HostDiscovery] = []
+            for await v in group { all.append(v) }
+            return all
+        }
+        #expect(views.count == 10 && Set(views.map(\.at)).count == 1, "one snapshot for ten readers")
+        #expect(await watch.snapshots == 1)
+        try await Task.sleep(for: .milliseconds(1100))
+        _ = await watch.view()
+        #expect(await watch.snapshots == 2)
     }
 }

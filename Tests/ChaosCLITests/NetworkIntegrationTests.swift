@@ -440,7 +440,7 @@ struct NetworkIntegrationTests {
         defer { bed.close() }
         try bed.serveTCP("b", ports: [8080, 8081])
         let before = try bed.snapshot("a")
-        let file = try bed.tcpLoop(from: "a", "10.77.40.2", port: 8080, seconds: 8, interval: 0.1)
+        let file = try bed.tcpLoop(from: "a", "10.77.40.2", port: 8080, seconds: 20, interval: 0.1)
         #expect(Harness.waitUntil(timeout: 10) { bed.loopSamples(file).samples.count >= 5 }, "the client is talking")
         let injecting = Double(Harness.nowMs())
         let fault = try bed.inject("a", ["net", "delay", "--delay", "200ms", "--to", "10.77.40.2", "--ports", "8080"])
@@ -452,7 +452,9 @@ struct NetworkIntegrationTests {
         // Another port of the same host is not delayed, also on a connection opened during the fault.
         let other = Stats(try bed.rtt(from: "a", "10.77.40.2", port: 8081, count: 5))
         #expect(other.median < 50, "port 8081 is not delayed: \(other.median) ms")
-        usleep(1_500_000)
+        // Held until five requests have been answered under it (not for a fixed time: a loaded
+        // machine answers fewer in the same time).
+        #expect(Harness.waitUntil(timeout: 15) { bed.loopSamples(file).samples.filter { $0.at > injected }.count >= 6 }, "requests go on under the fault")
         let reverting = Double(Harness.nowMs())
         try bed.revert("a", fault.id)
         let reverted = Double(Harness.nowMs())

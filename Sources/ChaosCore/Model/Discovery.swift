@@ -10,7 +10,7 @@ public struct HostDiscovery: Codable, Sendable, Hashable {
     /// One entry per conversation (process, direction, remote address, service port); `seen` counts
     /// its sockets (and, over a watch, its samples).
     public var connections: [Connection]
-    /// Conversations left out to keep the answer bounded (the least busy first).
+    /// Conversations (and listeners) left out to keep the answer bounded (the least busy first).
     public var omitted: Int
 
     public init(at: Int64, windowMs: Int64, listeners: [Listener], omitted: Int = 0, connections: [Connection]) {

@@ -43,8 +43,9 @@ public enum DiscoveryProbe {
         let omitted = max(0, connections.count - limit)
         if omitted > 0 { connections.removeLast(omitted) }
         listeners.sort { ($0.proto, $0.port, $0.address) < ($1.proto, $1.port, $1.address) }
-        if listeners.count > limit { listeners.removeLast(listeners.count - limit) }
-        return HostDiscovery(at: now, windowMs: 0, listeners: listeners, omitted: omitted, connections: connections)
+        let extraListeners = max(0, listeners.count - limit)
+        if extraListeners > 0 { listeners.removeLast(extraListeners) }
+        return HostDiscovery(at: now, windowMs: 0, listeners: listeners, omitted: omitted + extraListeners, connections: connections)
     }
 
     /// Which process holds each socket inode (`/proc/PID/fd/N -> socket:[INODE]`), with its name and
@@ -52,8 +53,12 @@ public enum DiscoveryProbe {
     static func socketOwners(_ inodes: Set<UInt64>, root: String) -> [UInt64: HostDiscovery.Owner] {
         guard !inodes.isEmpty else { return [:] }
         var out: [UInt64: HostDiscovery.Owner] = [:]
+        // A process in another network namespace holds none of the sockets of ours (the tables are
+        // per namespace): one readlink instead of one per descriptor. Unknown namespaces are scanned.
+        let ours = POSIXFiles.readLink("\(root)/self/ns/net")
         for name in POSIXFiles.list(root) {
             guard let pid = Int32(name) else { continue }
+            if let ours, let theirs = POSIXFiles.readLink("\(root)/\(pid)/ns/net"), theirs != ours { continue }
             var owner: HostDiscovery.Owner?
             for fd in POSIXFiles.list("\(root)/\(pid)/fd") {
                 guard let link = POSIXFiles.readLink("\(root)/\(pid)/fd/\(fd)"), link.hasPrefix("socket:["),

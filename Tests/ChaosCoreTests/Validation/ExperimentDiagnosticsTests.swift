@@ -221,7 +221,7 @@ struct ExperimentDiagnosticsTests {
         InvalidCase(title: "a reference cannot be mixed with an inline target", text: experiment("""
             target: {ref: db-primary, host: db1}
             fault: {type: process.kill}
-            """), diagnostics: ["t.yaml:4:9: target: 'ref' names an inventory target, so 'host' and 'process' cannot be given too; either refer to the inventory target or describe the target inline"]),
+            """), diagnostics: ["t.yaml:4:9: target: 'ref' names an inventory target, so 'host', 'domain' and 'process' cannot be given too; either refer to the inventory target or describe the target inline"]),
 
         InvalidCase(title: "parameters are checked by kind", text: experiment("""
             target: {}
