@@ -7,7 +7,9 @@
 # For each N in NS it opens N loopback TCP connections (one Python process listens on 127.0.0.1 and
 # holds the N accepted ends, another holds the N connecting ends: 2N sockets on this host), starts a
 # fresh agent (plaintext, 127.0.0.1) and measures, over at least RUNS requests and MIN_SECONDS
-# seconds on one keep-alive connection:
+# seconds on one keep-alive connection, each request 1.05 s after the last (the agent shares a
+# snapshot, and its encoding, with the readers of the next second; spaced requests each pay for a
+# fresh one):
 #   GET /v1/discovery   wall time (median, p90), the agent's CPU per request (utime and stime from
 #                       /proc/PID/stat), the response size and entries, the agent's VmRSS, RssAnon
 #                       and VmHWM idle and after the requests. The first answer is checked: its
@@ -298,6 +300,9 @@ def level(i, n, pairs, shape, contended=False):
         walls, sizes = [], []
         u0, s0 = cpu(agent.pid); t0 = time.monotonic()
         while len(walls) < runs or (time.monotonic() - t0 < min_s and len(walls) < 500):
+            # The agent shares a snapshot with the readers of the next second: wait past it, so
+            # every request measured walks the tables again (the cost of a fresh view).
+            time.sleep(1.05)
             t = time.perf_counter(); body = request(c, "GET", "/v1/discovery"); walls.append(time.perf_counter() - t); sizes.append(len(body))
         u1, s1 = cpu(agent.pid)
         after = mem(agent.pid)

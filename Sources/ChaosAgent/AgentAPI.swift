@@ -69,7 +69,12 @@ public enum AgentAPI {
         }
         router.get("/v1/discovery") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
-            return json(await discovery.view())
+            let bytes = await discovery.encodedView { view in
+                let enc = JSONEncoder()
+                enc.outputFormatting = [.sortedKeys]
+                return Array((try? enc.encode(view)) ?? Data("{}".utf8))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.post("/v1/discovery/watch") { request, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }

@@ -102,14 +102,31 @@ public actor DiscoveryWatch {
     public func view() async -> HostDiscovery {
         let now = await freshSnapshot()
         guard var window else { return now }
-        if sampler != nil {
+        // A shared snapshot is one sample: added to a running watch once, however many read it.
+        if sampler != nil && addedSnapshot != snapshots {
             window.add(now)
             self.window = window
+            addedSnapshot = snapshots
         }
         var view = window.view(latest: now)
         view.windowMs = max(0, min(now.at, until) - startedAt)
         return view
     }
+    private var addedSnapshot = -1
+
+    /// The view as the JSON the agent answers, encoded off the request pool and shared like the
+    /// snapshot it comes from (at 10,000 conversations the encoding alone takes tens of ms).
+    public func encodedView(_ encode: @escaping @Sendable (HostDiscovery) -> [UInt8]) async -> [UInt8] {
+        let v = await view()
+        let key = "\(snapshots)/\(samples)/\(window?.count ?? -1)/\(v.windowMs)"
+        if let cached = encoded, cached.key == key { return cached.bytes }
+        let bytes = await withCheckedContinuation { done in
+            DispatchQueue.global(qos: .utility).async { done.resume(returning: encode(v)) }
+        }
+        encoded = (key, bytes)
+        return bytes
+    }
+    private var encoded: (key: String, bytes: [UInt8])?
 
     /// Stops sampling (the agent's shutdown).
     public func stop() {
