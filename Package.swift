@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Values only: models, parsing, validation, selection math, policies. No I/O.
@@ -160,6 +161,13 @@ let package = Package(
             dependencies: ["ChaosCore", "ChaosPOSIX", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictSettings
         ),
+        // The controllers' shared store on PostgreSQL (postgres-nio): leadership with epochs, fires
+        // claimed in the transaction that checks it.
+        .target(
+            name: "ChaosStorePostgres",
+            dependencies: ["ChaosCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSettings
+        ),
         // The controller's HTTP face: JSON API, dashboard (swift-mustache), /metrics (Prometheus), webhooks.
         .target(
             name: "ChaosController",
@@ -205,6 +213,8 @@ let package = Package(
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosProbesTests", dependencies: ["ChaosProbes", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosCore"], swiftSettings: strictSettings),
+        // Against a real PostgreSQL 15 the tests start in a temporary directory (Tests/.../PostgresLab).
+        .testTarget(name: "ChaosStorePostgresTests", dependencies: ["ChaosStorePostgres", "ChaosCore"], swiftSettings: strictSettings),
         // The controller and runs in process, on a fake clock, the real store and fake agents and probes.
         .testTarget(name: "ChaosRunTests", dependencies: ["ChaosRun", "ChaosCore", "ChaosEngine", "ChaosStore", "ChaosProbes"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosControllerTests", dependencies: ["ChaosController", "ChaosCore", "ChaosPKI", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),

@@ -104,8 +104,10 @@ public enum AgentAPI {
             let (parsed, diagnostics) = InjectRequest.read(text)
             guard let inject = parsed else { return invalid(diagnostics) }
             let caller = await caller(context)
+            let epoch: UInt64?
+            switch controllerEpoch(request) { case .success(let e): epoch = e; case .failure(let e): return error(.badRequest, e) }
             return await run { () throws(ChaosError) in
-                let view = try await manager.inject(inject, by: caller)
+                let view = try await manager.inject(inject, by: caller, epoch: epoch)
                 if view.created == true { await metrics.injected(view.kind) }
                 return json(view, status: view.created == true ? .created : .ok)
             } onError: { error in await metrics.failed(inject.fault.type) }
@@ -129,7 +131,9 @@ public enum AgentAPI {
                 return error(.badRequest, ChaosError.usage("request.invalid", "Send {\"lease\": \"15s\"}: a duration with a unit, at least 500ms."))
             }
             let caller = await caller(context)
-            return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease, by: caller)) }
+            let epoch: UInt64?
+            switch controllerEpoch(request) { case .success(let e): epoch = e; case .failure(let e): return error(.badRequest, e) }
+            return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease, by: caller, epoch: epoch)) }
         }
         router.post("/v1/halt") { request, context -> Response in
             if let refused = await authorize(context, .halt, manager) { return refused }
@@ -197,6 +201,23 @@ public enum AgentAPI {
         }
     }
 
+    /// The header a controller sends its leadership epoch in.
+    public static let epochHeader = "chaos-controller-epoch"
+
+    /// The request's controller epoch: none, a whole number, or an error for anything else.
+    static func controllerEpoch(_ request: Request) -> Result<UInt64?, ChaosError> {
+        controllerEpoch(request.headers.filter { $0.name.canonicalName == epochHeader }.map(\.value))
+    }
+
+    /// The epoch of the header's values: none, one whole number (at most 20 digits), or an error.
+    public static func controllerEpoch(_ values: [String]) -> Result<UInt64?, ChaosError> {
+        guard let text = values.first else { return .success(nil) }
+        guard values.count == 1, text.count <= 20, text.utf8.allSatisfy({ (48...57).contains($0) }), let epoch = UInt64(text) else {
+            return .failure(.usage("request.invalid", "'\(epochHeader)' must be one whole number (the controller's leadership epoch)."))
+        }
+        return .success(epoch)
+    }
+
     static func run(_ body: () async throws(ChaosError) -> Response, onError: (ChaosError) async -> Void = { _ in }) async -> Response {
         do { return try await body() } catch {
             await onError(error)
@@ -209,7 +230,7 @@ public enum AgentAPI {
         switch error.code {
         case "ledger.unknownFault": return .notFound
         case "policy.denied", "target.protected": return .forbidden
-        case "agent.halted", "fault.resourceBusy", "fault.alreadyReverted": return .conflict
+        case "agent.halted", "fault.resourceBusy", "fault.alreadyReverted", "controller.fenced": return .conflict
         default:
             switch error.exit {
             case .usage: return .badRequest

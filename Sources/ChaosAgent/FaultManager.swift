@@ -1,4 +1,5 @@
 public import ChaosCore
+import ChaosPOSIX
 public import ChaosEngine
 public import ChaosFaults
 import Foundation
@@ -43,6 +44,42 @@ public actor FaultManager {
         self.haltFile = stateDir + "/halted"
         self.audit = audit
         self.halted = FileManager.default.fileExists(atPath: stateDir + "/halted")
+        self.epochFile = stateDir + "/controller-epoch"
+        self.highestEpoch = Self.readEpoch(stateDir + "/controller-epoch")
+    }
+
+    // MARK: Fencing
+
+    /// The highest leadership epoch a controller has shown this agent (kept across restarts in
+    /// `STATE_DIR/controller-epoch`). Controllers that share a store elect one leader at a time, each
+    /// new leader with a higher epoch; a request carrying a lower one comes from a leader that lost
+    /// its lead (paused, partitioned, its lease expired) and must not start or keep faults.
+    public private(set) var highestEpoch: UInt64
+    private let epochFile: String
+
+    static func readEpoch(_ path: String) -> UInt64 {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return 0 }
+        return UInt64(text.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+    }
+
+    /// Admits a request carrying a controller's epoch (`chaos-controller-epoch`), or refuses it when
+    /// a newer leader has been seen. A higher epoch is written down before the request acts, so a
+    /// restart does not forget it. Requests without an epoch (operators, one-offs) are not fenced;
+    /// reverts and halts never are: undoing is always safe.
+    /// - Throws: `controller.fenced`.
+    public func admit(epoch: UInt64?, by caller: Caller) throws(ChaosError) {
+        guard let epoch else { return }
+        if epoch < highestEpoch {
+            audit.warning("fenced", metadata: Self.who(caller).merging(["epoch": "\(epoch)", "highest": "\(highestEpoch)"]) { a, _ in a })
+            throw ChaosError("controller.fenced", "Refused: a newer controller leads (epoch \(highestEpoch)); this request carries epoch \(epoch), from a controller that has lost its lead. It may not inject or keep faults alive; its faults end with their leases.")
+        }
+        guard epoch > highestEpoch else { return }
+        do { try POSIXFiles.writeDurably(Array("\(epoch)\n".utf8), to: epochFile, mode: 0o600) } catch {
+            // Kept in memory: this agent stays fenced until it restarts.
+            audit.error("could not write the controller epoch; fenced in memory only", metadata: ["file": "\(epochFile)", "error": "\(error)"])
+        }
+        audit.notice("controller epoch", metadata: Self.who(caller).merging(["epoch": "\(epoch)", "previous": "\(highestEpoch)"]) { a, _ in a })
+        highestEpoch = epoch
     }
 
     /// A fault as the API shows it.
@@ -83,7 +120,8 @@ public actor FaultManager {
     /// Injects a fault for `caller`, exactly once per idempotency key: concurrent requests with the
     /// same key get the one fault.
     /// - Throws: `agent.halted`, `policy.denied`, and every planning or injection error.
-    public func inject(_ request: InjectRequest, by caller: Caller) async throws(ChaosError) -> FaultView {
+    public func inject(_ request: InjectRequest, by caller: Caller, epoch: UInt64? = nil) async throws(ChaosError) -> FaultView {
+        try admit(epoch: epoch, by: caller)
         let key = request.idempotencyKey
         if let id = engine.ledger.fault(forKey: key), let existing = try engine.ledger.record(id) {
             return FaultView(existing, created: false)
@@ -175,7 +213,8 @@ public actor FaultManager {
 
     public func get(_ id: String) throws(ChaosError) -> FaultView? { try engine.ledger.record(id).map { FaultView($0) } }
 
-    public func renew(_ id: String, lease: ChaosDuration, by caller: Caller = .local) async throws(ChaosError) -> FaultView {
+    public func renew(_ id: String, lease: ChaosDuration, by caller: Caller = .local, epoch: UInt64? = nil) async throws(ChaosError) -> FaultView {
+        try admit(epoch: epoch, by: caller)
         guard !halted else {
             // The more useful fact first: a holder stops on "already reverted" (the halt did it).
             if let r = try engine.ledger.record(id), !r.needsRevert {

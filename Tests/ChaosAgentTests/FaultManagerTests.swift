@@ -19,8 +19,11 @@ struct AgentFixture {
     let manager: FaultManager
     let me: ProcessIdentity
 
-    init(policy: AgentPolicy = AgentPolicy(), defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300)) throws {
-        let dir = NSTemporaryDirectory() + "chaos-agent-\(UUID().uuidString.prefix(8))"
+    let dir: String
+
+    init(policy: AgentPolicy = AgentPolicy(), defaultLease: ChaosDuration = .seconds(15), maxLease: ChaosDuration = .seconds(300), dir: String? = nil) throws {
+        let dir = dir ?? NSTemporaryDirectory() + "chaos-agent-\(UUID().uuidString.prefix(8))"
+        self.dir = dir
         let engine = FaultEngine(ledger: try FaultLedger(directory: dir + "/ledger"), host: host, clock: clock)
         let resolver = TargetResolver(host: host, inventory: nil, localNames: { ["fakehost"] }) { (_, _) throws(ChaosError) -> String in "" }
         me = host.spawn(name: "chaos", cmdline: ["/usr/bin/chaos", "agent"]).identity
@@ -38,6 +41,49 @@ struct AgentFixture {
 @Suite("The agent's fault manager: idempotency, leases, halt, policy")
 struct FaultManagerTests {
     let operatorAlice = Caller(role: "operator", name: "alice")
+
+    @Test("the epoch header: absent, one whole number; two values, a sign, letters, 21 digits are refused")
+    func epochHeader() throws {
+        #expect(try AgentAPI.controllerEpoch([]).get() == nil)
+        #expect(try AgentAPI.controllerEpoch(["42"]).get() == 42)
+        #expect(try AgentAPI.controllerEpoch(["18446744073709551615"]).get() == UInt64.max)
+        for bad in [["1", "2"], ["-1"], ["+1"], ["1e3"], [" 1"], ["123456789012345678901"], ["18446744073709551616"], [""]] {
+            if case .success = AgentAPI.controllerEpoch(bad) { Issue.record("accepted \(bad)") }
+        }
+    }
+
+    @Test("fencing: a controller epoch below the highest seen may not inject or renew, even after a restart; reverts, and requests without an epoch, pass")
+    func fencing() async throws {
+        let f = try AgentFixture()
+        let controller = Caller(role: "controller", name: "ctl-a")
+        let v = f.host.spawn(name: "redis-server")
+        let view = try await f.manager.inject(f.pause(v.pid, key: "a"), by: controller, epoch: 5)
+        _ = try await f.manager.renew(view.id, lease: .seconds(2), by: controller, epoch: 5)
+        #expect(await f.manager.highestEpoch == 5)
+        // A new leader (epoch 6) speaks; the old one (epoch 5) wakes up.
+        let w = f.host.spawn(name: "web")
+        _ = try await f.manager.inject(f.pause(w.pid, key: "b"), by: Caller(role: "controller", name: "ctl-b"), epoch: 6)
+        for attempt in 0..<2 {
+            do {
+                if attempt == 0 { _ = try await f.manager.inject(f.pause(v.pid, key: "c"), by: controller, epoch: 5) }
+                else { _ = try await f.manager.renew(view.id, lease: .seconds(2), by: controller, epoch: 5) }
+                Issue.record("a stale leader was admitted")
+            } catch {
+                #expect(error.code == "controller.fenced" && error.message.contains("epoch 6") && error.message.contains("epoch 5"), "\(error)")
+            }
+        }
+        // Its fault is not kept alive: the lease runs out and the reaper reverts it.
+        f.clock.advance(2100)
+        #expect(await f.manager.reap().map(\.id).contains(view.id))
+        // Operators (no epoch) and reverts are never fenced.
+        let x = f.host.spawn(name: "cron")
+        let mine = try await f.manager.inject(f.pause(x.pid, key: "d"), by: operatorAlice)
+        _ = try await f.manager.revert(mine.id, reason: "done", by: operatorAlice)
+        // A restart remembers the epoch.
+        let again = try AgentFixture(dir: f.dir)
+        #expect(await again.manager.highestEpoch == 6)
+        await #expect(throws: ChaosError.self) { _ = try await again.manager.inject(again.pause(v.pid, key: "e"), by: controller, epoch: 5) }
+    }
 
     @Test("the same idempotency key twice injects once")
     func idempotency() async throws {
