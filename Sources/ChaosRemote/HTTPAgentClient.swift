@@ -9,13 +9,17 @@ import NIOSSL
 /// Connects to agents over HTTPS with a client certificate (mutual TLS): the agent must present a
 /// certificate that chains to the chaos CA and names the address it was reached at.
 public struct HTTPAgentConnector: AgentConnector {
-    public init() {}
+    /// The leadership epoch a controller sends with every inject and renew (`chaos-controller-epoch`),
+    /// asked at each request; nil for operators and single controllers (nothing is sent).
+    let epoch: (@Sendable () -> UInt64?)?
+
+    public init(epoch: (@Sendable () -> UInt64?)? = nil) { self.epoch = epoch }
 
     public func open(_ credentials: ClientCredentials) throws(ChaosError) -> any AgentSession {
         let tls = try Self.tlsConfiguration(credentials)
         let config = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
                                               timeout: .init(connect: .seconds(3), read: .seconds(60)))
-        return HTTPAgentSession(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: config))
+        return HTTPAgentSession(client: HTTPClient(eventLoopGroupProvider: .singleton, configuration: config), epoch: epoch)
     }
 
     /// The client's TLS settings: its certificate and key, the CA as the only trust root, full
@@ -45,7 +49,8 @@ public struct HTTPAgentConnector: AgentConnector {
 /// One HTTP client (a connection pool) shared by the agents of a command.
 final class HTTPAgentSession: AgentSession {
     let client: HTTPClient
-    init(client: HTTPClient) { self.client = client }
+    let epoch: (@Sendable () -> UInt64?)?
+    init(client: HTTPClient, epoch: (@Sendable () -> UInt64?)? = nil) { self.client = client; self.epoch = epoch }
 
     func agent(url: String, hostName: String) throws(ChaosError) -> any AgentClient {
         var base = url
@@ -53,7 +58,7 @@ final class HTTPAgentSession: AgentSession {
         guard let parsed = URL(string: base), let scheme = parsed.scheme, ["https", "http"].contains(scheme), parsed.host != nil else {
             throw .usage("inventory.badAgent", "Host '\(hostName)' has agent '\(url)', which is not an https:// URL (e.g. https://10.0.0.11:7433). Fix 'agent' in the inventory.")
         }
-        return HTTPAgentClient(client: client, base: base, hostName: hostName)
+        return HTTPAgentClient(client: client, base: base, hostName: hostName, epoch: epoch)
     }
 
     func close() async { try? await client.shutdown() }
@@ -64,6 +69,7 @@ struct HTTPAgentClient: AgentClient {
     let client: HTTPClient
     let base: String
     let hostName: String
+    var epoch: (@Sendable () -> UInt64?)? = nil
 
     /// The largest response read.
     static let maxResponse = 16 << 20
@@ -72,13 +78,13 @@ struct HTTPAgentClient: AgentClient {
     func faults(all: Bool) async throws(ChaosError) -> [AgentFault] { try await call(.GET, "/v1/faults" + (all ? "?all=true" : "")) }
     func fault(_ id: String) async throws(ChaosError) -> AgentFault { try await call(.GET, "/v1/faults/" + Self.escape(id)) }
     func inject(_ request: InjectRequest) async throws(ChaosError) -> AgentFault {
-        try await call(.POST, "/v1/faults", body: try encode(request), timeout: .seconds(120))
+        try await call(.POST, "/v1/faults", body: try encode(request), timeout: .seconds(120), fenced: true)
     }
     func revert(_ id: String) async throws(ChaosError) -> AgentFault {
         try await call(.DELETE, "/v1/faults/" + Self.escape(id), timeout: .seconds(120))
     }
     func renew(_ id: String, lease: ChaosDuration) async throws(ChaosError) -> AgentFault {
-        try await call(.POST, "/v1/faults/\(Self.escape(id))/renew", body: try encode(["lease": lease.description]))
+        try await call(.POST, "/v1/faults/\(Self.escape(id))/renew", body: try encode(["lease": lease.description]), fenced: true)
     }
     func halt(reason: String) async throws(ChaosError) -> AgentHaltResult {
         try await call(.POST, "/v1/halt", body: try encode(["reason": reason]), timeout: .seconds(300))
@@ -106,10 +112,12 @@ struct HTTPAgentClient: AgentClient {
     }
 
     /// Sends one request and decodes the answer, or the agent's error.
-    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount = .seconds(15)) async throws(ChaosError) -> T {
+    /// - Parameter fenced: sends the controller's epoch, if it has one (inject and renew).
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: Data? = nil, timeout: TimeAmount = .seconds(15), fenced: Bool = false) async throws(ChaosError) -> T {
         let status: HTTPResponseStatus
         let data: Data
-        do { (status, data) = try await JSONExchange.send(client, url: base + path, method: method, body: body, timeout: timeout, maxResponse: Self.maxResponse) } catch {
+        let headers = fenced ? (epoch?()).map { ["chaos-controller-epoch": String($0)] } ?? [:] : [:]
+        do { (status, data) = try await JSONExchange.send(client, url: base + path, method: method, body: body, timeout: timeout, maxResponse: Self.maxResponse, headers: headers) } catch {
             throw unreachable(error)
         }
         guard (200..<300).contains(Int(status.code)) else {

@@ -274,6 +274,32 @@ struct AgentIntegrationTests {
         #expect(bad.status == 400 && bad.body.contains("at most 1h"), "\(bad.body)")
     }
 
+    @Test("fencing over mutual TLS: a controller epoch below the highest seen may not inject or renew (409 controller.fenced); a bad epoch header is a 400; reverting is never fenced")
+    func fencing() throws {
+        let host = try AgentHost()
+        try host.start()
+        let victim = try Harness.victim()
+        defer { Harness.cleanup(victim) }
+        func call(_ epoch: String?, _ method: String, _ path: String, _ body: String?) throws -> (status: Int, body: String) {
+            let r = try host.curl("controller", (epoch.map { ["-H", "chaos-controller-epoch: \($0)"] } ?? []) + ["https://192.0.2.10:\(host.port)\(path)"], body: body, method: method)
+            let lines = r.stdout.components(separatedBy: "\n")
+            return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+        }
+        let first = try call("7", "POST", "/v1/faults", Self.pauseBody(victim.processIdentifier, key: "e7", lease: "30s"))
+        #expect(first.status == 201, "\(first.body)")
+        let id = try #require((try? JSONSerialization.jsonObject(with: Data(first.body.utf8)) as? [String: Any])?["id"] as? String)
+        let stale = try call("6", "POST", "/v1/faults", Self.pauseBody(victim.processIdentifier, key: "e6"))
+        #expect(stale.status == 409 && stale.body.contains("controller.fenced") && stale.body.contains("epoch 7"), "\(stale.body)")
+        let renew = try call("6", "POST", "/v1/faults/\(id)/renew", #"{"lease": "30s"}"#)
+        #expect(renew.status == 409 && renew.body.contains("controller.fenced"), "\(renew.body)")
+        #expect(try call("7", "POST", "/v1/faults/\(id)/renew", #"{"lease": "30s"}"#).status == 200)
+        #expect(try call("x7", "POST", "/v1/faults/\(id)/renew", #"{"lease": "30s"}"#).status == 400)
+        #expect(try call("6", "DELETE", "/v1/faults/\(id)", nil).status == 200, "reverting is never fenced")
+        #expect(Harness.waitUntil(timeout: 5) { Harness.state(victim.processIdentifier) != "T" })
+        let kept = try String(contentsOfFile: host.state + "/controller-epoch", encoding: .utf8)
+        #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "7", "kept for a restart: \(kept)")
+    }
+
     @Test("SIGTERM reverts everything, then the agent exits")
     func gracefulStop() throws {
         let host = try AgentHost()
