@@ -84,6 +84,34 @@ struct SPOFCommandTests {
         }
     }
 
+    @Test("map discover and diff refuse bad flags and files before asking any agent; diff --from compares a saved discovery offline (exit 1 on disagreement)")
+    func mapInputs() throws {
+        let state = Harness.stateDir()
+        for (args, says) in [(["map", "discover", "--inventory", Self.example, "--watch", "2h"], "--watch takes 1s to 1h"),
+                             (["map", "discover", "--inventory", Self.example, "--watch", "10s", "--every", "0s"], "--every must be at least 1s"),
+                             (["map", "discover", "--inventory", Self.example, "--watch", "5s", "--every", "10s"], "--every must not be longer than --watch")] {
+            let r = try Harness.run(args, state: state)
+            #expect(r.status == 64 && r.stderr.contains(says), "\(args): \(r.stderr)")
+        }
+        let garbage = state + "/garbage.json"
+        try "{\"map\": [1, 2]}".write(toFile: garbage, atomically: true, encoding: .utf8)
+        let bad = try Harness.run(["map", "diff", "--inventory", Self.example, "--from", garbage], state: state)
+        #expect(bad.status == 64 && bad.stderr.contains("is not the JSON of 'chaos map discover --output json'"), "\(bad.stderr)")
+        // A saved discovery that shows only the load balancer and one app: the rest of the map is missing or stale.
+        let saved = state + "/seen.json"
+        try #"""
+        {"errors": {}, "map": {"services": [{"name": "haproxy", "proto": "tcp", "port": 80, "instances": [{"host": "lb1", "unit": "haproxy.service"}]},
+                                            {"name": "shop", "proto": "tcp", "port": 8000, "instances": [{"host": "app1", "unit": "app.service"}, {"host": "app2", "unit": "app.service"}]}],
+                               "dependencies": [{"from": "haproxy", "to": "shop", "connections": 12, "fromHosts": ["lb1"], "peers": false}],
+                               "external": [], "missing": [], "windowMs": 60000}}
+        """#.write(toFile: saved, atomically: true, encoding: .utf8)
+        let diff = try Harness.run(["map", "diff", "--inventory", Self.example, "--from", saved, "--output", "json"], state: state)
+        #expect(diff.status == 1, "\(diff.stdout)\(diff.stderr)")
+        let json = try #require((try? JSONSerialization.jsonObject(with: Data(diff.stdout.utf8))) as? [String: Any])
+        let findings = ((json["report"] as? [String: Any])?["findings"] as? [[String: Any]] ?? []).map { "\($0["kind"] as? String ?? ""): \($0["subject"] as? String ?? "")" }
+        #expect(json["agrees"] as? Bool == false && findings.contains { $0.hasPrefix("missing_instance: service redis-db on db") }, "\(findings)")
+    }
+
     @Test("spof plan writes experiments that chaos validate accepts, one per finding and per claimed redundancy")
     func plan() throws {
         let state = Harness.stateDir()
