@@ -165,7 +165,7 @@ let package = Package(
         // claimed in the transaction that checks it.
         .target(
             name: "ChaosStorePostgres",
-            dependencies: ["ChaosCore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            dependencies: ["ChaosCore", "ChaosStore", .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // The controller's HTTP face: JSON API, dashboard (swift-mustache), /metrics (Prometheus), webhooks.
@@ -193,7 +193,7 @@ let package = Package(
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRun", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosReport", "ChaosController",
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRun", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosStorePostgres", "ChaosReport", "ChaosController",
                                                               .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
@@ -212,9 +212,9 @@ let package = Package(
         .target(name: "ChaosTesting", dependencies: ["ChaosCore", "ChaosFaults"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosCoreTests", dependencies: ["ChaosCore"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosProbesTests", dependencies: ["ChaosProbes", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
-        .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosStoreTests", dependencies: ["ChaosStore", "ChaosStorePostgres", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
         // Against a real PostgreSQL 15 the tests start in a temporary directory (Tests/.../PostgresLab).
-        .testTarget(name: "ChaosStorePostgresTests", dependencies: ["ChaosStorePostgres", "ChaosCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ChaosStorePostgresTests", dependencies: ["ChaosStorePostgres", "ChaosStore", "ChaosCore", "ChaosTesting"], swiftSettings: strictSettings),
         // The controller and runs in process, on a fake clock, the real store and fake agents and probes.
         .testTarget(name: "ChaosRunTests", dependencies: ["ChaosRun", "ChaosCore", "ChaosEngine", "ChaosStore", "ChaosProbes"], swiftSettings: strictSettings),
         .testTarget(name: "ChaosControllerTests", dependencies: ["ChaosController", "ChaosCore", "ChaosPKI", .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
@@ -236,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "ChaosCLITests",
             // Depending on the executable makes `swift test` build the real `chaos` binary these tests run.
-            dependencies: ["ChaosCLI", "ChaosCore", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "ChaosProbes", "chaos", "chaos-agent", "chaos-remote", "chaos-fuzz",
+            dependencies: ["ChaosCLI", "ChaosCore", "ChaosRun", "ChaosFaults", "ChaosTesting", "ChaosLinux", "ChaosPKI", "ChaosAgent", "ChaosRemote", "ChaosProbes", "chaos", "chaos-agent", "chaos-remote", "chaos-fuzz",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "X509", package: "swift-certificates"), .product(name: "Crypto", package: "swift-crypto"),
                            .product(name: "SwiftASN1", package: "swift-asn1")],

@@ -135,6 +135,22 @@ public enum AgentAPI {
             switch controllerEpoch(request) { case .success(let e): epoch = e; case .failure(let e): return error(.badRequest, e) }
             return await run { () throws(ChaosError) in json(try await manager.renew(id, lease: lease, by: caller, epoch: epoch)) }
         }
+        // A new leader shows its epoch to every agent before it starts anything, so that a deposed
+        // leader is refused even where the new one has not injected yet. Needs the inject permission:
+        // raising the epoch fences every other controller.
+        router.post("/v1/fence") { request, context -> Response in
+            if let refused = await authorize(context, .inject, manager) { return refused }
+            let caller = await caller(context)
+            let epoch: UInt64?
+            switch controllerEpoch(request) { case .success(let e): epoch = e; case .failure(let e): return error(.badRequest, e) }
+            guard let epoch else {
+                return error(.badRequest, .usage("request.invalid", "Send the controller's epoch in the '\(epochHeader)' header."))
+            }
+            return await run { () throws(ChaosError) in
+                try await manager.admit(epoch: epoch, by: caller)
+                return json(FenceAnswer(epoch: await manager.highestEpoch))
+            }
+        }
         router.post("/v1/halt") { request, context -> Response in
             if let refused = await authorize(context, .halt, manager) { return refused }
             let text: String

@@ -23,7 +23,7 @@ public struct ChaosCommand: AsyncParsableCommand {
           chaos halt --inventory deploy/inventory.yaml --reason "incident 4711"
           chaos validate experiments/*.yaml deploy/inventory.yaml
         """,
-        version: "0.1.0",
+        version: chaosVersion,
         // Internal helpers (the guardian, stress workers, the delay relay, the packet engine) are hidden commands.
         subcommands: [GuardianCommand.self, StressWorkerCommand.self, RelayCommand.self, NetQueueCommand.self],
         groupedSubcommands: [

@@ -71,6 +71,18 @@ struct Dashboard: Sendable {
             values["agents"] = ["reachable": a.reachable, "total": a.total, "halted": a.halted > 0 ? a.halted : false, "checked": Self.time(a.checkedAt),
                                 "down": down, "anyDown": !down.isEmpty] as [String: Any]
         }
+        if let l = o.leadership, l.role != "single" {
+            let peers: [[String: Any]] = l.peers.map { p in
+                let leads = p.holder == l.leader?.holder && l.leader?.isExpired == false
+                return ["holder": p.holder, "role": leads ? "leader" : (p.ageMs > 60_000 ? "gone" : p.role), "seen": "\(p.ageMs / 1000) s ago",
+                        "healthy": p.ageMs < 30_000, "api": p.api ?? "", "me": p.holder == l.holder]
+            }
+            var lead: [String: Any] = ["role": l.role, "me": l.holder, "store": l.store, "peers": peers, "note": l.note ?? ""]
+            if let leader = l.leader, !leader.isExpired {
+                lead["leader"] = ["holder": leader.holder, "epoch": leader.epoch, "since": Self.time(leader.sinceMs)] as [String: Any]
+            }
+            values["leadership"] = lead
+        }
         for (k, v) in Self.rows(recent) { values[k] = v }
         return page("overview", title: "Overview", who: who, halt: o.halt, refresh: 5, values)
     }

@@ -50,6 +50,8 @@ enum DashboardTemplates {
     {{^halt.halted}}<div class="banner running">Chaos is on: {{scheduled}} of {{experiments}} experiments scheduled.</div>
     {{#mayAct}}<p><a class="button danger" id="halt" href="/halt">Halt all chaos…</a></p>{{/mayAct}}{{/halt.halted}}
     {{^mayAct}}<p class="muted" id="read-only">Read-only: your role may not halt or resume.</p>{{/mayAct}}
+    {{#leadership}}<div id="leadership"><p>Controllers on {{store}}: {{#leader}}<b>{{holder}}</b> leads (epoch {{epoch}}) since {{since}}.{{/leader}}{{^leader}}<span class="failing">no controller leads</span>: nothing starts until one takes the lead.{{/leader}} This page is served by {{me}} ({{role}}).{{#note}} <span class="failing">{{note}}</span>{{/note}}</p>
+    <table id="controllers"><thead><tr><th>Controller</th><th>Role</th><th>Last seen</th><th>API</th></tr></thead><tbody>{{#peers}}<tr><td>{{holder}}{{#me}} (this one){{/me}}</td><td class="{{#healthy}}ok{{/healthy}}{{^healthy}}failing{{/healthy}}">{{role}}</td><td>{{seen}}</td><td>{{api}}</td></tr>{{/peers}}</tbody></table></div>{{/leadership}}
     {{#agents}}<p id="agents">Agents: {{reachable}} of {{total}} reachable{{#halted}}, {{halted}} halted{{/halted}} (asked {{checked}}).{{#anyDown}} Not answering: {{#down}}<span class="failing">{{host}}</span> ({{error}}) {{/down}}{{/anyDown}}</p>{{/agents}}
     <h2>Running now</h2>
     {{^anyRunning}}<p id="no-running">No experiment is running.</p>{{/anyRunning}}

@@ -15,6 +15,8 @@ public struct HTTPAgentConnector: AgentConnector {
 
     public init(epoch: (@Sendable () -> UInt64?)? = nil) { self.epoch = epoch }
 
+    public func fenced(by epoch: FencingEpoch) -> any AgentConnector { HTTPAgentConnector(epoch: { epoch.current }) }
+
     public func open(_ credentials: ClientCredentials) throws(ChaosError) -> any AgentSession {
         let tls = try Self.tlsConfiguration(credentials)
         let config = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -99,6 +101,11 @@ struct HTTPAgentClient: AgentClient {
     func discovery() async throws(ChaosError) -> HostDiscovery { try await call(.GET, "/v1/discovery", timeout: .seconds(60)) }
     func watchDiscovery(for duration: ChaosDuration, every: ChaosDuration) async throws(ChaosError) -> DiscoveryWatchStatus {
         try await call(.POST, "/v1/discovery/watch", body: try encode(["for": duration.description, "every": every.description]))
+    }
+
+    func fence() async throws(ChaosError) -> UInt64 {
+        let answer: FenceAnswer = try await call(.POST, "/v1/fence", body: Data("{}".utf8), timeout: .seconds(5), fenced: true)
+        return answer.epoch
     }
 
     static func escape(_ id: String) -> String {

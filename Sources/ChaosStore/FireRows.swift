@@ -1,5 +1,5 @@
 public import ChaosCore
-import Foundation
+package import Foundation
 internal import GRDB
 
 /// The controller's fire decisions and values, in the same database as the runs.
@@ -11,7 +11,7 @@ extension SQLiteRunStore: FireStoring {
     public func record(all fires: [FireRecord]) throws(ChaosError) {
         guard !fires.isEmpty else { return }
         let rows: [StatementArguments] = fires.map { fire in
-            let groups = String(decoding: (try? JSONEncoder().encode(fire.groups)) ?? Data("[]".utf8), as: UTF8.self)
+            let groups = StoredRun.groups(fire.groups)
             return [fire.experiment, fire.scheduledMs, fire.target, groups, fire.trigger.rawValue,
                     fire.state.rawValue, fire.reason, fire.runID, fire.decidedMs]
         }
@@ -45,7 +45,7 @@ extension SQLiteRunStore: FireStoring {
         for row in rows {
             let groupsText: String = row["groups"]
             guard let trigger = PlannedFire.Trigger(rawValue: row["trigger"]), let state = FireRecord.State(rawValue: row["state"]),
-                  let groups = try? JSONDecoder().decode([String].self, from: Data(groupsText.utf8)) else {
+                  let groups = StoredRun.groups(from: groupsText) else {
                 throw ChaosError("store.corrupt", "A fire record of '\(row["experiment"] as String? ?? "?")' in '\(databasePath)' cannot be read.")
             }
             out.append(FireRecord(experiment: row["experiment"], scheduledMs: row["scheduledMs"], target: row["target"], groups: groups,

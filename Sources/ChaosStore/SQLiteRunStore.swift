@@ -31,6 +31,13 @@ public final class SQLiteRunStore: RunStoring {
         try StoreSchema.migrate(pool, path: databasePath)
     }
 
+    /// Creates the store directory (0700) if needed, for a verdict log without a database.
+    /// - Returns: `directory`.
+    public static func prepareDirectory(_ directory: String) throws(ChaosError) -> String {
+        try StoreFiles.makeDirectory(directory)
+        return directory
+    }
+
     /// Saves (or replaces) `run`, and appends its ``VerdictLine`` to the verdict log unless it is
     /// already there.
     /// - Throws: `store.io` when the run cannot be saved, or when it was saved but its line could

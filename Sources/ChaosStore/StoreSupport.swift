@@ -1,11 +1,11 @@
-import ChaosCore
+package import ChaosCore
 import ChaosPOSIX
-import Foundation
+package import Foundation
 
 /// The JSON of the store and of the verdict log: sorted keys, one line (no pretty printing), slashes
 /// unescaped, and non-finite numbers as strings so that a run with a NaN latency can still be saved.
-enum StoreJSON {
-    static func encode<T: Encodable>(_ value: T, what: String) throws(ChaosError) -> Data {
+package enum StoreJSON {
+    package static func encode<T: Encodable>(_ value: T, what: String) throws(ChaosError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "+inf", negativeInfinity: "-inf", nan: "nan")
@@ -15,7 +15,7 @@ enum StoreJSON {
     }
 
     /// Decodes `data`, or nil when it is not a `T`.
-    static func decode<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
+    package static func decode<T: Decodable>(_ type: T.Type, from data: Data) -> T? {
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "+inf", negativeInfinity: "-inf", nan: "nan")
         return try? decoder.decode(type, from: data)

@@ -1,6 +1,6 @@
 public import ChaosCore
 import ChaosPOSIX
-import Foundation
+package import Foundation
 
 /// The append-only verdict log: one ``VerdictLine`` a line as JSON (JSONL), for scripts and audits.
 ///

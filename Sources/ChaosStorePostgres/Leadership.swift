@@ -1,23 +1,10 @@
 import ChaosCore
+import ChaosStore
 import Foundation
 import Logging
 import PostgresNIO
 
-/// Who leads, as the store says (its own clock: controllers' clocks never compare with each other).
-public struct LeaderRecord: Hashable, Sendable, Codable {
-    /// The leading controller instance (`NAME#INSTANCE`).
-    public var holder: String
-    /// Grows by one at every change of leader; agents refuse requests from a lower one (fencing).
-    public var epoch: Int64
-    /// When it took the lead, and until when its lease runs, in the store's milliseconds.
-    public var sinceMs: Int64
-    public var expiresMs: Int64
-    /// The store's clock when this was read.
-    public var nowMs: Int64
-    public var isExpired: Bool { expiresMs <= nowMs }
-}
-
-extension PostgresStore {
+extension PostgresStore: ControllerCoordinating {
     /// Takes the lead, or keeps it, for `ttl`: granted when nobody leads, the lease of the leader ran
     /// out, or `holder` leads already (then the epoch stays; otherwise it grows by one). One
     /// statement, so two controllers asking at once cannot both win. Returns the leader after the
@@ -85,7 +72,7 @@ extension PostgresStore {
                 }
                 var claimed: [FireRecord] = []
                 for f in fires {
-                    let groups = String(decoding: (try? JSONEncoder().encode(f.groups)) ?? Data("[]".utf8), as: UTF8.self)
+                    let groups = StoredRun.groups(f.groups)
                     let rows = try await conn.query("""
                         INSERT INTO chaos_fires (experiment, scheduled_ms, target, groups, trigger, state, reason, run_id, decided_ms, holder, epoch)
                         VALUES (\(f.experiment), \(f.scheduledMs), \(f.target), \(groups)::jsonb, \(f.trigger.rawValue), \(f.state.rawValue),
@@ -97,6 +84,35 @@ extension PostgresStore {
                 }
                 return claimed
             }
+        }
+    }
+}
+
+extension PostgresStore {
+    public func heartbeat(_ me: ControllerPeer) async throws(ChaosError) {
+        let logger = self.logger
+        try await bounded("record this controller's heartbeat") { [client] in
+            try await client.query("""
+                INSERT INTO chaos_controllers (holder, api, role, version, started_ms, seen_at)
+                VALUES (\(me.holder), \(me.api), \(me.role), \(me.version), \(me.startedMs), now())
+                ON CONFLICT (holder) DO UPDATE SET api = EXCLUDED.api, role = EXCLUDED.role, version = EXCLUDED.version, seen_at = now()
+                """, logger: logger)
+        }
+    }
+
+    public func peers(withinMs: Int64) async throws(ChaosError) -> [ControllerPeer] {
+        let logger = self.logger
+        return try await bounded("list the controllers") { [client] in
+            let rows = try await client.query("""
+                SELECT holder, api, role, version, started_ms, (extract(epoch FROM seen_at) * 1000)::bigint,
+                       (extract(epoch FROM now() - seen_at) * 1000)::bigint
+                FROM chaos_controllers WHERE seen_at > now() - make_interval(secs => \(Double(withinMs) / 1000)) ORDER BY holder
+                """, logger: logger)
+            var out: [ControllerPeer] = []
+            for try await (holder, api, role, version, started, seen, age) in rows.decode((String, String?, String, String, Int64, Int64, Int64).self) {
+                out.append(ControllerPeer(holder: holder, api: api, role: role, version: version, startedMs: started, seenMs: seen, ageMs: age))
+            }
+            return out
         }
     }
 }

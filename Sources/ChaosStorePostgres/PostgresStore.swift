@@ -1,7 +1,9 @@
 import ChaosCore
+import ChaosStore
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// The controller's store on PostgreSQL, shared by every controller of a team: one leads at a time
 /// (``acquireLeadership(_:ttl:)``), and a fire is claimed in the same transaction that checks the
@@ -14,10 +16,13 @@ public final class PostgresStore: Sendable {
     let logger = Logger(label: "chaos.store.postgres", factory: { _ in SwiftLogNoOpLogHandler() })
     /// How long one store operation may take.
     public let deadline: Duration
+    /// Where this controller appends the verdict lines of the runs it saves (nil: nowhere).
+    public let verdictLog: VerdictLog?
 
     /// Connects (lazily, as the pool does) and brings the schema up to date.
-    public static func open(_ url: PostgresURL, deadline: Duration = .seconds(5)) async throws(ChaosError) -> PostgresStore {
-        let store = PostgresStore(url, deadline: deadline)
+    /// - Parameter verdictLog: where the verdict lines of the runs this process saves go.
+    public static func open(_ url: PostgresURL, deadline: Duration = .seconds(5), verdictLog: VerdictLog? = nil) async throws(ChaosError) -> PostgresStore {
+        let store = PostgresStore(url, deadline: deadline, verdictLog: verdictLog)
         do { try await store.migrate() } catch {
             await store.close()
             throw error
@@ -25,9 +30,10 @@ public final class PostgresStore: Sendable {
         return store
     }
 
-    init(_ url: PostgresURL, deadline: Duration) {
+    init(_ url: PostgresURL, deadline: Duration, verdictLog: VerdictLog?) {
         self.url = url
         self.deadline = deadline
+        self.verdictLog = verdictLog
         var config: PostgresClient.Configuration
         if let socket = url.socketPath {
             config = .init(unixSocketPath: socket, username: url.user, password: url.password, database: url.database)
@@ -50,32 +56,61 @@ public final class PostgresStore: Sendable {
     // MARK: Deadlines and errors
 
     /// Runs `body` within the store's deadline; a PostgreSQL error or a timeout becomes a `ChaosError`.
+    /// At the deadline the caller gets its error at once and `body` is cancelled: a task group would
+    /// wait for `body` to finish, and a query on a connection whose peer vanished (PostgreSQL
+    /// killed, a partition just healed) may not notice cancellation for a long time. Seen as a
+    /// controller that hung for good in the failover trials.
+    @discardableResult
     func bounded<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws(ChaosError) -> T {
         let deadline = self.deadline
-        do {
-            return try await withThrowingTaskGroup(of: T.self) { group in
-                group.addTask { try await body() }
-                group.addTask {
-                    try await Task.sleep(for: deadline)
-                    throw ChaosError("store.timeout", "")
-                }
-                defer { group.cancelAll() }
-                return try await group.next()!
+        typealias Waiting = CheckedContinuation<Result<T, any Error>, Never>
+        // The first result wins (the work's or the timer's); whichever of it and the waiter comes
+        // second hands it over.
+        let outcome = Mutex<(result: Result<T, any Error>?, waiting: Waiting?)>((nil, nil))
+        let finish: @Sendable (Result<T, any Error>) -> Void = { result in
+            let waiting = outcome.withLock { state -> Waiting? in
+                guard state.result == nil else { return nil }
+                state.result = result
+                defer { state.waiting = nil }
+                return state.waiting
             }
-        } catch let error as ChaosError where error.code == "store.timeout" {
-            throw ChaosError("store.timeout", "The PostgreSQL store \(url) did not answer within \(deadline) (\(what)). Check that it runs and is reachable.")
-        } catch let error as ChaosError {
-            throw error
-        } catch let error as PostgresTransactionError {
-            // Our own refusal inside a transaction (rolled back) comes out unchanged.
-            if let mine = error.closureError as? ChaosError { throw mine }
-            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
-            throw ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \((cause as? PSQLError).map(Self.describe) ?? cause.map { "\($0)" } ?? "a transaction failed").")
-        } catch let error as PSQLError {
-            throw ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \(Self.describe(error)).")
-        } catch {
-            throw ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \(error).")
+            waiting?.resume(returning: result)
         }
+        let work = Task { do { finish(.success(try await body())) } catch { finish(.failure(error)) } }
+        let timer = Task {
+            try? await Task.sleep(for: deadline)
+            finish(.failure(ChaosError("store.timeout", "")))
+        }
+        let result = await withCheckedContinuation { (c: Waiting) in
+            let ready = outcome.withLock { state -> Result<T, any Error>? in
+                if let r = state.result { return r }
+                state.waiting = c
+                return nil
+            }
+            if let ready { c.resume(returning: ready) }
+        }
+        work.cancel()
+        timer.cancel()
+        do { return try result.get() } catch {
+            throw Self.mapped(error, what: what, url: url, deadline: deadline)
+        }
+    }
+
+    static func mapped(_ error: any Error, what: String, url: PostgresURL, deadline: Duration) -> ChaosError {
+        if let error = error as? ChaosError, error.code == "store.timeout" {
+            return ChaosError("store.timeout", "The PostgreSQL store \(url) did not answer within \(deadline) (\(what)). Check that it runs and is reachable.")
+        }
+        if let error = error as? ChaosError { return error }
+        if let error = error as? PostgresTransactionError {
+            // Our own refusal inside a transaction (rolled back) comes out unchanged.
+            if let mine = error.closureError as? ChaosError { return mine }
+            let cause = error.closureError ?? error.beginError ?? error.commitError ?? error.rollbackError
+            return ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \((cause as? PSQLError).map(Self.describe) ?? cause.map { "\($0)" } ?? "a transaction failed").")
+        }
+        if let error = error as? PSQLError {
+            return ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \(Self.describe(error)).")
+        }
+        return ChaosError("store.postgres", "The PostgreSQL store \(url) failed to \(what): \(error).")
     }
 
     static func describe(_ error: PSQLError) -> String {
@@ -114,6 +149,38 @@ public final class PostgresStore: Sendable {
             """,
             "CREATE INDEX chaos_fires_state ON chaos_fires (state)",
             "CREATE INDEX chaos_fires_scheduled ON chaos_fires (scheduled_ms)",
+        ]),
+        (2, [
+            """
+            CREATE TABLE chaos_runs (
+                run_id text PRIMARY KEY,
+                experiment text NOT NULL,
+                file text,
+                host text,
+                fault_kind text NOT NULL,
+                target text NOT NULL,
+                status text NOT NULL,
+                outcome text NOT NULL,
+                started_at bigint NOT NULL,
+                ended_at bigint NOT NULL,
+                verdict text NOT NULL,
+                journal text NOT NULL,
+                logged boolean NOT NULL DEFAULT false)
+            """,
+            "CREATE INDEX chaos_runs_experiment ON chaos_runs (experiment, started_at DESC)",
+            "CREATE INDEX chaos_runs_started ON chaos_runs (started_at DESC)",
+            "CREATE INDEX chaos_runs_outcome ON chaos_runs (outcome)",
+            "CREATE TABLE chaos_values (key text PRIMARY KEY, value text NOT NULL)",
+            "CREATE TABLE chaos_audit (id bigserial PRIMARY KEY, at bigint NOT NULL, who text NOT NULL, action text NOT NULL, detail text NOT NULL)",
+            """
+            CREATE TABLE chaos_controllers (
+                holder text PRIMARY KEY,
+                api text,
+                role text NOT NULL,
+                version text NOT NULL,
+                started_ms bigint NOT NULL,
+                seen_at timestamptz NOT NULL)
+            """,
         ]),
     ]
 

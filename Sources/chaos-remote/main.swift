@@ -6,6 +6,7 @@ import ChaosRemote
 import ChaosReport
 import ChaosRun
 import ChaosStore
+import ChaosStorePostgres
 import Logging
 
 // `chaos` with the network and storage stack: the agent client, probes, the run store, reports and
@@ -29,5 +30,10 @@ RemoteServices.install(agents: HTTPAgentConnector(), run: .init(
         notifier: { hooks in
             let sender = WebhookSender(hooks)
             return .init(send: { await sender.send($0) }, close: { await sender.shutdown() })
-        })))
+        }),
+    sharedStore: { (settings, dir) throws(ChaosError) in
+        var url = try PostgresURL.parse(settings.url)
+        if let password = settings.password { url.password = password }
+        return try await PostgresStore.open(url, verdictLog: VerdictLog(path: try SQLiteRunStore.prepareDirectory(dir) + "/verdicts.jsonl"))
+    }))
 await ChaosMain.run()

@@ -1,5 +1,6 @@
 @testable import ChaosCLI
 import ChaosCore
+import ChaosRun
 import Foundation
 import Testing
 
@@ -145,5 +146,69 @@ struct ControllerConfigTests {
         #expect(past.status == 64 && past.stderr.contains("is in the past"), "\(past.stderr)")
         let nonsense = try Harness.run(["controller", "token", "--name", "x", "--expires", "soon"], state: Harness.stateDir())
         #expect(nonsense.status == 64 && nonsense.stderr.contains("is neither a duration nor a date"), "\(nonsense.stderr)")
+    }
+}
+
+@Suite("controller.yaml: a shared PostgreSQL store")
+struct ControllerStoreConfigTests {
+    @Test("store: the URL, a password file and the lease; the password never shows; bad values at line:col")
+    func store() throws {
+        let (c, problems) = ControllerConfiguration.load("""
+        inventory: /x.yaml
+        store: {postgres: "postgres://chaos@db.example:6432/chaos?sslmode=require", passwordFile: /etc/chaos/pg, lease: 9s}
+        """, file: "c.yaml")
+        #expect(problems.isEmpty, "\(problems)")
+        let settings = try #require(c).settings
+        #expect(settings.shared == SharedStoreSettings(url: "postgres://chaos@db.example:6432/chaos?sslmode=require", lease: .seconds(9)))
+        #expect(settings.name == "controller")
+        let (none, _) = ControllerConfiguration.load("inventory: /x.yaml\n", file: "c.yaml")
+        #expect(try #require(none).settings.shared == nil, "SQLite stays the default")
+
+        let (bad, found) = ControllerConfiguration.load("""
+        inventory: /x.yaml
+        store:
+          postgres: "mysql://root:hunter2@db/chaos"
+          lease: 1s
+          pasword: x
+        """, file: "c.yaml")
+        #expect(bad == nil)
+        let text = found.map(\.description)
+        #expect(text.contains { $0.hasPrefix("c.yaml:3:13: store.postgres:") && $0.contains("is not a PostgreSQL URL") && !$0.contains("hunter2") }, "\(text)")
+        #expect(text.contains { $0.hasPrefix("c.yaml:4:") && $0.contains("store.lease") }, "\(text)")
+        #expect(text.contains { $0.contains("store.pasword: unknown field") }, "\(text)")
+        let (long, tooLong) = ControllerConfiguration.load("inventory: /x.yaml\nstore: {postgres: \"postgres://u@h/db\", lease: 1h}\n", file: "c.yaml")
+        #expect(long == nil && tooLong.contains { $0.description.contains("store.lease") && $0.description.contains("use 5s to 60s") }, "\(tooLong)")
+        let (noURL, missing) = ControllerConfiguration.load("inventory: /x.yaml\nstore: {lease: 10s}\n", file: "c.yaml")
+        #expect(noURL == nil && missing.contains { $0.description.contains("postgres") }, "\(missing)")
+    }
+
+    @Test("the password file is read at start; an unreadable one is a clear error")
+    func passwordFile() throws {
+        let dir = Harness.stateDir()
+        try "s3cret\n".write(toFile: dir + "/pw", atomically: true, encoding: .utf8)
+        let (c, _) = ControllerConfiguration.load("inventory: /x.yaml\nstore: {postgres: \"postgres://u@h/db\", passwordFile: \(dir)/pw}\n", file: "c.yaml")
+        #expect(try #require(c).settingsWithSecrets().shared?.password == "s3cret")
+        let (d, _) = ControllerConfiguration.load("inventory: /x.yaml\nstore: {postgres: \"postgres://u@h/db\", passwordFile: \(dir)/none}\n", file: "c.yaml")
+        #expect(throws: ChaosError.self) { try #require(d).settingsWithSecrets() }
+    }
+
+    @Test("chaos controller status on a SQLite store: none runs (exit 1), then one holds it (exit 0); JSON")
+    func statusSQLite() throws {
+        let state = Harness.stateDir()
+        let dir = state + "/ctl"
+        try FileManager.default.createDirectory(atPath: dir + "/exp", withIntermediateDirectories: true)
+        try "apiVersion: chaos/v1\nkind: Inventory\nhosts:\n  - {name: h1, address: 127.0.0.1}\n".write(toFile: dir + "/inv.yaml", atomically: true, encoding: .utf8)
+        try "experiments: \(dir)/exp\ninventory: \(dir)/inv.yaml\nstateDir: \(dir)/state\nschedule: {tick: 1s}\n".write(toFile: dir + "/c.yaml", atomically: true, encoding: .utf8)
+        let none = try Harness.run(["controller", "status", "--config", dir + "/c.yaml"], state: state)
+        #expect(none.status == 1 && none.stdout.contains("no controller runs on the SQLite store"), "\(none.stdout) \(none.stderr)")
+        let first = try Harness.start(["controller", "--config", dir + "/c.yaml"], state: state)
+        defer { Harness.cleanup(first.process) }
+        #expect(Harness.waitUntil(timeout: 20) { FileManager.default.fileExists(atPath: dir + "/state/runs/controller.lock") })
+        let running = try Harness.run(["controller", "status", "--config", dir + "/c.yaml", "--output", "json"], state: state)
+        #expect(running.status == 0 && running.stdout.contains("\"role\" : \"single\"") && running.stdout.contains("pid \(first.process.processIdentifier)"),
+                "\(running.stdout) \(running.stderr)")
+        // A second controller on the same SQLite store would run every fire twice: refused, naming the first.
+        let second = try Harness.run(["controller", "--config", dir + "/c.yaml"], state: state, timeout: 30)
+        #expect(second.status == 64 && second.stderr.contains("Another controller (pid \(first.process.processIdentifier)) uses the store"), "\(second.stderr)")
     }
 }

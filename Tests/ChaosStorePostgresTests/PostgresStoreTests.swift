@@ -1,5 +1,6 @@
 import ChaosCore
 import ChaosStorePostgres
+import ChaosTesting
 import Foundation
 import Testing
 
@@ -44,7 +45,7 @@ final class PostgresStoreTests {
         async let b = Self.open(url)
         let (x, y) = try await (a, b)
         await x.close(); await y.close()
-        #expect(try lab.psql("SELECT string_agg(version::text, ',') FROM chaos_schema") == "1")
+        #expect(try lab.psql("SELECT string_agg(version::text, ',') FROM chaos_schema") == "1,2")
     }
 
     @Test("one leader at a time: the lease is kept by renewing, taken over with a higher epoch when it runs out, handed over at once on release")

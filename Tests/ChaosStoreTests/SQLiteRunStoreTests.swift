@@ -110,7 +110,7 @@ struct SQLiteRunStoreTests {
         try withTemporaryDirectory { dir in
             let run = makeRun("r-1")
             do {
-                let store: any RunStoring = try SQLiteRunStore(directory: dir)
+                let store = try SQLiteRunStore(directory: dir)
                 try store.save(run)
             }
             let again = try SQLiteRunStore(directory: dir)

@@ -8,7 +8,7 @@ struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "controller",
         abstract: "Run experiments on their schedules, through the agents, and keep every verdict.",
-        subcommands: [ControllerServeCommand.self, ControllerTokenCommand.self],
+        subcommands: [ControllerServeCommand.self, ControllerStatusCommand.self, ControllerTokenCommand.self],
         defaultSubcommand: ControllerServeCommand.self
     )
 }
@@ -129,6 +129,103 @@ struct ControllerServeCommand: AsyncParsableCommand {
         var g = global
         g.identity = g.identity ?? c.identity
         g.pkiDir = g.pkiDir ?? c.pkiDir
-        return try await Controller(settings: c.settings, environment: .command(g, services: services)).run()
+        return try await Controller(settings: try c.settingsWithSecrets(), environment: .command(g, services: services)).run()
+    }
+}
+
+/// `chaos controller status`: which controller leads the store, since when, and the others' health,
+/// read from the store itself (so it answers while every controller is down).
+struct ControllerStatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show which controller leads, since when, and the other controllers' health.",
+        discussion: """
+        Reads the store of the configuration: with a shared PostgreSQL store ('store: {postgres: ...}'), \
+        the lease row (the leader, its epoch, since when, until when) and every controller's last \
+        heartbeat; with the embedded SQLite store, whether a controller holds it. The times are the \
+        store's own clock.
+
+        Exit status: 0 when a controller leads (or holds the SQLite store); 1 when none does (the \
+        schedule is not running) or the store does not answer; 64 for a bad configuration.
+
+        Examples:
+          chaos controller status --config /etc/chaos/controller.yaml
+          chaos controller status --config /etc/chaos/controller.yaml --output json
+        """
+    )
+    @Option(help: ArgumentHelp("The configuration file.", valueName: "file")) var config: String = "/etc/chaos/controller.yaml"
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        let code: Int32
+        do { code = try await status() } catch { code = Console.report(error, format: global.output) }
+        try finish(code)
+    }
+
+    /// `42 s`, `3 min`, `2 h 5 min`, `4 d`.
+    static func age(_ ms: Int64) -> String {
+        let s = max(0, ms) / 1000
+        if s < 120 { return "\(s) s" }
+        if s < 7200 { return "\(s / 60) min" }
+        if s < 172_800 { return "\(s / 3600) h \(s % 3600 / 60) min" }
+        return "\(s / 86400) d"
+    }
+
+    private func status() async throws(ChaosError) -> Int32 {
+        guard let text = try? String(contentsOfFile: config, encoding: .utf8) else {
+            throw .usage("controller.noConfig", "Cannot read the configuration '\(config)'. Pass --config FILE.")
+        }
+        let (loaded, problems) = ControllerConfiguration.load(text, file: config)
+        guard let c = loaded else {
+            throw .usage("controller.badConfig", "The configuration is not valid:\n" + problems.map(\.description).joined(separator: "\n"))
+        }
+        let settings = try c.settingsWithSecrets()
+        guard let shared = settings.shared else {
+            let pid = ControllerLock.holder(settings.storeDir)
+            if global.output == .json {
+                Console.json(ControllerLeadership(role: "single", holder: pid.map { "pid \($0)" } ?? "", store: "sqlite:\(settings.storeDir)",
+                                                  note: pid == nil ? "no controller holds this store" : nil))
+            } else {
+                Console.out(pid.map { "single controller (pid \($0)) on the SQLite store \(settings.storeDir)" }
+                            ?? "no controller runs on the SQLite store \(settings.storeDir)")
+            }
+            return pid == nil ? 1 : 0
+        }
+        guard let open = try RunServices.required().sharedStore else {
+            throw .internalError("controller.store", "This build of chaos cannot use a shared (PostgreSQL) store.")
+        }
+        let store = try await open(shared, settings.storeDir)
+        let leader: LeaderRecord?
+        let peers: [ControllerPeer]
+        do {
+            leader = try await store.leader()
+            peers = try await store.peers(withinMs: 3_600_000)
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        let live = leader.map { !$0.isExpired } ?? false
+        let view = ControllerLeadership(role: "status", holder: "", store: PostgresURL.redacted(shared.url), leader: leader, epoch: leader?.epoch, peers: peers,
+                                        note: live ? nil : "no controller leads: nothing is scheduled until one takes the lead")
+        if global.output == .json {
+            Console.json(view)
+        } else {
+            var lines: [String] = ["store: \(view.store)"]
+            if let l = leader {
+                lines.append(live ? "leader: \(l.holder), epoch \(l.epoch), since \(Console.dateTime(l.sinceMs)) (\(ControllerStatusCommand.age(l.nowMs - l.sinceMs))), lease for \(ControllerStatusCommand.age(l.expiresMs - l.nowMs)) more"
+                                  : "leader: none (the last, \(l.holder) at epoch \(l.epoch), let its lease lapse \(ControllerStatusCommand.age(l.nowMs - l.expiresMs)) ago)")
+            } else {
+                lines.append("leader: none has ever led this store")
+            }
+            if !peers.isEmpty {
+                lines.append("")
+                lines.append(Console.table(["CONTROLLER", "ROLE", "LAST SEEN", "API", "VERSION"], peers.map { p in
+                    [p.holder, p.holder == leader?.holder && live ? "leader" : (p.ageMs > 60_000 ? "gone" : p.role), ControllerStatusCommand.age(p.ageMs) + " ago", p.api ?? "-", p.version]
+                }))
+            }
+            Console.out(lines.joined(separator: "\n"))
+        }
+        return live ? 0 : 1
     }
 }

@@ -26,6 +26,10 @@ import Foundation
 ///   # tls: {certificate, key, ca} default to the identity's files; plaintext: true (loopback only)
 /// notify:              # webhooks on run start, verdict, halt and resume
 ///   - {url: https://hooks.slack.com/services/..., format: slack, events: [run.verdict, halt]}
+/// store:               # share a PostgreSQL store with other controllers: one leads, the others stand by
+///   postgres: postgres://chaos@db.example:5432/chaos
+///   passwordFile: /etc/chaos/postgres-password   # or the password in the URL
+///   lease: 15s         # a dead leader is replaced within this (renewed every third of it)
 /// ```
 struct ControllerConfiguration: Sendable {
     var experiments = "/etc/chaos/experiments"
@@ -39,6 +43,14 @@ struct ControllerConfiguration: Sendable {
     var gate: ChaosDuration = .seconds(5)
     var api: API?
     var notify: [WebhookSpec] = []
+    var store: Store?
+
+    /// The `store` section: a PostgreSQL store shared by several controllers.
+    struct Store: Sendable {
+        var url: String
+        var passwordFile: String?
+        var lease: ChaosDuration = .seconds(15)
+    }
 
     /// The `api` section; TLS files default to the controller's identity.
     struct API: Sendable {
@@ -74,7 +86,7 @@ struct ControllerConfiguration: Sendable {
                                                      ca: api.ca ?? "\(pkiDir)/ca.pem", tokens: api.tokens, access: api.access,
                                                      sessionLifetime: api.sessionLifetime, name: identity)
                            },
-                           notify: notify)
+                           notify: notify, shared: store.map { SharedStoreSettings(url: $0.url, lease: $0.lease) }, name: identity)
     }
 
     /// `HOST:PORT` or `[V6]:PORT`.
@@ -193,7 +205,36 @@ struct ControllerConfiguration: Sendable {
                 return url.map { WebhookSpec(url: $0, format: format, events: Set(events)) }
             }
         } ?? []
+        if let st = m.optional("store", { r.mapping($0, $1) }) {
+            let url = st.required("postgres", hint: "the PostgreSQL URL the controllers share, e.g. postgres://chaos@db.example:5432/chaos") { r.string($0, $1) }
+            if let url {
+                do throws(ChaosError) { _ = try PostgresURL.parse(url) } catch {
+                    sink.report(st.valueLocation(of: "postgres"), "store.postgres", error.message)
+                }
+            }
+            let passwordFile = st.optional("passwordFile") { r.string($0, $1) }
+            let lease = st.optional("lease") { r.duration($0, $1, atLeast: .seconds(2)) } ?? .seconds(15)
+            if lease.milliseconds > 600_000 {
+                sink.report(st.valueLocation(of: "lease"), "store.lease", "a lease of \(lease) leaves fires unrun that long after a leader dies", hint: "use 5s to 60s")
+            }
+            st.finish()
+            if let url { c.store = Store(url: url, passwordFile: passwordFile, lease: lease) }
+        }
         m.finish()
         return (sink.isEmpty ? c : nil, sink.diagnostics)
+    }
+}
+
+extension ControllerConfiguration {
+    /// ``settings`` with the PostgreSQL password read from `store.passwordFile`.
+    func settingsWithSecrets() throws(ChaosError) -> ControllerSettings {
+        var s = settings
+        if let file = store?.passwordFile {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw .usage("controller.badConfig", "Cannot read the PostgreSQL password file '\(file)' (store.passwordFile). Check that it exists and that this user may read it.")
+            }
+            s.shared?.password = text.trimmingCharacters(in: .newlines)
+        }
+        return s
     }
 }

@@ -29,6 +29,7 @@ enum RemoteCommands {
         command(ReportCommand.self, "chaos report", why: "needs the run store and the report renderers"),
         command(SPOFVerifyCommand.self, "chaos spof verify", why: "needs agents, probes, the run store and the report renderers"),
         command(ControllerServeCommand.self, "chaos controller [serve]", why: "needs the controller's HTTPS API, dashboard, metrics and webhooks, agents and the run store"),
+        rule(ControllerStatusCommand.self, "chaos controller status", why: "reads the controllers' store (PostgreSQL or SQLite)") { _ in true },
         command(MapDiscoverCommand.self, "chaos map discover", why: "asks the inventory's agents, over mutual TLS"),
         rule(MapDiffCommand.self, "chaos map diff (not with --from)", why: "asks the inventory's agents, over mutual TLS") { $0.from == nil },
         command(HaltCommand.self, "chaos halt", why: "asks the agents or the controller, over mutual TLS"),

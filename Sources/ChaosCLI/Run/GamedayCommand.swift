@@ -132,7 +132,7 @@ struct Gameday {
                 played.notRun[i] = error.message
                 continue
             }
-            RunServices.keep(record, storeDir: storeDir, settings: global.settings, services: services)
+            await RunServices.keep(record, storeDir: storeDir, settings: global.settings, services: services)
             played.ran.append((i, record))
             Console.err("   \(record.verdict.outcome.rawValue.uppercased()) (\(record.status.rawValue)): \(record.verdict.reasons.first ?? "")")
             // A fault that may still be in place (its revert failed) or an operator's Ctrl-C ends the

@@ -20,7 +20,7 @@ struct ObservedOneOff {
         let prepared = try await RunPreparation.prepare(experiment, file: nil, inventory: inventory, gate: .seconds(5), environment: .command(one.global, services: services))
         let record = await prepared.driver.run()
         await prepared.close()
-        RunServices.keep(record, storeDir: nil, settings: one.global.settings, services: services)
+        await RunServices.keep(record, storeDir: nil, settings: one.global.settings, services: services)
         RunSummary.print(record, format: one.global.output, services: services)
         return record.exitStatus
     }

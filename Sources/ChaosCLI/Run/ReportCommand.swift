@@ -43,22 +43,22 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let code: Int32
-        do { code = try render() } catch { code = Console.report(error, format: chosenFormat == .json ? .json : .table) }
+        do { code = try await render() } catch { code = Console.report(error, format: chosenFormat == .json ? .json : .table) }
         try finish(code)
     }
 
-    private func render() throws(ChaosError) -> Int32 {
+    private func render() async throws(ChaosError) -> Int32 {
         let services = try RunServices.required()
         let dir = RunServices.storeDirectory(storeDir, global: global)
         let store = try services.store(dir)
         var selected: [RunRecord] = []
         if runs.isEmpty {
             let limit = last ?? (experiment != nil || since != nil ? 100 : 1)
-            selected = try store.runs(RunFilter(experiment: experiment, since: since.map { Int64(Date().timeIntervalSince1970 * 1000) - $0.milliseconds }, limit: limit)).reversed()
+            selected = try await store.runs(RunFilter(experiment: experiment, since: since.map { Int64(Date().timeIntervalSince1970 * 1000) - $0.milliseconds }, limit: limit)).reversed()
             if selected.isEmpty { throw ChaosError("run.none", "No stored runs match in \(dir). Run one with 'chaos run FILE', or check --store-dir.") }
         } else {
             for id in runs {
-                guard let r = try store.run(id) else {
+                guard let r = try await store.run(id) else {
                     throw ChaosError("run.unknown", "No run '\(id)' in \(dir). List them with 'chaos verdicts'.")
                 }
                 selected.append(r)

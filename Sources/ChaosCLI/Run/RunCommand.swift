@@ -53,7 +53,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let record = await prepared.driver.run()
         await prepared.close()
-        RunServices.keep(record, storeDir: storeDir, settings: global.settings, services: services)
+        await RunServices.keep(record, storeDir: storeDir, settings: global.settings, services: services)
         RunSummary.print(record, format: global.output, services: services)
         return record.exitStatus
     }

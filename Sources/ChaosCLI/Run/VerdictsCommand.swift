@@ -30,16 +30,16 @@ struct VerdictsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let code: Int32
-        do { code = try list() } catch { code = Console.report(error, format: global.output) }
+        do { code = try await list() } catch { code = Console.report(error, format: global.output) }
         try finish(code)
     }
 
-    private func list() throws(ChaosError) -> Int32 {
+    private func list() async throws(ChaosError) -> Int32 {
         let services = try RunServices.required()
         let store = try services.store(RunServices.storeDirectory(storeDir, global: global))
         let filter = RunFilter(experiment: experiment, outcome: status.flatMap(Verdict.Outcome.init(rawValue:)),
                                since: since.map { SystemWallClock().now() - $0.milliseconds }, limit: limit)
-        let runs = try store.runs(filter)
+        let runs = try await store.runs(filter)
         if global.output == .json { Console.json(["runs": runs.map(VerdictLine.init)]); return 0 }
         if runs.isEmpty { Console.out("No runs stored\(experiment.map { " for '\($0)'" } ?? "") in \(RunServices.storeDirectory(storeDir, global: global))."); return 0 }
         Console.out(Console.table(["RUN", "STARTED", "EXPERIMENT", "VERDICT", "STATUS", "TTR", "OUTAGE", "REASON"], runs.map { r in

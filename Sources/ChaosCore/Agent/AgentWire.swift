@@ -44,6 +44,12 @@ public struct AgentHealth: Codable, Hashable, Sendable {
     public init(status: String, halted: Bool, faults: Int) { self.status = status; self.halted = halted; self.faults = faults }
 }
 
+/// `POST /v1/fence`: the highest controller epoch the agent has seen (after admitting the request's).
+public struct FenceAnswer: Codable, Hashable, Sendable {
+    public var epoch: UInt64
+    public init(epoch: UInt64) { self.epoch = epoch }
+}
+
 /// `POST /v1/halt`: the faults reverted, and those that could not be (`id: why`).
 public struct AgentHaltResult: Codable, Hashable, Sendable {
     public var halted: Bool
@@ -95,6 +101,15 @@ public protocol AgentClient: Sendable {
     func discovery() async throws(ChaosError) -> HostDiscovery
     /// Starts (or extends) a watch of the host's connections (`POST /v1/discovery/watch`).
     func watchDiscovery(for duration: ChaosDuration, every: ChaosDuration) async throws(ChaosError) -> DiscoveryWatchStatus
+    /// Shows the agent this controller's leadership epoch (`POST /v1/fence`), so that it refuses a
+    /// deposed leader before the new one ever injects there. Returns the highest epoch it has seen.
+    func fence() async throws(ChaosError) -> UInt64
+}
+
+extension AgentClient {
+    public func fence() async throws(ChaosError) -> UInt64 {
+        throw ChaosError("agent.unsupported", "\(hostName): this agent client cannot show a controller epoch.")
+    }
 }
 
 /// The files of a client identity: its certificate and key, and the CA the agents' certificates
@@ -109,6 +124,13 @@ public struct ClientCredentials: Hashable, Sendable {
 /// Opens connections to agents with one identity. Close the session when done.
 public protocol AgentConnector: Sendable {
     func open(_ credentials: ClientCredentials) throws(ChaosError) -> any AgentSession
+    /// The same connector, sending `epoch` (when it has one) with every inject, renew and fence:
+    /// what a controller leading a shared store uses (`chaos-controller-epoch`).
+    func fenced(by epoch: FencingEpoch) -> any AgentConnector
+}
+
+extension AgentConnector {
+    public func fenced(by epoch: FencingEpoch) -> any AgentConnector { self }
 }
 
 /// A set of connections to agents, with one identity.

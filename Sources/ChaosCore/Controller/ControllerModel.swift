@@ -15,9 +15,9 @@ public struct AuditEntry: Hashable, Sendable, Codable {
 
 /// The audit log (in the controller's store).
 public protocol AuditStoring: Sendable {
-    func append(_ entry: AuditEntry) throws(ChaosError)
+    func append(_ entry: AuditEntry) async throws(ChaosError)
     /// Newest first.
-    func auditEntries(limit: Int) throws(ChaosError) -> [AuditEntry]
+    func auditEntries(limit: Int) async throws(ChaosError) -> [AuditEntry]
 }
 
 /// Whether chaos is halted, by whom and why. Kept in the store: a restarted controller stays halted.
@@ -93,9 +93,12 @@ public struct ControllerOverview: Hashable, Sendable, Codable {
     public var scheduled: Int
     /// nil until the first poll (or without agents).
     public var agents: AgentsSummary?
-    public init(now: Int64, halt: HaltState, running: [LiveRun], upcoming: [UpcomingFire], experiments: Int, scheduled: Int, agents: AgentsSummary? = nil) {
+    /// Which controller leads the store, since when, and the others (nil from an older controller).
+    public var leadership: ControllerLeadership?
+    public init(now: Int64, halt: HaltState, running: [LiveRun], upcoming: [UpcomingFire], experiments: Int, scheduled: Int, agents: AgentsSummary? = nil,
+                leadership: ControllerLeadership? = nil) {
         self.now = now; self.halt = halt; self.running = running; self.upcoming = upcoming; self.experiments = experiments; self.scheduled = scheduled
-        self.agents = agents
+        self.agents = agents; self.leadership = leadership
     }
 }
 

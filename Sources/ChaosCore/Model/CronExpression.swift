@@ -1,9 +1,12 @@
-/// A five-field cron expression: `minute hour day-of-month month day-of-week`.
+/// A five-field cron expression: `minute hour day-of-month month day-of-week`, or six fields with
+/// the seconds first (`*/10 * * * * *`: every ten seconds, as robfig/cron and Quartz write it).
 ///
 /// Each field takes `*`, a value, a range `a-b`, a step `*/n` or `a-b/n`, and comma lists. Months and
 /// weekdays also take names (`jan`, `mon`); weekday 0 and 7 are both Sunday.
 public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertible {
     public let text: String
+    /// `[0]` for a five-field expression.
+    public let seconds: Set<Int>
     public let minutes: Set<Int>
     public let hours: Set<Int>
     public let daysOfMonth: Set<Int>
@@ -26,11 +29,12 @@ public struct CronExpression: Hashable, Sendable, Codable, CustomStringConvertib
     /// Parses `text`.
     /// - Throws: ``ParseError`` naming the field at fault.
     public init(_ text: String) throws(ParseError) {
-        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
-        guard fields.count == 5 else {
-            throw ParseError(description: "'\(text)' has \(fields.count) fields; cron needs 5 (minute hour day-of-month month day-of-week)")
+        var fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        guard fields.count == 5 || fields.count == 6 else {
+            throw ParseError(description: "'\(text)' has \(fields.count) fields; cron needs 5 (minute hour day-of-month month day-of-week), or 6 with the seconds first")
         }
         self.text = text
+        seconds = fields.count == 6 ? try CronExpression.field(fields.removeFirst(), "second", 0...59, names: []) : [0]
         minutes = try CronExpression.field(fields[0], "minute", 0...59, names: [])
         hours = try CronExpression.field(fields[1], "hour", 0...23, names: [])
         daysOfMonth = try CronExpression.field(fields[2], "day-of-month", 1...31, names: [])

@@ -1,5 +1,7 @@
 /// The API version every file carries.
 public let chaosAPIVersion = "chaos/v1"
+/// The version of chaos (`chaos --version`, controllers' heartbeats).
+public let chaosVersion = "0.1.0"
 
 /// An experiment file (`kind: Experiment`): a hypothesis about resilience, tested by one fault.
 public struct Experiment: Hashable, Sendable, Codable {

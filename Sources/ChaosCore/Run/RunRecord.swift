@@ -82,10 +82,10 @@ public struct RunFilter: Hashable, Sendable {
 /// Where runs are kept (SQLite by default) and the verdict log beside it.
 public protocol RunStoring: Sendable {
     /// Saves (or replaces) a run, and appends its line to the verdict log when it is final.
-    func save(_ run: RunRecord) throws(ChaosError)
-    func run(_ id: String) throws(ChaosError) -> RunRecord?
+    func save(_ run: RunRecord) async throws(ChaosError)
+    func run(_ id: String) async throws(ChaosError) -> RunRecord?
     /// Newest first.
-    func runs(_ filter: RunFilter) throws(ChaosError) -> [RunRecord]
+    func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord]
 }
 
 /// Observes one probe.

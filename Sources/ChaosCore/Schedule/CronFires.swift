@@ -20,13 +20,17 @@ extension CronExpression {
         guard from < to else { return [] }
         var out: [Double] = []
         let minutesOfDay = hours.sorted().flatMap { h in minutes.sorted().map { h * 60 + $0 } }
+        let secondsOfMinute = seconds.sorted()
         var day = clock.local(from).day - 1
         let last = clock.local(to).day + 1
         while day <= last {
             if matches(day: day) {
                 for m in minutesOfDay {
-                    let t = clock.firstInstant(day: day, minute: m)
-                    if t >= from && t < to && out.last.map({ $0 < t }) ?? true { out.append(t) }
+                    let minute = clock.firstInstant(day: day, minute: m)
+                    for s in secondsOfMinute {
+                        let t = minute + Double(s)
+                        if t >= from && t < to && out.last.map({ $0 < t }) ?? true { out.append(t) }
+                    }
                 }
             }
             day += 1

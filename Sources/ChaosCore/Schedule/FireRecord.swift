@@ -36,17 +36,13 @@ public struct FireRecord: Hashable, Sendable, Codable {
 /// The controller's durable memory: fire decisions and a few values (its last look at the clock).
 public protocol FireStoring: Sendable {
     /// Inserts or replaces the record of (experiment, scheduledMs).
-    func record(_ fire: FireRecord) throws(ChaosError)
+    func record(_ fire: FireRecord) async throws(ChaosError)
     /// Several at once, all or none (one transaction: a thousand fires due at the same minute).
-    func record(all fires: [FireRecord]) throws(ChaosError)
+    func record(all fires: [FireRecord]) async throws(ChaosError)
     /// Records scheduled at or after `sinceMs`, oldest first.
-    func fires(sinceMs: Int64) throws(ChaosError) -> [FireRecord]
+    func fires(sinceMs: Int64) async throws(ChaosError) -> [FireRecord]
     /// Records in `state`, oldest first.
-    func fires(in state: FireRecord.State) throws(ChaosError) -> [FireRecord]
-    func value(_ key: String) throws(ChaosError) -> String?
-    func setValue(_ value: String, for key: String) throws(ChaosError)
-}
-
-extension FireStoring {
-    public func record(all fires: [FireRecord]) throws(ChaosError) { for f in fires { try record(f) } }
+    func fires(in state: FireRecord.State) async throws(ChaosError) -> [FireRecord]
+    func value(_ key: String) async throws(ChaosError) -> String?
+    func setValue(_ value: String, for key: String) async throws(ChaosError)
 }

@@ -12,7 +12,8 @@ import Synchronization
 /// It is also the ``ControllerBackend`` its API and dashboard show and act through (ControllerAPI.swift).
 public final class Controller: @unchecked Sendable {
     let config: ControllerSettings
-    let environment: RunEnvironment
+    /// Its agent connector sends the leadership epoch when the store is shared (set in `run()`).
+    var environment: RunEnvironment
     var services: RunServices.Installed { environment.services }
     /// Every reading of the time and every wait of the loop and its runs.
     let clock: any ChaosClock
@@ -21,6 +22,24 @@ public final class Controller: @unchecked Sendable {
     let catalog: ExperimentCatalog
     /// Set in `run()` before the API starts.
     var store: (any RunStoring & FireStoring & AuditStoring)!
+    /// The store shared with other controllers, when configured (the same object as `store`).
+    var coordinated: (any SharedControllerStore)?
+    /// `NAME@HOST#PID`: this controller instance among those of a shared store.
+    let holder: String
+    /// The epoch sent to the agents while leading.
+    let fencing = FencingEpoch()
+    /// The lead over the shared store (a single controller always decides).
+    let lease: Mutex<LeadLease>
+    /// What `chaos controller status`, the dashboard and /metrics show about the lead.
+    let standing: Mutex<Standing>
+    struct Standing {
+        var leader: LeaderRecord?
+        var peers: [ControllerPeer] = []
+        var note: String?
+        /// The epoch whose takeover (fencing the agents, recovering the old leader's fires) is done:
+        /// nothing is decided before.
+        var readyEpoch: Int64?
+    }
     var inventory: Inventory?
     var notifier: RunServices.ControllerFace.Notifier?
     /// One session to the agents for the controller's life: runs, polls and halts share its
@@ -74,6 +93,9 @@ public final class Controller: @unchecked Sendable {
                 .map { "\(stamp) chaos-controller: \($0)" }.joined(separator: "\n").appending("\n").utf8))
         }
         catalog = ExperimentCatalog(directory: settings.experiments)
+        holder = "\(settings.name)@\(Controller.hostName())#\(getpid())"
+        lease = Mutex(LeadLease(ttl: settings.shared?.lease ?? .seconds(15)))
+        standing = Mutex(Standing())
     }
 
     func nowMs() -> Int64 { clock.now() }
@@ -83,18 +105,35 @@ public final class Controller: @unchecked Sendable {
     /// Runs until SIGTERM (or another signal of the environment's): each tick decides what is due and
     /// starts it; at the end the runs in progress revert and are stored. Returns the exit status.
     public func run() async throws(ChaosError) -> Int32 {
-        guard let store = try services.store(config.storeDir) as? any RunStoring & FireStoring & AuditStoring else {
-            throw .internalError("controller.store", "This store cannot keep the controller's fire records.")
+        let store: any RunStoring & FireStoring & AuditStoring
+        var lock: ControllerLock?
+        if let shared = config.shared {
+            guard let open = services.sharedStore else {
+                throw .internalError("controller.store", "This build of chaos cannot use a shared (PostgreSQL) store.")
+            }
+            let opened = try await open(shared, config.storeDir)
+            coordinated = opened
+            store = opened
+            let agents = environment.agents
+            let fencing = self.fencing
+            environment.agents = { () throws(ChaosError) -> any AgentConnector in try agents().fenced(by: fencing) }
+        } else {
+            guard let own = try services.store(config.storeDir) as? any RunStoring & FireStoring & AuditStoring else {
+                throw .internalError("controller.store", "This store cannot keep the controller's fire records.")
+            }
+            // Two controllers on one SQLite store would run every fire twice: the second refuses to start.
+            lock = try ControllerLock.take(config.storeDir)
+            store = own
         }
         self.store = store
         raiseOpenFilesLimit()
         inventory = try DocumentFiles.inventory(config.inventory)
-        if let text = try store.value(Self.haltKey), let h = try? JSONDecoder().decode(HaltState.self, from: Data(text.utf8)), h.halted {
+        if let h = await storedHalt(store), h.halted {
             shared.withLock { $0.halt = h }
             log("HALTED since \(Self.text(h.at ?? 0)) by \(h.by ?? "?"): \(h.reason ?? ""); nothing starts until 'chaos resume'")
         }
         for line in catalog.reloadIfChanged() { log(line) }
-        try recover(store)
+        if coordinated == nil { try await recover(store, except: []) }
         probes = services.probes()
         if let inventory, inventory.hosts.contains(where: { $0.agent != nil }) {
             do { fleet = try AgentFleet.open(inventory, environment: environment) } catch {
@@ -106,6 +145,7 @@ public final class Controller: @unchecked Sendable {
             face.bootstrapMetrics()
             metrics.make()
             metrics.halted(shared.withLock { $0.halt.halted })
+            metrics.leading(coordinated == nil, epoch: 0)
             if !config.notify.isEmpty { notifier = face.notifier(config.notify) }
             if let api = config.api {
                 let settings = try checked(api)
@@ -113,31 +153,79 @@ public final class Controller: @unchecked Sendable {
                 log("API and dashboard on \(settings.plaintext ? "http" : "https")://\(settings.address):\(listening!.port)/")
             }
         }
+        var coordination: Task<Void, Never>?
+        if let store = coordinated {
+            let api: String? = listening.flatMap { l in config.api.map { Self.apiURL($0)(l.port) } }
+            coordination = Task { await self.coordinate(store, api: api) }
+        }
         let waiter = Waiter(clock: clock, signals: environment.signals)
         var lastPoll: Int64 = 0
-        log("started: experiments \(config.experiments), inventory \(config.inventory), store \(config.storeDir), tick \(config.tick)")
+        var lastLook: Int64 = 0
+        // A shared store is watched every second (the lead, a halt from another controller); the
+        // schedule is still looked at once a tick, and at once after a takeover.
+        let step = coordinated == nil ? config.tick.milliseconds : min(config.tick.milliseconds, 1000)
+        var decidedEpoch: Int64?
+        log("started as \(holder): experiments \(config.experiments), inventory \(config.inventory), store \(storeName), tick \(config.tick)")
         while true {
             for line in catalog.reloadIfChanged() { log(line) }
-            do { try look(store, inventory) } catch { log("could not decide what is due: \(error.message)") }
+            let ready = mayDecide()
+            if ready.may, nowMs() - lastLook >= config.tick.milliseconds || ready.epoch != decidedEpoch {
+                lastLook = nowMs()
+                decidedEpoch = ready.epoch
+                do { try await look(store, inventory) } catch { log("could not decide what is due: \(error.message)") }
+            }
             metrics.active(await liveRuns().filter { $0.holdsFault }.count)
             if nowMs() - lastPoll >= Self.agentPoll {
                 lastPoll = nowMs()
                 pollAgents()
             }
-            let until = nowMs() + config.tick.milliseconds
-            // One sleep per tick (a signal cuts it short): nothing to count down in between.
-            if let s = await waiter.wait(until: until, step: max(1, config.tick.milliseconds), tick: { _ in }) {
+            let until = nowMs() + step
+            // One sleep per step (a signal cuts it short): nothing to count down in between.
+            if let s = await waiter.wait(until: until, step: max(1, step), tick: { _ in }) {
                 log("signal \(s): stopping; runs in progress revert their faults")
                 break
             }
         }
         for t in shared.withLock({ Array($0.tasks.values) }) { await t.value }
+        coordination?.cancel()
+        await coordination?.value
+        if let coordinated {
+            // Hands over at once rather than after the lease: a standby takes the next fire.
+            if lease.withLock({ $0.leads(nowNs: Monotonic.nowNs()) }) {
+                do { try await coordinated.releaseLeadership(holder); log("stepped down") } catch { log("could not step down: \(error.message)") }
+            }
+            await coordinated.close()
+        }
         await listening?.stop()
         await notifier?.close()
         await fleet?.close()
         await probes?.shutdown()
+        lock?.release()
         log("stopped")
         return 0
+    }
+
+    /// Where the store is, for logs and status (no password).
+    var storeName: String {
+        guard let shared = config.shared else { return "sqlite:\(config.storeDir)" }
+        return shared.url.replacingOccurrences(of: #"//([^:@/]*):[^@/]*@"#, with: "//$1@", options: .regularExpression)
+    }
+
+    static func apiURL(_ api: ControllerAPISettings) -> (Int) -> String {
+        { port in "\(api.plaintext ? "http" : "https")://\(api.address.contains(":") ? "[\(api.address)]" : api.address):\(port)/" }
+    }
+
+    /// Whether this controller may decide fires now: always alone, only as the ready leader when shared.
+    func mayDecide() -> (may: Bool, epoch: Int64?) {
+        guard coordinated != nil else { return (true, nil) }
+        guard let lead = lease.withLock({ k -> LeadLease.Lead? in k.leads(nowNs: Monotonic.nowNs()) ? k.lead : nil }) else { return (false, nil) }
+        return (standing.withLock { $0.readyEpoch } == lead.epoch, lead.epoch)
+    }
+
+    /// The halt state in the store (nil when none was stored or it cannot be read).
+    func storedHalt(_ store: any FireStoring) async -> HaltState? {
+        guard let text = try? await store.value(Self.haltKey) else { return nil }
+        return try? JSONDecoder().decode(HaltState.self, from: Data(text.utf8))
     }
 
     /// A connection per agent and per run in progress: a thousand agents need more than the usual
@@ -158,10 +246,12 @@ public final class Controller: @unchecked Sendable {
 
     /// A run in progress when the previous controller stopped: stored as interrupted (its agent
     /// reverted the fault at the lease's end), never started again.
-    func recover(_ store: any RunStoring & FireStoring) throws(ChaosError) {
+    /// With a shared store, a new leader does this for the fires its predecessor left started
+    /// (`except` its own runs in progress).
+    func recover(_ store: any RunStoring & FireStoring, except: Set<String>) async throws(ChaosError) {
         let now = nowMs()
-        for var f in try store.fires(in: .started) {
-            if let id = f.runID, try store.run(id) != nil {
+        for var f in try await store.fires(in: .started) where !except.contains(f.runID ?? "") {
+            if let id = f.runID, try await store.run(id) != nil {
                 f.state = .finished
                 f.reason = "stored before the controller stopped"
             } else {
@@ -170,24 +260,24 @@ public final class Controller: @unchecked Sendable {
                 if let id = f.runID, let (file, e) = catalog.experiment(named: f.experiment) {
                     let journal = Journal(runID: id, experiment: e.name, reversible: e.fault.type.isReversible, probes: e.probes, expect: e.expect,
                                           events: [RunEvent(at: f.decidedMs, kind: .started), RunEvent(at: now, kind: .interrupted, detail: f.reason)], samples: [])
-                    try store.save(RunRecord(runID: id, experiment: e.name, file: file, host: nil, faultKind: e.fault.type, target: f.target,
+                    try await store.save(RunRecord(runID: id, experiment: e.name, file: file, host: nil, faultKind: e.fault.type, target: f.target,
                                              status: .interrupted, startedAt: f.decidedMs, endedAt: now, verdict: Verdict.of(journal), journal: journal))
                 }
             }
             f.decidedMs = now
-            try store.record(f)
+            try await store.record(f)
             log("fire of '\(f.experiment)' scheduled \(Self.text(f.scheduledMs)): \(f.state.rawValue) (\(f.reason ?? ""))")
         }
     }
 
     /// One look at the clock.
-    func look(_ store: any RunStoring & FireStoring, _ inventory: Inventory?) throws(ChaosError) {
+    func look(_ store: any RunStoring & FireStoring, _ inventory: Inventory?) async throws(ChaosError) {
         let now = nowMs()
-        let lastLook = try store.value(Self.lastLookKey).flatMap { Int64($0) } ?? now
+        let lastLook = try await store.value(Self.lastLookKey).flatMap { Int64($0) } ?? now
         let through = ZoneClock.dateText(Int(now / 86_400_000) + 2)
         let scheduled = scheduledExperiments(inventory, through: through)
         shared.withLock { $0.scheduled = scheduled; $0.experiments = catalog.experiments.count }
-        let records = try store.fires(sinceMs: now - 30 * 86_400_000)
+        let records = try await store.fires(sinceMs: now - 30 * 86_400_000)
         let history = Self.history(records)
         let plan = SchedulePlanner.plan(scheduled, from: Double(min(lastLook, now)) / 1000, to: Double(now) / 1000 + 0.001,
                                         seed: config.seed, history: history)
@@ -203,37 +293,62 @@ public final class Controller: @unchecked Sendable {
             FireRecord(experiment: f.experiment, scheduledMs: DueFires.Key(f).scheduledMs, target: f.target, groups: groups[f.experiment] ?? [],
                        trigger: f.trigger, state: state, reason: reason, runID: runID, decidedMs: clock.now())
         }
-        let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void = { f, state, reason, runID in
-            try store.record(make(f, state, reason, runID))
+        let record: @Sendable (PlannedFire, FireRecord.State, String?, String?) async throws(ChaosError) -> Void = { f, state, reason, runID in
+            try await store.record(make(f, state, reason, runID))
             metrics.fire(state)
         }
+        // Every decision is recorded before anything is injected, all in one transaction; with a
+        // shared store, the same transaction checks that this controller still leads (a claim), and a
+        // fire another controller decided first is left to it.
+        var decisions: [(PlannedFire, FireRecord)] = []
         for f in due.missed {
-            try record(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before the controller could start it", nil)
-            log("missed '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs))")
+            decisions.append((f, make(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before a controller could start it", nil)))
         }
         // Moments closed by the calendar's days and hours are not worth a record (every cron match at
         // night would be one); blackouts, holidays, spacing, busy targets and halts are.
         for f in due.skipped where !["not_workday", "outside_hours"].contains(f.skipCode ?? "") {
-            try record(f, .skipped, f.skipReason, nil)
-            log("skipped '\(f.experiment)' scheduled \(Self.text(DueFires.Key(f).scheduledMs)): \(f.skipReason ?? "")")
+            decisions.append((f, make(f, .skipped, f.skipReason, nil)))
         }
-        // Every start is recorded before anything is injected, all in one transaction.
-        let starting = due.start.compactMap { f -> (PlannedFire, String, Experiment, String)? in
-            catalog.experiment(named: f.experiment).map { (f, $0.file, $0.experiment, "r-" + String(UUID().uuidString.lowercased().prefix(8))) }
+        var experiments: [DueFires.Key: (String, Experiment)] = [:]
+        for f in due.start {
+            guard let found = catalog.experiment(named: f.experiment) else { continue }
+            experiments[DueFires.Key(f)] = (found.file, found.experiment)
+            decisions.append((f, make(f, .started, nil, "r-" + String(UUID().uuidString.lowercased().prefix(8)))))
         }
-        try store.record(all: starting.map { make($0.0, .started, nil, $0.3) })
-        for (f, file, e, runID) in starting {
-            metrics.fire(.started)
-            metrics.lag(seconds: Double(now - DueFires.Key(f).scheduledMs) / 1000)
-            log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(DueFires.Key(f).scheduledMs))) as run \(runID)")
-            let calendar = byName[e.name]?.calendar
-            // Made under the lock, so the task (which removes itself under it) is registered first.
-            shared.withLock {
-                $0.live[runID] = LiveEntry(experiment: e.name, target: f.target, startedAt: now, recorder: nil, probes: e.probes.map(\.name))
-                $0.tasks[runID] = Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) }
+        let claimed = Set(try await claim(decisions.map(\.1), store).map(\.key))
+        for (f, fire) in decisions where claimed.contains(fire.key) {
+            metrics.fire(fire.state)
+            switch fire.state {
+            case .missed: log("missed '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs))")
+            case .skipped: log("skipped '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs)): \(fire.reason ?? "")")
+            default:
+                guard let (file, e) = experiments[fire.key], let runID = fire.runID else { continue }
+                metrics.lag(seconds: Double(now - fire.scheduledMs) / 1000)
+                log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(fire.scheduledMs))) as run \(runID)")
+                let calendar = byName[e.name]?.calendar
+                // Made under the lock, so the task (which removes itself under it) is registered first.
+                shared.withLock {
+                    $0.live[runID] = LiveEntry(experiment: e.name, target: f.target, startedAt: now, recorder: nil, probes: e.probes.map(\.name))
+                    $0.tasks[runID] = Task { await self.execute(f, e, file: file, runID: runID, inventory: inventory, calendar: calendar, store: store, record: record) }
+                }
             }
         }
-        try store.setValue(String(now), for: Self.lastLookKey)
+        if claimed.count < decisions.count {
+            log("\(decisions.count - claimed.count) fire(s) were already decided by another controller; left to it")
+        }
+        try await store.setValue(String(now), for: Self.lastLookKey)
+    }
+
+    /// Records `fires`: all of them alone; with a shared store, only while leading at the epoch the
+    /// agents know (those another controller recorded first are not returned).
+    func claim(_ fires: [FireRecord], _ store: any FireStoring) async throws(ChaosError) -> [FireRecord] {
+        guard !fires.isEmpty else { return [] }
+        guard let coordinated else {
+            try await store.record(all: fires)
+            return fires
+        }
+        guard let epoch = mayDecide().epoch else { throw ChaosError("controller.notLeader", "This controller no longer leads; nothing was decided.") }
+        return try await coordinated.claim(fires, holder: holder, epoch: epoch)
     }
 
     static func history(_ records: [FireRecord]) -> [PastRun] {
@@ -273,12 +388,15 @@ public final class Controller: @unchecked Sendable {
     func haltReason(_ calendar: WorkCalendar?) -> String? {
         let h = shared.withLock { $0.halt }
         if h.halted { return "chaos halted by \(h.by ?? "?"): \(h.reason ?? "")" }
+        if coordinated != nil, !lease.withLock({ $0.leads(nowNs: Monotonic.nowNs()) }) {
+            return "this controller lost its lead over the shared store (another controller may take over)"
+        }
         return calendar?.blackout(at: Double(nowMs()) / 1000).map { "blackout" + ($0.reason.map { " (\($0))" } ?? "") + " began" }
     }
 
     private func execute(_ f: PlannedFire, _ e: Experiment, file: String, runID: String, inventory: Inventory?, calendar: WorkCalendar?,
                          store: any RunStoring & FireStoring,
-                         record: @Sendable (PlannedFire, FireRecord.State, String?, String?) throws(ChaosError) -> Void) async {
+                         record: @Sendable (PlannedFire, FireRecord.State, String?, String?) async throws(ChaosError) -> Void) async {
         defer { shared.withLock { _ = $0.live.removeValue(forKey: runID); _ = $0.tasks.removeValue(forKey: runID) } }
         do throws(ChaosError) {
             // The guards: the victim host chosen at random among the target's hosts, never taking a
@@ -299,15 +417,29 @@ public final class Controller: @unchecked Sendable {
             notify(ControllerEvent(kind: .runStarted, at: nowMs(), runID: runID, experiment: e.name, target: target))
             let run = await driver.run()
             await prepared.close()
-            try store.save(run)
+            try await saveRetrying(run, store)
             metrics.verdict(run.verdict.outcome)
-            try record(f, .finished, "\(run.verdict.outcome.rawValue) (\(run.status.rawValue)): \(run.verdict.reasons.first ?? "")", runID)
+            try await record(f, .finished, "\(run.verdict.outcome.rawValue) (\(run.status.rawValue)): \(run.verdict.reasons.first ?? "")", runID)
             log("run \(runID) of '\(e.name)': \(run.verdict.outcome.rawValue.uppercased()) (\(run.status.rawValue)) \(run.verdict.reasons.first ?? "")")
             notify(ControllerEvent(kind: .verdict, at: nowMs(), runID: runID, experiment: e.name, target: run.target,
                                    outcome: run.verdict.outcome.rawValue, status: run.status.rawValue, reasons: run.verdict.reasons))
         } catch {
-            try? record(f, .skipped, "could not start: \(error.message)", runID)
+            try? await record(f, .skipped, "could not start: \(error.message)", runID)
             log("run \(runID) of '\(e.name)' could not start: \(error.message)")
+        }
+    }
+
+    /// Saves a finished run; while the store does not answer (PostgreSQL down or cut off), tries
+    /// again every 2 s for a minute, so that a run that ended during an outage is not lost.
+    func saveRetrying(_ run: RunRecord, _ store: any RunStoring) async throws(ChaosError) {
+        var attempt = 0
+        while true {
+            do { try await store.save(run); return } catch {
+                attempt += 1
+                guard attempt < 30, ["store.timeout", "store.postgres"].contains(error.code) else { throw error }
+                if attempt == 1 { log("run \(run.runID) could not be stored yet (\(error.message)); trying again for a minute") }
+                try? await Task.sleep(for: .seconds(2))
+            }
         }
     }
 
@@ -331,6 +463,8 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
     private var haltedGauge: Gauge?
     private var lagGauge: Gauge?
     private var activeGauge: Gauge?
+    private var leaderGauge: Gauge?
+    private var epochGauge: Gauge?
     private var made = false
 
     /// Makes the metrics (after the metrics system is bootstrapped).
@@ -341,6 +475,8 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
             haltedGauge = Gauge(label: "chaos_controller_halted")
             lagGauge = Gauge(label: "chaos_controller_schedule_lag_seconds")
             activeGauge = Gauge(label: "chaos_controller_faults_active")
+            leaderGauge = Gauge(label: "chaos_controller_leader")
+            epochGauge = Gauge(label: "chaos_controller_epoch")
             for o in Verdict.Outcome.allCases { runs[o.rawValue] = Counter(label: "chaos_controller_runs_total", dimensions: [("verdict", o.rawValue)]) }
         }
     }
@@ -358,4 +494,6 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
         }
     }
     func active(_ n: Int) { lock.withLock { _ in activeGauge?.record(n) } }
+    /// 1 while this controller decides fires (always when alone), and its leadership epoch (0: none).
+    func leading(_ on: Bool, epoch: Int64) { lock.withLock { _ in leaderGauge?.record(on ? 1 : 0); epochGauge?.record(epoch) } }
 }

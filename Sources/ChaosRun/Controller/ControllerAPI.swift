@@ -28,20 +28,29 @@ extension Controller: ControllerBackend {
         let now = nowMs()
         let (halt, scheduled, count) = shared.withLock { ($0.halt, $0.scheduled, $0.experiments) }
         // The next 24 hours as the planner sees them (closed days and hours left out, like the log).
-        let history = ((try? store.fires(sinceMs: now - 30 * 86_400_000)) ?? []).map { $0 }
+        let history = ((try? await store.fires(sinceMs: now - 30 * 86_400_000)) ?? []).map { $0 }
         let plan = SchedulePlanner.plan(scheduled, from: Double(now) / 1000, to: Double(now) / 1000 + 86_400, seed: config.seed, history: Self.history(history))
         let upcoming = plan.filter { !["not_workday", "outside_hours"].contains($0.skipCode ?? "") }.prefix(50).map { f in
             UpcomingFire(experiment: f.experiment, target: f.target, at: Int64(f.at * 1000), trigger: f.trigger.rawValue,
                          skipCode: halt.halted && f.fires ? "halted" : f.skipCode,
                          skipReason: halt.halted && f.fires ? "chaos is halted" : f.skipReason)
         }
-        return ControllerOverview(now: now, halt: halt, running: await liveRuns(), upcoming: Array(upcoming), experiments: count, scheduled: scheduled.count,
-                                  agents: shared.withLock { $0.agents })
+        let leadership = await leadership()
+        var running = await liveRuns()
+        if leadership.role == "standby" {
+            // The leader's runs, as the store knows them (a standby runs none).
+            running = history.filter { $0.state == .started }.map { f in
+                LiveRun(runID: f.runID ?? "?", experiment: f.experiment, target: f.target, startedAt: f.decidedMs,
+                        step: "running on \(leadership.leader?.holder ?? "the leader")", probes: [])
+            }
+        }
+        return ControllerOverview(now: now, halt: halt, running: running, upcoming: Array(upcoming), experiments: count, scheduled: scheduled.count,
+                                  agents: shared.withLock { $0.agents }, leadership: leadership)
     }
 
-    public func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord] { try store.runs(filter) }
-    public func run(_ id: String) async throws(ChaosError) -> RunRecord? { try store.run(id) }
-    public func audit(limit: Int) async throws(ChaosError) -> [AuditEntry] { try store.auditEntries(limit: limit) }
+    public func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord] { try await store.runs(filter) }
+    public func run(_ id: String) async throws(ChaosError) -> RunRecord? { try await store.run(id) }
+    public func audit(limit: Int) async throws(ChaosError) -> [AuditEntry] { try await store.auditEntries(limit: limit) }
 
     /// Halts everything: the flag first (stored, so a restart stays halted; the runs' halt hook sees it
     /// within 250 ms and reverts), then every agent of the inventory reverts all its faults and
@@ -54,9 +63,9 @@ extension Controller: ControllerBackend {
             s.halt = state
             return s.live.keys.sorted()
         }
-        persist(state)
+        await persist(state)
         metrics.halt()
-        audit(AuditEntry(at: start, who: caller.description, action: "halt", detail: reason + (aborted.isEmpty ? "" : " (stopping \(aborted.joined(separator: ", ")))")))
+        await audit(AuditEntry(at: start, who: caller.description, action: "halt", detail: reason + (aborted.isEmpty ? "" : " (stopping \(aborted.joined(separator: ", ")))")))
         log("HALT by \(caller): \(reason)")
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.halt(reason: "controller halt by \(who): \(reason)").reverted.count }
         let outcome = HaltOutcome(halt: state, agents: agents, abortedRuns: aborted, elapsedMs: nowMs() - start)
@@ -73,9 +82,9 @@ extension Controller: ControllerBackend {
             s.halt = .running
             return b
         }
-        persist(.running)
+        await persist(.running)
         metrics.halted(false)
-        audit(AuditEntry(at: start, who: caller.description, action: "resume", detail: before.halted ? "halted since \(Self.text(before.at ?? 0)) by \(before.by ?? "?")" : "was not halted"))
+        await audit(AuditEntry(at: start, who: caller.description, action: "resume", detail: before.halted ? "halted since \(Self.text(before.at ?? 0)) by \(before.by ?? "?")" : "was not halted"))
         log("RESUME by \(caller)")
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.resume(); return 0 }
         // Fires that fell due while halted were recorded as skipped; the schedule goes on from now.
@@ -83,17 +92,17 @@ extension Controller: ControllerBackend {
         return HaltOutcome(halt: .running, agents: agents, abortedRuns: [], elapsedMs: nowMs() - start)
     }
 
-    private func persist(_ state: HaltState) {
+    private func persist(_ state: HaltState) async {
         do {
             let data = try JSONEncoder().encode(state)
-            try store.setValue(String(decoding: data, as: UTF8.self), for: Self.haltKey)
+            try await store.setValue(String(decoding: data, as: UTF8.self), for: Self.haltKey)
         } catch {
             log("could not store the halt state: \(error)")
         }
     }
 
-    private func audit(_ entry: AuditEntry) {
-        do { try store.append(entry) } catch { log("could not write the audit log: \(error.message)") }
+    private func audit(_ entry: AuditEntry) async {
+        do { try await store.append(entry) } catch { log("could not write the audit log: \(error.message)") }
     }
 
     /// Asks every agent's health, in the background (one poll at a time): the dashboard's agent

@@ -21,10 +21,27 @@ public struct ControllerSettings: Sendable {
     public var api: ControllerAPISettings?
     /// Webhooks on run start, verdict, halt and resume.
     public var notify: [WebhookSpec] = []
+    /// A store shared with other controllers (PostgreSQL), one of which leads at a time; nil: the
+    /// embedded SQLite store in `storeDir`, for this controller alone.
+    public var shared: SharedStoreSettings?
+    /// This controller's name (its certificate's CN), the first part of its holder name.
+    public var name: String = "controller"
 
     public init(experiments: String, inventory: String, storeDir: String, seed: UInt64 = 0, grace: ChaosDuration = .seconds(300),
-                tick: ChaosDuration = .seconds(10), gate: ChaosDuration = .seconds(5), api: ControllerAPISettings? = nil, notify: [WebhookSpec] = []) {
+                tick: ChaosDuration = .seconds(10), gate: ChaosDuration = .seconds(5), api: ControllerAPISettings? = nil, notify: [WebhookSpec] = [],
+                shared: SharedStoreSettings? = nil, name: String = "controller") {
         self.experiments = experiments; self.inventory = inventory; self.storeDir = storeDir; self.seed = seed; self.grace = grace
-        self.tick = tick; self.gate = gate; self.api = api; self.notify = notify
+        self.tick = tick; self.gate = gate; self.api = api; self.notify = notify; self.shared = shared; self.name = name
     }
+}
+
+/// `store: {postgres: URL, passwordFile: F, lease: 15s}` of controller.yaml.
+public struct SharedStoreSettings: Sendable, Hashable {
+    /// `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`.
+    public var url: String
+    /// Read from `passwordFile` (so that the URL in the file can be shown).
+    public var password: String?
+    /// How long a leader's lease runs without a renewal; a dead leader is replaced after at most this.
+    public var lease: ChaosDuration
+    public init(url: String, password: String? = nil, lease: ChaosDuration = .seconds(15)) { self.url = url; self.password = password; self.lease = lease }
 }

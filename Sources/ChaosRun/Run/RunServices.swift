@@ -14,12 +14,17 @@ public enum RunServices {
         public var renderSPOF: @Sendable (_ proof: SPOFProof.Report, _ runs: [RunRecord], _ format: String, _ title: String) -> String
         /// The controller's HTTP face and notifications (`chaos-remote` links them).
         public var controller: ControllerFace?
+        /// Opens a store shared by several controllers (PostgreSQL); the directory is where this
+        /// controller's verdict log goes.
+        public var sharedStore: (@Sendable (_ settings: SharedStoreSettings, _ directory: String) async throws(ChaosError) -> any SharedControllerStore)?
         public init(probes: @escaping @Sendable () -> any ProbeFactory,
                     store: @escaping @Sendable (_ directory: String) throws(ChaosError) -> any RunStoring,
                     render: @escaping @Sendable (_ runs: [RunRecord], _ format: String, _ title: String?) -> String,
                     renderSPOF: @escaping @Sendable (_ proof: SPOFProof.Report, _ runs: [RunRecord], _ format: String, _ title: String) -> String,
-                    controller: ControllerFace? = nil) {
+                    controller: ControllerFace? = nil,
+                    sharedStore: (@Sendable (_ settings: SharedStoreSettings, _ directory: String) async throws(ChaosError) -> any SharedControllerStore)? = nil) {
             self.probes = probes; self.store = store; self.render = render; self.renderSPOF = renderSPOF; self.controller = controller
+            self.sharedStore = sharedStore
         }
     }
 
@@ -53,9 +58,9 @@ public enum RunServices {
     }
 
     /// Stores a finished run; a store that fails is a warning (the verdict is still shown).
-    public static func keep(_ record: RunRecord, storeDir: String?, settings: RunSettings, services: Installed) {
+    public static func keep(_ record: RunRecord, storeDir: String?, settings: RunSettings, services: Installed) async {
         do {
-            try services.store(storeDirectory(storeDir, settings: settings)).save(record)
+            try await services.store(storeDirectory(storeDir, settings: settings)).save(record)
         } catch {
             Terminal.err("warning: the run could not be stored: \(error.message)")
         }

@@ -88,10 +88,22 @@ struct CronExpressionTests {
         #expect(c.text == "0\t12  *   * *")
     }
 
+    @Test("six fields: the seconds first; every ten seconds fires six times a minute, at the right instants")
+    func seconds() throws {
+        let c = try CronExpression("*/10 * * * * *")
+        #expect(c.seconds == [0, 10, 20, 30, 40, 50] && c.minutes.count == 60)
+        let utc = try #require(ZoneClock("UTC"))
+        let fires = c.fires(from: 1_800_000_000, to: 1_800_000_060, clock: utc)
+        #expect(fires == [0, 10, 20, 30, 40, 50].map { 1_800_000_000 + Double($0) })
+        #expect(try CronExpression("0 10 * * tue").seconds == [0])
+        #expect(try CronExpression("15,45 0 12 * * *").fires(from: 1_800_000_000, to: 1_800_000_000 + 86_400, clock: utc).count == 2)
+    }
+
     @Test("errors name the field and the problem", arguments: [
-        ("* * * *", "'* * * *' has 4 fields; cron needs 5 (minute hour day-of-month month day-of-week)"),
-        ("* * * * * *", "'* * * * * *' has 6 fields; cron needs 5 (minute hour day-of-month month day-of-week)"),
-        ("", "'' has 0 fields; cron needs 5 (minute hour day-of-month month day-of-week)"),
+        ("* * * *", "'* * * *' has 4 fields; cron needs 5 (minute hour day-of-month month day-of-week), or 6 with the seconds first"),
+        ("* * * * * * *", "'* * * * * * *' has 7 fields; cron needs 5 (minute hour day-of-month month day-of-week), or 6 with the seconds first"),
+        ("", "'' has 0 fields; cron needs 5 (minute hour day-of-month month day-of-week), or 6 with the seconds first"),
+        ("60 * * * * *", "second 60 is outside 0-59"),
         ("60 * * * *", "minute 60 is outside 0-59"),
         ("* 24 * * *", "hour 24 is outside 0-23"),
         ("* * 0 * *", "day-of-month 0 is outside 1-31"),

@@ -311,7 +311,7 @@ struct ExperimentDiagnosticsTests {
             fault: {type: process.kill}
             schedule:
               cron: "0 10 * *"
-            """), diagnostics: ["t.yaml:7:9: schedule.cron: '0 10 * *' has 4 fields; cron needs 5 (minute hour day-of-month month day-of-week); \(cronHint)"]),
+            """), diagnostics: ["t.yaml:7:9: schedule.cron: '0 10 * *' has 4 fields; cron needs 5 (minute hour day-of-month month day-of-week), or 6 with the seconds first; \(cronHint)"]),
 
         InvalidCase(title: "an unknown time zone", text: experiment("""
             target: {process: {name: web}}

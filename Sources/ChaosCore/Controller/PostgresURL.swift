@@ -1,5 +1,5 @@
-import ChaosCore
-import Foundation
+
+public import Foundation
 
 /// Where the shared store lives: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?sslmode=disable|require]`,
 /// or a Unix socket directory as libpq writes it: `postgres://USER@/DATABASE?host=/run/postgresql`
@@ -59,7 +59,7 @@ public struct PostgresURL: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The URL with its password replaced, for messages.
-    static func redacted(_ text: String) -> String {
+    public static func redacted(_ text: String) -> String {
         guard var c = URLComponents(string: text), c.password != nil else { return text }
         c.password = "***"
         return c.string ?? "(a URL)"

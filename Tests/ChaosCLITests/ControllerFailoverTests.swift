@@ -1,0 +1,224 @@
+import ChaosCore
+import ChaosLinux
+import ChaosTesting
+import Foundation
+import Glibc
+import Testing
+
+/// Three controllers on one PostgreSQL, a real agent, a schedule firing every 10 s: the leader is
+/// killed, stopped past its lease and woken, cut off from PostgreSQL; PostgreSQL itself goes down and
+/// comes back. Every fire is decided once (run, or recorded skipped or missed with its reason), no
+/// fault outlives its lease, and a woken old leader starts nothing. Each controller, the agent and
+/// PostgreSQL run in network namespaces of their own on one bridge (NetworkLab).
+@Suite("Several controllers: leader election on PostgreSQL, failover, fencing", .serialized,
+       .enabled(if: Harness.integration && PostgresLab.unavailable == nil, "needs CHAOS_INTEGRATION=1, root and PostgreSQL 15"))
+struct ControllerFailoverTests {
+    final class Cluster {
+        let lab = NetworkLab("ha")
+        let dir = Harness.stateDir()
+        var pki: String { dir + "/pki" }
+        let pg: PostgresLab
+        let victimName = "havictim\(UInt16.random(in: 0...9999))"
+        var controllers: [String: Process] = [:]
+        var agent: Process?
+        static let names = ["c1", "c2", "c3"]
+
+        init() throws {
+            try lab.bridge([("pg", "10.88.0.2/24"), ("db1", "10.88.0.10/24"), ("c1", "10.88.0.21/24"), ("c2", "10.88.0.22/24"), ("c3", "10.88.0.23/24")])
+            pg = try PostgresLab(netns: lab.ns("pg"), address: "10.88.0.2")
+            for args in [["certs", "init", "--dir", pki], ["certs", "issue", "--agent", "db1", "--san", "10.88.0.10", "--dir", pki],
+                         ["certs", "issue", "--controller", "--dir", pki]] {
+                let out = try Harness.run(args, state: dir)
+                try #require(out.status == 0, "chaos \(args.joined(separator: " ")): \(out.stderr)")
+            }
+            try FileManager.default.createDirectory(atPath: dir + "/exp", withIntermediateDirectories: true)
+            try """
+            apiVersion: chaos/v1
+            kind: AgentConfig
+            name: db1
+            listen: {address: 10.88.0.10, port: 7433}
+            tls: {certificate: \(pki)/db1.pem, key: \(pki)/db1-key.pem, ca: \(pki)/ca.pem}
+            stateDir: \(dir)/agent
+            policy:
+              permissions:
+                - {role: controller, actions: [read, inject, revert, renew, halt, resume, preview]}
+            """.write(toFile: dir + "/agent.yaml", atomically: true, encoding: .utf8)
+            try """
+            apiVersion: chaos/v1
+            kind: Inventory
+            hosts:
+              - {name: db1, address: 10.88.0.10, agent: "https://10.88.0.10:7433"}
+            targets:
+              - {name: victim, host: db1, process: {name: \(victimName)}}
+            """.write(toFile: dir + "/inventory.yaml", atomically: true, encoding: .utf8)
+            try """
+            apiVersion: chaos/v1
+            kind: Experiment
+            name: pause-every-10s
+            target: victim
+            fault: {type: process.pause, duration: 2s}
+            probes:
+              - {name: alive, type: command, command: [/bin/true], interval: 250ms, timeout: 250ms}
+            expect: {recoverWithin: 2s}
+            schedule: {cron: "*/10 * * * * *", workdays: [mon, tue, wed, thu, fri, sat, sun], hours: "00:00-24:00"}
+            """.write(toFile: dir + "/exp/pause.yaml", atomically: true, encoding: .utf8)
+            for name in Self.names {
+                try """
+                apiVersion: chaos/v1
+                kind: ControllerConfig
+                experiments: \(dir)/exp
+                inventory: \(dir)/inventory.yaml
+                stateDir: \(dir)/\(name)
+                identity: {name: controller, pkiDir: \(pki)}
+                schedule: {tick: 1s, grace: 30s}
+                gate: 500ms
+                store: {postgres: "\(pg.tcpURL)", lease: 3s}
+                """.write(toFile: "\(dir)/\(name).yaml", atomically: true, encoding: .utf8)
+            }
+            let validate = try Harness.run(["validate", dir + "/c1.yaml", dir + "/exp/pause.yaml", dir + "/inventory.yaml"], state: dir)
+            try #require(validate.status == 0, "\(validate.stdout) \(validate.stderr)")
+            agent = try lab.start("db1", [Harness.chaos, "agent", "--config", dir + "/agent.yaml"], log: dir + "/agent.log")
+        }
+
+        func start(_ name: String) throws {
+            controllers[name] = try lab.start(name, [Harness.chaos, "controller", "--config", "\(dir)/\(name).yaml"], log: "\(dir)/\(name).log")
+        }
+
+        /// The controller's pid (`ip netns exec` execs chaos, which execs chaos-remote: one pid).
+        func pid(_ name: String) -> Int32? { controllers[name].map(\.processIdentifier) }
+
+        func log(_ name: String) -> String { (try? String(contentsOfFile: "\(dir)/\(name).log", encoding: .utf8)) ?? "" }
+
+        /// The leader as the store says: (controller name, epoch), nil when none leads.
+        func leader() -> (name: String, epoch: Int64)? {
+            guard let row = try? pg.psql("SELECT holder, epoch FROM chaos_leader WHERE expires_at > now()"), !row.isEmpty else { return nil }
+            let parts = row.split(separator: "|")
+            guard parts.count == 2, let pid = parts[0].split(separator: "#").last.flatMap({ Int32($0) }), let epoch = Int64(parts[1]) else { return nil }
+            return controllers.first { $0.value.processIdentifier == pid && $0.value.isRunning }.map { ($0.key, epoch) }
+        }
+
+        func waitForLeader(other than: String? = nil, timeout: TimeInterval = 20) -> (name: String, epoch: Int64)? {
+            var found: (name: String, epoch: Int64)?
+            _ = Harness.waitUntil(timeout: timeout) {
+                found = leader()
+                return found != nil && found?.name != than
+            }
+            return found?.name == than ? nil : found
+        }
+
+        /// Runs stored (finished fires), all controllers together.
+        func finishedRuns() -> Int { Int((try? pg.psql("SELECT count(*) FROM chaos_fires WHERE state = 'finished'")) ?? "0") ?? 0 }
+
+        /// The newest run start (a fire started or finished) decided after `ms`, in ms since the epoch.
+        func runStartedAfter(_ ms: Int64) -> Int64? {
+            let text = (try? pg.psql("SELECT min(decided_ms) FROM chaos_fires WHERE holder IS NOT NULL AND state IN ('started','finished') AND decided_ms > \(ms)")) ?? ""
+            return Int64(text)
+        }
+
+        func cut(_ name: String, _ on: Bool) throws {
+            if on {
+                try lab.run(name, ["/usr/sbin/nft", "add table inet hacut; add chain inet hacut out { type filter hook output priority 0; }; add rule inet hacut out ip daddr 10.88.0.2 drop"])
+            } else {
+                try lab.run(name, ["/usr/sbin/nft", "delete table inet hacut"])
+            }
+        }
+
+        deinit {
+            for p in controllers.values where p.isRunning { kill(p.processIdentifier, SIGCONT); kill(p.processIdentifier, SIGKILL) }
+            if let agent, agent.isRunning { kill(agent.processIdentifier, SIGKILL) }
+            pg.stop()
+            lab.destroy()
+        }
+    }
+
+    @Test("leader killed, stopped past its lease, cut off from PostgreSQL; PostgreSQL down: every fire decided once, no fault outlives its lease")
+    func failover() throws {
+        let cluster = try Cluster()
+        let victim = try Harness.victim(named: cluster.victimName, seconds: 900)
+        defer { Harness.cleanup(victim) }
+        for name in ["c1", "c2", "c3"] { try cluster.start(name) }
+        let first = try #require(cluster.waitForLeader(), "one of three controllers leads: \(cluster.log("c1"))")
+        #expect(Harness.waitUntil(timeout: 40) { cluster.finishedRuns() >= 2 }, "runs finish under the first leader: \(cluster.log(first.name))")
+
+        // 1. The leader is killed: another takes over within the lease (3 s) and a run starts.
+        var failovers: [Double] = []
+        var leader = first
+        for _ in 0..<2 {
+            let killedAt = Harness.nowMs()
+            kill(try #require(cluster.pid(leader.name)), SIGKILL)
+            cluster.controllers[leader.name]?.waitUntilExit()
+            let next = try #require(cluster.waitForLeader(other: leader.name), "a standby takes over")
+            #expect(next.epoch > leader.epoch, "a takeover grows the epoch")
+            #expect(Harness.waitUntil(timeout: 25) { cluster.runStartedAfter(killedAt) != nil }, "the new leader starts runs: \(cluster.log(next.name))")
+            if let started = cluster.runStartedAfter(killedAt) { failovers.append(Double(started - killedAt) / 1000) }
+            try cluster.start(leader.name)
+            leader = next
+        }
+
+        // 2. The leader stops (SIGSTOP) while its fault is held, for longer than its lease: the agent
+        //    ends the fault, another controller leads; woken, the old one steps down and starts nothing.
+        #expect(Harness.waitUntil(timeout: 25) { Harness.state(victim.processIdentifier) == "T" }, "a fault is held")
+        let stopped = leader
+        let stoppedPid = try #require(cluster.pid(stopped.name))
+        kill(stoppedPid, SIGSTOP)
+        let successor = try #require(cluster.waitForLeader(other: stopped.name), "a standby takes over from the stopped leader")
+        #expect(Harness.waitUntil(timeout: 8) { Harness.state(victim.processIdentifier) != "T" }, "the stopped leader's fault ended with its lease or duration")
+        sleep(4)
+        kill(stoppedPid, SIGCONT)
+        #expect(Harness.waitUntil(timeout: 10) { cluster.log(stopped.name).contains("no longer leading") }, "the woken leader knows it lost the lead: \(cluster.log(stopped.name))")
+        let epochFile = (try? String(contentsOfFile: cluster.dir + "/agent/controller-epoch", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(epochFile.flatMap { Int64($0) }.map { $0 >= successor.epoch } == true, "the agent knows the new epoch: \(epochFile ?? "none")")
+        leader = successor
+
+        // 3. The leader is cut off from PostgreSQL: it steps down (its runs revert), another leads.
+        #expect(Harness.waitUntil(timeout: 25) { cluster.runStartedAfter(Harness.nowMs() - 1000) != nil })
+        try cluster.cut(leader.name, true)
+        let afterCut = try #require(cluster.waitForLeader(other: leader.name), "a standby takes over from the cut-off leader")
+        #expect(Harness.waitUntil(timeout: 10) { cluster.log(leader.name).contains("no longer leading") }, "\(cluster.log(leader.name))")
+        try cluster.cut(leader.name, false)
+        leader = afterCut
+
+        // 4. PostgreSQL down: nothing starts; faults end with their leases; back up, runs go on.
+        try cluster.pg.kill()
+        let downAt = Harness.nowMs()
+        sleep(8)
+        #expect(Harness.state(victim.processIdentifier) != "T", "no fault outlives its lease while the store is down")
+        try cluster.pg.start()
+        #expect(Harness.waitUntil(timeout: 40) { cluster.runStartedAfter(downAt + 8000) != nil }, "runs start again once PostgreSQL is back: \(cluster.log(leader.name))")
+        let before = cluster.finishedRuns()
+        #expect(Harness.waitUntil(timeout: 30) { cluster.finishedRuns() > before })
+
+        // The end: SIGTERM everyone (each reverts and stores what it ran).
+        for p in cluster.controllers.values where p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        for p in cluster.controllers.values { p.waitUntilExit() }
+        #expect(Harness.state(victim.processIdentifier) == "S", "nothing left paused")
+
+        // Every 10-second moment from the first to the last decided one has exactly one record (PK),
+        // run or skipped/missed with a reason; every stored run belongs to one fire.
+        let rows = try cluster.pg.psql("SELECT scheduled_ms, state, coalesce(reason, ''), coalesce(run_id, '') FROM chaos_fires ORDER BY scheduled_ms")
+            .split(separator: "\n").map { $0.split(separator: "|", omittingEmptySubsequences: false).map(String.init) }
+        let moments = rows.compactMap { Int64($0[0]) }
+        let firstMs = try #require(moments.first), lastMs = try #require(moments.last)
+        let missing = stride(from: firstMs, through: lastMs, by: 10_000).filter { !moments.contains($0) }
+        #expect(missing.isEmpty, "every moment decided: missing \(missing.map { Date(timeIntervalSince1970: Double($0) / 1000) })")
+        for r in rows where ["skipped", "missed", "interrupted"].contains(r[1]) {
+            #expect(!r[2].isEmpty, "a fire not run says why: \(r)")
+        }
+        let runIDs = rows.map { $0[3] }.filter { !$0.isEmpty }
+        #expect(Set(runIDs).count == runIDs.count, "one run per fire")
+        let stored = try cluster.pg.psql("SELECT count(*) FROM chaos_runs WHERE run_id NOT IN (SELECT run_id FROM chaos_fires WHERE run_id IS NOT NULL)")
+        #expect(stored == "0", "every stored run has its fire")
+        // The agent injected at most once per started fire (the idempotency keys are the runs').
+        let faults = try cluster.lab.run("db1", ["/usr/bin/curl", "-sS", "--max-time", "10", "--cacert", cluster.pki + "/ca.pem", "--cert", cluster.pki + "/controller.pem",
+                                                 "--key", cluster.pki + "/controller-key.pem", "https://10.88.0.10:7433/v1/faults?all=true"]).stdout
+        let list = (try? JSONSerialization.jsonObject(with: Data(faults.utf8)) as? [[String: Any]]) ?? []
+        let injected = list.count
+        let runsStarted = rows.filter { !$0[3].isEmpty && $0[1] != "skipped" }.count
+        #expect(injected <= runsStarted && injected > 0, "injections \(injected) ≤ runs started \(runsStarted)")
+        #expect(list.allSatisfy { !["injecting", "injected", "reverting"].contains($0["state"] as? String ?? "") }, "no fault left held: \(faults.prefix(400))")
+        let summary = "failover (kill → next run started): \(failovers.map { String(format: "%.1f s", $0) }.joined(separator: ", ")); fires \(rows.count), runs \(runsStarted), injections \(injected)"
+        print(summary)
+        try? summary.write(toFile: NSTemporaryDirectory() + "chaos-failover-summary.txt", atomically: true, encoding: .utf8)
+        #expect(failovers.allSatisfy { $0 < 3 + 10 + 2 }, "a run starts within the lease, a schedule step and a tick: \(failovers)")
+    }
+}
