@@ -41,6 +41,26 @@ struct DashboardTests {
         #expect(page.contains("No stored runs."))
     }
 
+    @Test("with a shared store: who leads, since when, which controller serves the page, and the others' health")
+    func leadership() async {
+        var o = await FakeBackend().overview()
+        o.leadership = ControllerLeadership(role: "standby", holder: "controller@ctl2#31", store: "postgres://chaos@db/chaos",
+                                            leader: LeaderRecord(holder: "controller@ctl1#42", epoch: 7, sinceMs: 1_700_000_000_000, expiresMs: 1_700_000_015_000, nowMs: 1_700_000_005_000),
+                                            epoch: nil,
+                                            peers: [ControllerPeer(holder: "controller@ctl1#42", api: "https://10.0.0.5:7434/", role: "leader", version: "0.1.0", startedMs: 0, ageMs: 2_000),
+                                                    ControllerPeer(holder: "controller@ctl2#31", api: nil, role: "standby", version: "0.1.0", startedMs: 0, ageMs: 1_000),
+                                                    ControllerPeer(holder: "controller@ctl3#<b>", api: nil, role: "standby", version: "0.1.0", startedMs: 0, ageMs: 45_000)])
+        let page = dashboard.overview(o, recent: [], who: .by("alice", .viewer))
+        #expect(page.contains("<b>controller@ctl1#42</b> leads (epoch 7) since 2023-11-14 22:13:20 UTC."), "\(page)")
+        #expect(page.contains("This page is served by controller@ctl2#31 (standby)."))
+        #expect(page.contains("<td>controller@ctl2#31 (this one)</td><td class=\"ok\">standby</td><td>1 s ago</td>"), "\(page)")
+        #expect(page.contains("controller@ctl3#&lt;b&gt;</td><td class=\"failing\">standby</td><td>45 s ago</td>"), "unhealthy and escaped: \(page)")
+        o.leadership?.leader = nil
+        #expect(dashboard.overview(o, recent: [], who: .by("alice", .viewer)).contains("no controller leads</span>: nothing starts until one takes the lead."))
+        o.leadership = ControllerLeadership(role: "single", holder: "controller@ctl1#42", store: "sqlite:/var/lib/chaos-controller/runs")
+        #expect(!dashboard.overview(o, recent: [], who: .by("alice", .viewer)).contains("id=\"leadership\""), "a single controller shows no election")
+    }
+
     @Test("pages load nothing from elsewhere: no scripts, no external URLs, a strict content security policy")
     func selfContained() async {
         let backend = FakeBackend()

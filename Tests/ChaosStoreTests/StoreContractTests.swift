@@ -26,7 +26,7 @@ struct StoreContractTests {
             guard PostgresLab.unavailable == nil else { return nil }
             let url = try PostgresLab.shared().freshDatabase()
             let log = VerdictLog(path: try SQLiteRunStore.prepareDirectory(dir) + "/verdicts.jsonl")
-            let s = try await PostgresStore.open(try PostgresURL.parse(url), deadline: .seconds(5), verdictLog: log)
+            let s = try await PostgresStore.open(try PostgresURL.parse(url), deadline: .seconds(20), verdictLog: log)
             return (s, log, { await s.close() })
         }
     }

@@ -64,6 +64,10 @@ public final class Controller: @unchecked Sendable {
         var experiments = 0
         var agents: AgentsSummary?
         var polling = false
+        /// Halts and resumes made here: being written to the store, and made in all. A read of the
+        /// store's halt started before a change here must not undo it.
+        var haltWrites = 0
+        var haltChanges = 0
     }
     struct LiveEntry {
         var experiment: String
@@ -122,7 +126,7 @@ public final class Controller: @unchecked Sendable {
                 throw .internalError("controller.store", "This store cannot keep the controller's fire records.")
             }
             // Two controllers on one SQLite store would run every fire twice: the second refuses to start.
-            lock = try ControllerLock.take(config.storeDir)
+            if config.lockStore { lock = try ControllerLock.take(config.storeDir) }
             store = own
         }
         self.store = store
@@ -302,7 +306,7 @@ public final class Controller: @unchecked Sendable {
         // fire another controller decided first is left to it.
         var decisions: [(PlannedFire, FireRecord)] = []
         for f in due.missed {
-            decisions.append((f, make(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before a controller could start it", nil)))
+            decisions.append((f, make(f, .missed, "scheduled \(Self.text(DueFires.Key(f).scheduledMs)), more than the grace (\(config.grace)) before the controller could start it", nil)))
         }
         // Moments closed by the calendar's days and hours are not worth a record (every cron match at
         // night would be one); blackouts, holidays, spacing, busy targets and halts are.

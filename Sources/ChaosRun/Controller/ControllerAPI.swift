@@ -61,6 +61,8 @@ extension Controller: ControllerBackend {
         let state = HaltState(halted: true, by: who, reason: reason, at: start)
         let aborted = shared.withLock { s -> [String] in
             s.halt = state
+            s.haltWrites += 1
+            s.haltChanges += 1
             return s.live.keys.sorted()
         }
         await persist(state)
@@ -80,6 +82,8 @@ extension Controller: ControllerBackend {
         let before = shared.withLock { s -> HaltState in
             let b = s.halt
             s.halt = .running
+            s.haltWrites += 1
+            s.haltChanges += 1
             return b
         }
         await persist(.running)
@@ -92,7 +96,11 @@ extension Controller: ControllerBackend {
         return HaltOutcome(halt: .running, agents: agents, abortedRuns: [], elapsedMs: nowMs() - start)
     }
 
+    /// Stores the halt state for a restart and for the other controllers of a shared store (which
+    /// read it every second); until it is written, this controller's reads of the store do not undo
+    /// it (`haltWrites`).
     private func persist(_ state: HaltState) async {
+        defer { shared.withLock { $0.haltWrites -= 1 } }
         do {
             let data = try JSONEncoder().encode(state)
             try await store.setValue(String(decoding: data, as: UTF8.self), for: Self.haltKey)

@@ -108,13 +108,15 @@ extension Controller {
 
     /// Takes a halt or resume made through another controller (or by hand in the store).
     func refreshHalt(_ store: any SharedControllerStore) async {
-        guard let stored = await storedHalt(store) else { return }
-        let before = shared.withLock { s -> HaltState in
+        guard let generation = shared.withLock({ $0.haltWrites == 0 ? $0.haltChanges : nil }), let stored = await storedHalt(store) else { return }
+        let before = shared.withLock { s -> HaltState? in
+            // A halt or resume made here meanwhile is newer than what was read.
+            guard s.haltWrites == 0, s.haltChanges == generation, s.halt != stored else { return nil }
             let b = s.halt
             s.halt = stored
             return b
         }
-        guard before != stored else { return }
+        guard before != nil else { return }
         metrics.halted(stored.halted)
         log(stored.halted ? "HALTED (seen in the shared store) by \(stored.by ?? "?"): \(stored.reason ?? "")" : "resumed (seen in the shared store)")
     }

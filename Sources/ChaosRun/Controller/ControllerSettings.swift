@@ -26,6 +26,10 @@ public struct ControllerSettings: Sendable {
     public var shared: SharedStoreSettings?
     /// This controller's name (its certificate's CN), the first part of its holder name.
     public var name: String = "controller"
+    /// Whether it holds its SQLite store exclusively (`runs/controller.lock`), refusing to start
+    /// beside another controller. Off only for tests that play a crash in process (the kernel
+    /// releases a dead process's lock; an abandoned controller in the same process keeps it).
+    public var lockStore = true
 
     public init(experiments: String, inventory: String, storeDir: String, seed: UInt64 = 0, grace: ChaosDuration = .seconds(300),
                 tick: ChaosDuration = .seconds(10), gate: ChaosDuration = .seconds(5), api: ControllerAPISettings? = nil, notify: [WebhookSpec] = [],

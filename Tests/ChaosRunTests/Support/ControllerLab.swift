@@ -62,7 +62,10 @@ struct ControllerLab {
     }
 
     func settings(tick: ChaosDuration = .seconds(1), grace: ChaosDuration = .seconds(300), gate: ChaosDuration = .seconds(1)) -> ControllerSettings {
-        ControllerSettings(experiments: experiments, inventory: dir + "/inventory.yaml", storeDir: storeDir, grace: grace, tick: tick, gate: gate)
+        var s = ControllerSettings(experiments: experiments, inventory: dir + "/inventory.yaml", storeDir: storeDir, grace: grace, tick: tick, gate: gate)
+        // A "killed" controller here is abandoned in process, its lock still held.
+        s.lockStore = false
+        return s
     }
 
     /// A store of its own on the lab's directory (to write what an earlier controller would have).
