@@ -66,4 +66,23 @@ extension RunServices {
     static func storeDirectory(_ option: String?, global: GlobalOptions) -> String {
         storeDirectory(option, settings: global.settings)
     }
+
+    /// The runs to read: a shared PostgreSQL store when `url` is given (`--store postgres://...`,
+    /// the password from the URL or `PGPASSWORD`, as libpq takes it), else the SQLite store of
+    /// ``storeDirectory(_:global:)``. Returns the store, where it is (for messages, without the
+    /// password) and how to close it.
+    static func runStore(url: String?, storeDir: String?, global: GlobalOptions) async throws(ChaosError)
+        -> (store: any RunStoring, name: String, close: @Sendable () async -> Void) {
+        let services = try required()
+        guard let url else {
+            let dir = storeDirectory(storeDir, global: global)
+            return (try services.store(dir), dir, {})
+        }
+        _ = try PostgresURL.parse(url)
+        guard let open = services.sharedStore else {
+            throw .internalError("store.unsupported", "This build of chaos cannot read a PostgreSQL store.")
+        }
+        let shared = try await open(SharedStoreSettings(url: url, password: Environment.value("PGPASSWORD")), storeDirectory(storeDir, global: global))
+        return (shared, PostgresURL.redacted(url), { await shared.close() })
+    }
 }

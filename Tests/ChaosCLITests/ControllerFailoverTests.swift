@@ -217,6 +217,10 @@ struct ControllerFailoverTests {
         let standby = try #require(Cluster.names.first { $0 != current.name && cluster.controllers[$0]?.isRunning == true })
         let overview = try cluster.api(standby, "GET", "/api/v1/overview")
         #expect(overview.contains("\"role\":\"standby\"") && overview.contains("\"epoch\":\(current.epoch)"), "the standby shows who leads: \(overview.prefix(600))")
+        // /metrics: the leader says it leads, with its epoch; a standby says it does not.
+        let leaderMetrics = try cluster.api(current.name, "GET", "/metrics"), standbyMetrics = try cluster.api(standby, "GET", "/metrics")
+        #expect(leaderMetrics.contains("chaos_controller_leader 1") && leaderMetrics.contains("chaos_controller_epoch \(current.epoch)"), "\(leaderMetrics.suffix(800))")
+        #expect(standbyMetrics.contains("chaos_controller_leader 0"), "\(standbyMetrics.suffix(800))")
         let haltedAt = Harness.nowMs()
         let halt = try cluster.api(standby, "POST", "/api/v1/halt", #"{"reason": "game day over"}"#)
         #expect(halt.contains("\"halted\":true"), "\(halt)")
@@ -258,6 +262,16 @@ struct ControllerFailoverTests {
         let runsStarted = rows.filter { !$0[3].isEmpty && $0[1] != "skipped" }.count
         #expect(injected <= runsStarted && injected > 0, "injections \(injected) ≤ runs started \(runsStarted)")
         #expect(list.allSatisfy { !["injecting", "injected", "reverting"].contains($0["state"] as? String ?? "") }, "no fault left held: \(faults.prefix(400))")
+        // The CLI reads the shared store as it reads a SQLite one.
+        let verdicts = try cluster.lab.run("c1", [Harness.chaos, "verdicts", "--store", cluster.pg.tcpURL, "--limit", "100", "--output", "json"])
+        let storedRuns = Int(try cluster.pg.psql("SELECT count(*) FROM chaos_runs"))
+        #expect(verdicts.status == 0 && verdicts.stdout.components(separatedBy: "\"runID\"").count - 1 == storedRuns,
+                "\(verdicts.stdout.prefix(300)) \(verdicts.stderr)")
+        let firstRun = try #require(runIDs.first)
+        let report = try cluster.lab.run("c1", [Harness.chaos, "report", "--store", cluster.pg.tcpURL, firstRun])
+        #expect(report.status == 0 && report.stdout.contains(firstRun), "\(report.stdout.prefix(300)) \(report.stderr)")
+        let wrong = try cluster.lab.run("c1", [Harness.chaos, "verdicts", "--store", "postgres://chaos:hunter2@10.88.0.2:1/chaos"], timeout: 30)
+        #expect(wrong.status != 0 && !wrong.stderr.contains("hunter2") && wrong.stderr.contains("PostgreSQL store"), "\(wrong.stderr)")
         let summary = "failover (kill → next run started): \(failovers.map { String(format: "%.1f s", $0) }.joined(separator: ", ")); fires \(rows.count), runs \(runsStarted), injections \(injected)\n"
             + rows.map { $0.joined(separator: " | ") }.joined(separator: "\n")
         print(summary)

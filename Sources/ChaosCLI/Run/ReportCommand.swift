@@ -16,6 +16,7 @@ struct ReportCommand: AsyncParsableCommand {
           chaos report r-3f9a2c1b -o html --file kill-db.html
           chaos report --experiment kill-db-primary --since 7d -o junit --file chaos-junit.xml
           chaos report --last 10 -o md
+          PGPASSWORD=... chaos report --store postgres://chaos@db.example/chaos --last 5 -o html --file last5.html
         """
     )
     @Argument(help: ArgumentHelp("Run ids (see 'chaos verdicts'); none: the runs the filters select.", valueName: "run")) var runs: [String] = []
@@ -28,6 +29,7 @@ struct ReportCommand: AsyncParsableCommand {
     @Option(help: "The newest this many runs (without run ids; default 1).") var last: Int?
     @Option(help: "A title for several runs.") var title: String?
     @Option(help: ArgumentHelp("Where runs are stored (env CHAOS_STORE_DIR; default STATE_DIR/runs).", valueName: "dir")) var storeDir: String?
+    @Option(help: ArgumentHelp("Read the PostgreSQL store that several controllers share instead (its password from the URL or PGPASSWORD).", valueName: "postgres-url")) var store: String?
     @Option(help: ArgumentHelp("Where the fault ledger lives (env CHAOS_STATE_DIR).", valueName: "dir")) var stateDir: String?
 
     /// `--format` and `--out` were the names before `-o/--output` meant a format everywhere.
@@ -49,8 +51,17 @@ struct ReportCommand: AsyncParsableCommand {
 
     private func render() async throws(ChaosError) -> Int32 {
         let services = try RunServices.required()
-        let dir = RunServices.storeDirectory(storeDir, global: global)
-        let store = try services.store(dir)
+        let (store, dir, close) = try await RunServices.runStore(url: self.store, storeDir: storeDir, global: global)
+        let selected: [RunRecord]
+        do { selected = try await select(store, dir) } catch {
+            await close()
+            throw error
+        }
+        await close()
+        return try write(services.render(selected, chosenFormat.rawValue, title), count: selected.count)
+    }
+
+    private func select(_ store: any RunStoring, _ dir: String) async throws(ChaosError) -> [RunRecord] {
         var selected: [RunRecord] = []
         if runs.isEmpty {
             let limit = last ?? (experiment != nil || since != nil ? 100 : 1)
@@ -64,12 +75,15 @@ struct ReportCommand: AsyncParsableCommand {
                 selected.append(r)
             }
         }
-        let text = services.render(selected, chosenFormat.rawValue, title)
+        return selected
+    }
+
+    private func write(_ text: String, count: Int) throws(ChaosError) -> Int32 {
         if let out = file ?? out {
             do { try text.write(toFile: out, atomically: true, encoding: .utf8) } catch {
                 throw ChaosError("report.io", "Cannot write '\(out)': \(error.localizedDescription).")
             }
-            Console.err("Wrote \(chosenFormat.rawValue) report of \(selected.count) run\(selected.count == 1 ? "" : "s") to \(out).")
+            Console.err("Wrote \(chosenFormat.rawValue) report of \(count) run\(count == 1 ? "" : "s") to \(out).")
         } else {
             Console.out(text)
         }
