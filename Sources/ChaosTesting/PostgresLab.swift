@@ -59,10 +59,13 @@ public final class PostgresLab: @unchecked Sendable {
     private static let sharedLab = Mutex<PostgresLab?>(nil)
 
     /// A new empty database on this server; its URL.
-    public func freshDatabase() throws -> String {
+    public func freshDatabase() throws -> String { try freshDatabaseNamed().url }
+
+    /// A new empty database on this server: its URL and name (for ``psql(_:database:)``).
+    public func freshDatabaseNamed() throws -> (url: String, name: String) {
         let name = "t_" + UUID().uuidString.prefix(8).lowercased()
         try asPostgres(["\(Self.bin)/createdb", "-h", dir, "-p", String(port), "-U", "chaos", name])
-        return "postgres://chaos@/\(name)?host=\(dir)&port=\(port)"
+        return ("postgres://chaos@/\(name)?host=\(dir)&port=\(port)", name)
     }
 
     /// `postgres://chaos@/chaos?host=DIR&port=PORT`.
@@ -86,8 +89,8 @@ public final class PostgresLab: @unchecked Sendable {
 
     /// Runs SQL with psql, as a second client would.
     @discardableResult
-    public func psql(_ sql: String) throws -> String {
-        try asPostgres(["/usr/bin/psql", "-h", dir, "-p", String(port), "-U", "chaos", "-d", "chaos", "-At", "-c", sql])
+    public func psql(_ sql: String, database: String = "chaos") throws -> String {
+        try asPostgres(["/usr/bin/psql", "-h", dir, "-p", String(port), "-U", "chaos", "-d", database, "-At", "-c", sql])
     }
 
     @discardableResult

@@ -28,10 +28,17 @@ struct PostgresURLTests {
 @Suite("The PostgreSQL store: leadership and fires", .serialized, .enabled(if: PostgresLab.unavailable == nil, "needs root and PostgreSQL 15 (apt install postgresql-15)"))
 final class PostgresStoreTests {
     let lab: PostgresLab
-    init() throws { lab = try PostgresLab() }
-    deinit { lab.stop() }
+    /// A database of its own for each test, on the process's shared server (the test that kills
+    /// PostgreSQL starts a server of its own).
+    let url: String
+    let database: String
+    init() throws {
+        lab = try PostgresLab.shared()
+        (url, database) = try lab.freshDatabaseNamed()
+    }
 
-    func open() async throws -> PostgresStore { try await Self.open(lab.url) }
+    func open() async throws -> PostgresStore { try await Self.open(url) }
+    func psql(_ sql: String) throws -> String { try lab.psql(sql, database: database) }
     static func open(_ url: String) async throws -> PostgresStore { try await PostgresStore.open(try PostgresURL.parse(url), deadline: .seconds(3)) }
 
     static func fire(_ experiment: String, at ms: Int64) -> FireRecord {
@@ -40,12 +47,12 @@ final class PostgresStoreTests {
 
     @Test("two controllers opening the store at once migrate it once")
     func migrations() async throws {
-        let url = lab.url
+        let url = self.url
         async let a = Self.open(url)
         async let b = Self.open(url)
         let (x, y) = try await (a, b)
         await x.close(); await y.close()
-        #expect(try lab.psql("SELECT string_agg(version::text, ',') FROM chaos_schema") == "1,2")
+        #expect(try psql("SELECT string_agg(version::text, ',') FROM chaos_schema") == "1,2")
     }
 
     @Test("one leader at a time: the lease is kept by renewing, taken over with a higher epoch when it runs out, handed over at once on release")
@@ -100,13 +107,15 @@ final class PostgresStoreTests {
         do { _ = try await store.claim([Self.fire("kill-app", at: 3000)], holder: "a#1", epoch: lead.epoch); Issue.record("a lost the lead") } catch {
             #expect(error.code == "controller.notLeader")
         }
-        #expect(try lab.psql("SELECT count(*) FROM chaos_fires") == "3")
-        #expect(try lab.psql("SELECT string_agg(DISTINCT holder || '@' || epoch, ',') FROM chaos_fires") == "a#1@1")
+        #expect(try psql("SELECT count(*) FROM chaos_fires") == "3")
+        #expect(try psql("SELECT string_agg(DISTINCT holder || '@' || epoch, ',') FROM chaos_fires") == "a#1@1")
     }
 
     @Test("PostgreSQL down: every operation fails within its deadline with a clear error; back up, the store works again")
     func down() async throws {
-        let store = try await open()
+        let lab = try PostgresLab()
+        defer { lab.stop() }
+        let store = try await Self.open(lab.url)
         defer { Task { await store.close() } }
         _ = try await store.acquireLeadership("a#1", ttl: .seconds(30))
         try lab.kill()
