@@ -5,7 +5,7 @@ import Foundation
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "Print what the fault descriptors decide: the experiment JSON Schema, or the fault tables of the docs.",
+        abstract: "Print the JSON Schema of a file kind (experiment, inventory, controller-config), or the fault tables of the docs.",
         discussion: """
         The fault parts of both come from the fault descriptors (Sources/ChaosCore/Faults/Descriptors), \
         so they cannot drift from what 'chaos validate' accepts. The committed copies are checked by a \
@@ -13,15 +13,27 @@ struct SchemaCommand: ParsableCommand {
 
         Examples:
           chaos schema experiment > docs/schema/experiment.schema.json
+          chaos schema inventory
+          chaos schema controller-config
           chaos schema fault-tables
           chaos schema fault-tables --into docs/formats.md
         """,
-        subcommands: [Experiment.self, FaultTablesCommand.self]
+        subcommands: [Experiment.self, InventorySchema.self, ControllerConfigSchema.self, FaultTablesCommand.self]
     )
 
     struct Experiment: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "experiment", abstract: "Print the JSON Schema of experiment files.")
         func run() { Console.out(ExperimentSchema.text().trimmingWhitespace()) }
+    }
+
+    struct InventorySchema: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "inventory", abstract: "Print the JSON Schema of inventory files.")
+        func run() { Console.out(WrittenSchemas.inventory) }
+    }
+
+    struct ControllerConfigSchema: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "controller-config", abstract: "Print the JSON Schema of the controller's configuration (controller.yaml).")
+        func run() { Console.out(WrittenSchemas.controllerConfig) }
     }
 
     struct FaultTablesCommand: ParsableCommand {

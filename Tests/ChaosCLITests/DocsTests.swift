@@ -21,8 +21,7 @@ struct DocsTests {
 
     static var exampleFiles: [String] {
         files(in: "experiments/examples", ext: [".yaml", ".json"]) + files(in: "experiments/sandbox", ext: [".yaml", ".json"])
-            // The controller's configuration has no JSON Schema; chaos validate checks it (controllerConfigValidates).
-            + files(in: "deploy", ext: [".yaml", ".json"]).filter { $0 != "deploy/controller.example.yaml" }
+            + files(in: "deploy", ext: [".yaml", ".json"])
     }
 
     static var fixtureFiles: [String] { files(in: "Tests/Fixtures/invalid", ext: [".yaml", ".json"]) }
@@ -155,6 +154,16 @@ struct DocsTests {
             return line.dropFirst(3).split(separator: "`").first.map(String.init)
         }.filter { FaultKind(rawValue: $0) != nil })
         #expect(listed == Set(FaultCatalog.all.map(\.kind.rawValue)))
+    }
+
+    @Test("chaos schema inventory|controller-config print the committed schemas in docs/schema/")
+    func writtenSchemas() throws {
+        for (kind, file) in [("inventory", "inventory.schema.json"), ("controller-config", "controller-config.schema.json")] {
+            let out = try Harness.run(["schema", kind], state: Harness.stateDir())
+            let committed = try String(contentsOfFile: Self.root + "/docs/schema/" + file, encoding: .utf8)
+            #expect(out.status == 0 && out.stdout.trimmingWhitespace() == committed.trimmingWhitespace(), "\(kind)")
+            #expect((try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8))) != nil, "\(kind) is JSON")
+        }
     }
 
     @Test("the JSON Schemas agree with the validator on every example and fixture",
