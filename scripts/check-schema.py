@@ -5,7 +5,7 @@ Usage: scripts/check-schema.py [--schema-dir DIR] FILE...
 
 For each file prints `FILE: valid`, or `FILE: invalid: ...` followed by the first problems, each with
 the JSON pointer of the field and its line in the file. The schema is chosen by the file's `kind`
-(Experiment, Inventory or ControllerConfig). Exit status: 0 when every file is valid, 1 when any is invalid, 2 on usage
+(Experiment, Inventory, ControllerConfig or AgentConfig). Exit status: 0 when every file is valid, 1 when any is invalid, 2 on usage
 errors (no files, unreadable file, missing Python package).
 
 The schemas catch most mistakes; `chaos validate` is the authority and checks a few more rules (names
@@ -23,7 +23,7 @@ import re
 import sys
 
 MAX_ERRORS = 8
-KINDS = {"Experiment": "experiment.schema.json", "Inventory": "inventory.schema.json", "ControllerConfig": "controller-config.schema.json"}
+KINDS = {"Experiment": "experiment.schema.json", "Inventory": "inventory.schema.json", "ControllerConfig": "controller-config.schema.json", "AgentConfig": "agent-config.schema.json"}
 
 
 def need(module, package):

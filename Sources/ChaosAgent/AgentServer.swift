@@ -74,7 +74,7 @@ public enum AgentServer {
         // Bounded connections: a cap, and a TLS handshake that must finish in seconds.
         let connections = ConnectionCount()
         let server = HTTPServerBuilder.guarded(http, tls: config.plaintext ? nil : try tlsConfiguration(config),
-                                               limits: config.connections, count: connections)
+                                               limits: ConnectionLimits(maxConnections: config.maxConnections, handshakeTimeout: .nanoseconds(Int64(config.handshakeTimeout.components.seconds) * 1_000_000_000 + config.handshakeTimeout.components.attoseconds / 1_000_000_000)), count: connections)
         let app = Application(router: router, server: server,
                               configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
 

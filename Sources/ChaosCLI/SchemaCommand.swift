@@ -5,7 +5,7 @@ import Foundation
 struct SchemaCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "schema",
-        abstract: "Print the JSON Schema of a file kind (experiment, inventory, controller-config), or the fault tables of the docs.",
+        abstract: "Print the JSON Schema of a file kind (experiment, inventory, controller-config, agent-config), or the fault tables of the docs.",
         discussion: """
         The fault parts of both come from the fault descriptors (Sources/ChaosCore/Faults/Descriptors), \
         so they cannot drift from what 'chaos validate' accepts. The committed copies are checked by a \
@@ -15,10 +15,11 @@ struct SchemaCommand: ParsableCommand {
           chaos schema experiment > docs/schema/experiment.schema.json
           chaos schema inventory
           chaos schema controller-config
+          chaos schema agent-config
           chaos schema fault-tables
           chaos schema fault-tables --into docs/formats.md
         """,
-        subcommands: [Experiment.self, InventorySchema.self, ControllerConfigSchema.self, FaultTablesCommand.self]
+        subcommands: [Experiment.self, InventorySchema.self, ControllerConfigSchema.self, AgentConfigSchema.self, FaultTablesCommand.self]
     )
 
     struct Experiment: ParsableCommand {
@@ -34,6 +35,11 @@ struct SchemaCommand: ParsableCommand {
     struct ControllerConfigSchema: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "controller-config", abstract: "Print the JSON Schema of the controller's configuration (controller.yaml).")
         func run() { Console.out(WrittenSchemas.controllerConfig) }
+    }
+
+    struct AgentConfigSchema: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "agent-config", abstract: "Print the JSON Schema of the agent's configuration (agent.yaml).")
+        func run() { Console.out(WrittenSchemas.agentConfig) }
     }
 
     struct FaultTablesCommand: ParsableCommand {

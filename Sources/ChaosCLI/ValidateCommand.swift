@@ -5,7 +5,7 @@ import Foundation
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
-        abstract: "Check experiment, inventory and controller files; report every problem with its position.",
+        abstract: "Check experiment, inventory, controller and agent files; report every problem with its position.",
         discussion: """
         Each problem is printed as FILE:LINE:COLUMN: field.path: what is wrong; hint. \
         Exits 64 when any file is invalid, 0 when all are valid. YAML and JSON are both accepted.
@@ -15,6 +15,7 @@ struct ValidateCommand: ParsableCommand {
           chaos validate experiments/sandbox            (every *.yaml, *.yml, *.json in it)
           chaos validate deploy/inventory.yaml --output json
           chaos validate /etc/chaos/controller.yaml
+          chaos validate /etc/chaos/agent.yaml
         """
     )
 
@@ -44,10 +45,18 @@ struct ValidateCommand: ParsableCommand {
                 continue
             }
             let text = String(decoding: data, as: UTF8.self)
-            if Self.isControllerConfig(text) {
+            switch Self.kind(text) {
+            case "ControllerConfig":
                 let (c, problems) = ControllerConfiguration.load(text, file: file)
                 results.append(FileResult(file: file, valid: c != nil, kind: "ControllerConfig", name: c.map { "inventory \($0.inventory)" }, diagnostics: problems))
                 continue
+            case "AgentConfig":
+                let (c, problems) = AgentConfiguration.load(text, file: file)
+                results.append(FileResult(file: file, valid: c != nil, kind: "AgentConfig",
+                                          name: c.map { "\($0.name ?? "this host") on \($0.address):\($0.port)" }, diagnostics: problems))
+                continue
+            default:
+                break
             }
             let loaded = ChaosDocument.load(text, file: file)
             var r = FileResult(file: file, valid: loaded.isValid, diagnostics: loaded.diagnostics)
@@ -83,10 +92,10 @@ struct ValidateCommand: ParsableCommand {
         return names.isEmpty ? [path] : names.map { (path.hasSuffix("/") ? path : path + "/") + $0 }
     }
 
-    /// A controller configuration says so in its `kind` (experiments and inventories are read by
-    /// ChaosDocument, which knows nothing of the controller).
-    static func isControllerConfig(_ text: String) -> Bool {
-        guard let parsed = try? DocumentNode.parse(text), case .scalar(let kind, _, _)? = parsed.value("kind") else { return false }
-        return kind == "ControllerConfig"
+    /// The file's `kind`: controller and agent configurations say so (experiments and inventories
+    /// are read by ChaosDocument, which knows neither).
+    static func kind(_ text: String) -> String? {
+        guard let parsed = try? DocumentNode.parse(text), case .scalar(let kind, _, _)? = parsed.value("kind") else { return nil }
+        return kind
     }
 }

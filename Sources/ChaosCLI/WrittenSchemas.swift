@@ -1,6 +1,6 @@
 /// The JSON Schemas written by hand (the experiment's is generated from the fault descriptors, see
-/// ExperimentSchema): printed by `chaos schema inventory|controller-config`. The copies in
-/// docs/schema/ are what editors load; a test keeps the two the same.
+/// ExperimentSchema): printed by `chaos schema inventory|controller-config|agent-config`. The copies
+/// in docs/schema/ are what editors load; a test keeps the two the same.
 enum WrittenSchemas {
     static let inventory = #"""
 {
@@ -899,6 +899,207 @@ enum WrittenSchemas {
         "postgres"
       ],
       "description": "A PostgreSQL store shared by several controllers, one of which leads; without it, the SQLite store in stateDir/runs."
+    }
+  },
+  "$defs": {
+    "duration": {
+      "type": "string",
+      "pattern": "^([0-9]+(\\.[0-9]+)? ?(ms|s|m|h|d))+$",
+      "title": "a duration such as '30s', '500ms' or '1h30m'",
+      "description": "A duration with lowercase units: ms, s, m, h, d, combinable ('500ms', '30s', '2m', '1h30m'); one space may separate a number from its unit ('30 s'). A bare number is invalid."
+    },
+    "text": {
+      "type": "string",
+      "minLength": 1,
+      "description": "Text (not empty)."
+    }
+  }
+}
+"""#
+
+    static let agentConfig = #"""
+{
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "$id": "urn:chaos:schema:v1:agent-config",
+  "title": "chaos agent configuration (apiVersion chaos/v1, kind AgentConfig)",
+  "description": "How 'chaos agent' runs on a host: where it listens, its TLS files, its state, its leases and its policy. Reference: docs/agent-api.md and docs/operations.md, 'Running the agent'. 'chaos validate' is the authority (it also checks, e.g., that plaintext listens on loopback only and that TLS files are given otherwise).",
+  "type": "object",
+  "additionalProperties": false,
+  "properties": {
+    "apiVersion": {
+      "description": "The file format version.",
+      "const": "chaos/v1"
+    },
+    "kind": {
+      "description": "The kind of file.",
+      "const": "AgentConfig"
+    },
+    "name": {
+      "$ref": "#/$defs/text",
+      "description": "This host's inventory name (default: the hostname)."
+    },
+    "listen": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "address": {
+          "$ref": "#/$defs/text",
+          "description": "The address to listen on (default 0.0.0.0)."
+        },
+        "port": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 65535,
+          "description": "Default 7433."
+        }
+      }
+    },
+    "tls": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "certificate": {
+          "$ref": "#/$defs/text",
+          "description": "The agent's certificate ('chaos certs issue --agent NAME --san ADDRESS')."
+        },
+        "key": {
+          "$ref": "#/$defs/text"
+        },
+        "ca": {
+          "$ref": "#/$defs/text",
+          "description": "The CA bundle client certificates must chain to."
+        }
+      },
+      "description": "Required unless plaintext."
+    },
+    "plaintext": {
+      "type": "boolean",
+      "description": "Plain HTTP without certificates; only on a loopback address, for tests and local use."
+    },
+    "stateDir": {
+      "$ref": "#/$defs/text",
+      "description": "The fault ledger and the controller epoch (default /var/lib/chaos)."
+    },
+    "lease": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "default": {
+          "$ref": "#/$defs/duration",
+          "description": "A fault's lease when the caller gives none (default 15s, at least 500ms)."
+        },
+        "max": {
+          "$ref": "#/$defs/duration",
+          "description": "The longest lease a caller may ask (default 5m, at least 500ms)."
+        }
+      }
+    },
+    "policy": {
+      "type": "object",
+      "additionalProperties": false,
+      "properties": {
+        "allow": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/text"
+          },
+          "description": "Fault kinds or areas (process.*, network.*) callers may inject; default: every kind."
+        },
+        "maxDuration": {
+          "$ref": "#/$defs/duration",
+          "description": "The longest fault (default 10m)."
+        },
+        "maxDurations": {
+          "type": "object",
+          "description": "The longest fault per kind or area, e.g. {network.*: 2m}.",
+          "additionalProperties": {
+            "$ref": "#/$defs/duration"
+          }
+        },
+        "denyProcesses": {
+          "type": "array",
+          "items": {
+            "$ref": "#/$defs/text"
+          },
+          "description": "Process names never targeted (besides the built-in protected processes)."
+        },
+        "protectedPorts": {
+          "type": "array",
+          "description": "Ports network faults never touch.",
+          "items": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 65535
+          }
+        },
+        "diskFill": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "paths": {
+              "type": "array",
+              "description": "Absolute directories disk.fill may write into.",
+              "items": {
+                "type": "string",
+                "pattern": "^/"
+              }
+            },
+            "maxPercent": {
+              "description": "How full disk.fill may make a filesystem, e.g. '90%'.",
+              "oneOf": [
+                {
+                  "type": "string",
+                  "pattern": "^[0-9]+(\\.[0-9]+)? ?%$"
+                },
+                {
+                  "type": "number",
+                  "minimum": 1,
+                  "maximum": 100
+                }
+              ]
+            }
+          }
+        },
+        "permissions": {
+          "type": "array",
+          "description": "Who may do what, by certificate role (OU) and names (CN). Without it: the controller may do everything; operators may read, preview, revert and halt.",
+          "items": {
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+              "role": {
+                "$ref": "#/$defs/text",
+                "description": "controller, operator or agent"
+              },
+              "names": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/$defs/text"
+                }
+              },
+              "actions": {
+                "type": "array",
+                "items": {
+                  "enum": [
+                    "read",
+                    "inject",
+                    "revert",
+                    "renew",
+                    "halt",
+                    "resume",
+                    "preview"
+                  ]
+                }
+              }
+            },
+            "required": [
+              "role",
+              "actions"
+            ]
+          }
+        }
+      },
+      "description": "What callers may do here."
     }
   },
   "$defs": {

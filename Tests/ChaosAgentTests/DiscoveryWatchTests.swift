@@ -28,8 +28,14 @@ struct DiscoveryWatchTests {
         #expect(plain.windowMs == 0 && plain.connections.count == 1)
         let status = try await watch.watch(for: .milliseconds(1000), every: .milliseconds(1000))
         #expect(status.everyMs == 1000 && status.watchingUntil > status.watchingSince)
-        try await Task.sleep(for: .milliseconds(1500))
-        #expect(await watch.samples == 2, "one at the start, one at the end")
+        // Waits for the second sample rather than a fixed time: a loaded machine may be late.
+        var samples = await watch.samples
+        for _ in 0..<200 where samples < 2 {
+            try await Task.sleep(for: .milliseconds(50))
+            samples = await watch.samples
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(await watch.samples == 2, "one at the start, one at the end, no more")
         let view = await watch.view()
         #expect(Set(view.connections.map(\.remotePort)).isSuperset(of: [1002, 1003]), "short-lived connections seen by the watch: \(view.connections.map(\.remotePort))")
         let again = await watch.view()

@@ -156,9 +156,9 @@ struct DocsTests {
         #expect(listed == Set(FaultCatalog.all.map(\.kind.rawValue)))
     }
 
-    @Test("chaos schema inventory|controller-config print the committed schemas in docs/schema/")
+    @Test("chaos schema inventory|controller-config|agent-config print the committed schemas in docs/schema/")
     func writtenSchemas() throws {
-        for (kind, file) in [("inventory", "inventory.schema.json"), ("controller-config", "controller-config.schema.json")] {
+        for (kind, file) in [("inventory", "inventory.schema.json"), ("controller-config", "controller-config.schema.json"), ("agent-config", "agent-config.schema.json")] {
             let out = try Harness.run(["schema", kind], state: Harness.stateDir())
             let committed = try String(contentsOfFile: Self.root + "/docs/schema/" + file, encoding: .utf8)
             #expect(out.status == 0 && out.stdout.trimmingWhitespace() == committed.trimmingWhitespace(), "\(kind)")

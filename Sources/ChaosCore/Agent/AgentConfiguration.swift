@@ -1,6 +1,4 @@
-public import ChaosCore
 import Foundation
-public import ChaosServing
 
 /// How an agent runs. Every value has a default; the file (`/etc/chaos/agent.yaml`) sets some, and
 /// flags override the file.
@@ -31,8 +29,10 @@ public struct AgentConfiguration: Sendable {
     public var defaultLease: ChaosDuration
     public var maxLease: ChaosDuration
     public var policy: AgentPolicy
-    /// How many connections at once, and how long a TLS handshake may take.
-    public var connections = ConnectionLimits()
+    /// How many connections at once, and how long a TLS handshake may take (the server's
+    /// ConnectionLimits; not in the file).
+    public var maxConnections = 512
+    public var handshakeTimeout: Duration = .seconds(5)
 
     public init(name: String? = nil, address: String = "0.0.0.0", port: Int = 7433, certificate: String? = nil, key: String? = nil,
                 ca: String? = nil, plaintext: Bool = false, stateDir: String = "/var/lib/chaos",

@@ -1,4 +1,3 @@
-public import ChaosCore
 
 /// Who is calling the agent: the role and name from a client certificate (OU and CN), or `local`
 /// for the plaintext loopback / unix-socket mode.
