@@ -298,6 +298,14 @@ struct AgentIntegrationTests {
         #expect(Harness.waitUntil(timeout: 5) { Harness.state(victim.processIdentifier) != "T" })
         let kept = try String(contentsOfFile: host.state + "/controller-epoch", encoding: .utf8)
         #expect(kept.trimmingCharacters(in: .whitespacesAndNewlines) == "7", "kept for a restart: \(kept)")
+        // POST /v1/fence: the header is required, a lower epoch is fenced, a higher one is kept.
+        #expect(try call(nil, "POST", "/v1/fence", "{}").status == 400)
+        #expect(try call("99999999999999999999999", "POST", "/v1/fence", "{}").status == 400, "more than 20 digits")
+        let lower = try call("5", "POST", "/v1/fence", "{}")
+        #expect(lower.status == 409 && lower.body.contains("controller.fenced"), "\(lower.body)")
+        let higher = try call("8", "POST", "/v1/fence", "{}")
+        #expect(higher.status == 200 && higher.body.contains("\"epoch\":8"), "\(higher.body)")
+        #expect(try call("7", "POST", "/v1/faults/\(id)/renew", #"{"lease": "30s"}"#).status == 409, "epoch 7 is fenced once 8 was shown")
     }
 
     @Test("SIGTERM reverts everything, then the agent exits")

@@ -212,7 +212,7 @@ public final class Controller: @unchecked Sendable {
     /// Where the store is, for logs and status (no password).
     var storeName: String {
         guard let shared = config.shared else { return "sqlite:\(config.storeDir)" }
-        return shared.url.replacingOccurrences(of: #"//([^:@/]*):[^@/]*@"#, with: "//$1@", options: .regularExpression)
+        return PostgresURL.redacted(shared.url)
     }
 
     static func apiURL(_ api: ControllerAPISettings) -> (Int) -> String {
