@@ -96,6 +96,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -104,6 +105,8 @@ let package = Package(
             name: "ChaosAgent",
             dependencies: [
                 "ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosPOSIX", "ChaosEngine", "ChaosPKI", "ChaosServing",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -118,7 +121,8 @@ let package = Package(
         // plain settings and an injected clock. No ArgumentParser; probes and the store come through RunServices.
         .target(
             name: "ChaosRun",
-            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", .product(name: "Metrics", package: "swift-metrics")],
+            dependencies: ["ChaosCore", "ChaosFaults", "ChaosLinux", "ChaosEngine", .product(name: "Metrics", package: "swift-metrics"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -172,7 +176,7 @@ let package = Package(
         .target(
             name: "ChaosController",
             dependencies: [
-                "ChaosCore", "ChaosPKI", "ChaosReport", "ChaosServing",
+                "ChaosCore", "ChaosPKI", "ChaosPOSIX", "ChaosReport", "ChaosServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -193,7 +197,7 @@ let package = Package(
         .executableTarget(name: "chaos", dependencies: ["ChaosCLI"], swiftSettings: strictSettings),
         // `chaos` with the agent client linked in; `chaos` execs it for commands that talk to agents
         // (--inventory, halt, resume), so one-off commands on this host do not load NIO and TLS.
-        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRun", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosStorePostgres", "ChaosReport", "ChaosController",
+        .executableTarget(name: "chaos-remote", dependencies: ["ChaosCLI", "ChaosRun", "ChaosCore", "ChaosRemote", "ChaosProbes", "ChaosStore", "ChaosStorePostgres", "ChaosReport", "ChaosController", "ChaosServing",
                                                               .product(name: "Logging", package: "swift-log")], swiftSettings: strictSettings),
         // The agent is its own executable: one-off commands should not load its server stack.
         .executableTarget(
@@ -222,7 +226,7 @@ let package = Package(
         .testTarget(name: "ChaosPKITests", dependencies: ["ChaosPKI", "ChaosCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "ChaosAgentTests",
-            dependencies: ["ChaosAgent", "ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting"],
+            dependencies: ["ChaosAgent", "ChaosCore", "ChaosFaults", "ChaosEngine", "ChaosTesting", "ChaosPKI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         .testTarget(name: "ChaosFaultsTests", dependencies: ["ChaosCore", "ChaosFaults", "ChaosTesting"], swiftSettings: strictSettings),

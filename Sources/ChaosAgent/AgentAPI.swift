@@ -32,6 +32,8 @@ public final class PeerVerifier: Sendable {
 
     /// - Parameter roots: the CA(s) of the agent's `tls.ca`; `nil` skips the second check (plaintext).
     public init(roots: TrustedRoots?) { peers = VerifiedPeers(roots: roots) }
+    /// Over peers whose roots and revocation list can be replaced (``AgentCredentials``).
+    public init(_ peers: VerifiedPeers) { self.peers = peers }
 
     func caller(of channel: any Channel) async -> Caller? {
         await peers.identity(of: channel).map { Caller(role: $0.role.rawValue, name: $0.name) }
@@ -47,12 +49,14 @@ public enum AgentAPI {
     /// - Parameter discovery: this host's listeners and connections now (`GET /v1/discovery`).
     public static func router(manager: FaultManager, capabilities: @escaping @Sendable () async -> HostCapabilities,
                               discovery: DiscoveryWatch = DiscoveryWatch(snapshot: { HostDiscovery(at: 0, windowMs: 0, listeners: [], connections: []) }),
-                              metrics: AgentMetrics, plaintext: Bool, peers: PeerVerifier = PeerVerifier(roots: nil)) -> Router<AgentRequestContext> {
+                              metrics: AgentMetrics, plaintext: Bool, peers: PeerVerifier = PeerVerifier(roots: nil),
+                              certificateNotAfter: @escaping @Sendable () -> Date? = { nil }) -> Router<AgentRequestContext> {
         let router = Router(context: AgentRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         /// The caller, or a response refusing the request.
         @Sendable func authorize(_ context: AgentRequestContext, _ action: AgentPolicy.Action, _ manager: FaultManager) async -> Response? {
             guard let caller = plaintext ? Caller.local : await context.caller(peers) else {
-                return forbidden("a client certificate issued by the chaos CA, with a role (OU) and a name (CN), is required")
+                return forbidden("a client certificate issued by the chaos CA, not revoked, with a role (OU) and a name (CN), is required")
             }
             if let why = manager.policy.refusal(caller, action) { return forbidden(why) }
             return nil
@@ -61,7 +65,8 @@ public enum AgentAPI {
         router.get("/v1/health") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
             let open = (try? await manager.list().count) ?? 0
-            return json(AgentHealth(status: "ok", halted: await manager.isHalted, faults: open))
+            return json(AgentHealth(status: "ok", halted: await manager.isHalted, faults: open,
+                                    certificateNotAfter: certificateNotAfter().map { Int64($0.timeIntervalSince1970 * 1000) }))
         }
         router.get("/v1/capabilities") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
@@ -108,9 +113,9 @@ public enum AgentAPI {
             switch controllerEpoch(request) { case .success(let e): epoch = e; case .failure(let e): return error(.badRequest, e) }
             return await run { () throws(ChaosError) in
                 let view = try await manager.inject(inject, by: caller, epoch: epoch)
-                if view.created == true { await metrics.injected(view.kind) }
+                if view.created == true { metrics.injected(view.kind) }
                 return json(view, status: view.created == true ? .created : .ok)
-            } onError: { error in await metrics.failed(inject.fault.type) }
+            } onError: { error in metrics.failed(inject.fault.type) }
         }
         router.delete("/v1/faults/:id") { _, context -> Response in
             if let refused = await authorize(context, .revert, manager) { return refused }
@@ -118,7 +123,7 @@ public enum AgentAPI {
             let caller = await caller(context)
             return await run { () throws(ChaosError) in
                 let view = try await manager.revert(id, reason: "revert by \(caller)", by: caller)
-                await metrics.reverted(view.kind)
+                metrics.reverted(view.kind)
                 return json(view)
             }
         }
@@ -178,8 +183,9 @@ public enum AgentAPI {
         router.get("/metrics") { _, context -> Response in
             if let refused = await authorize(context, .read, manager) { return refused }
             let open = (try? await manager.list()) ?? []
+            metrics.halted(await manager.isHalted)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                            body: .init(byteBuffer: ByteBuffer(string: await metrics.render(active: open))))
+                            body: .init(byteBuffer: ByteBuffer(string: metrics.render(active: open))))
         }
         return router
     }
@@ -252,6 +258,7 @@ public enum AgentAPI {
             case .usage: return .badRequest
             case .failed: return .unprocessableContent
             case .internalError: return .internalServerError
+            case .notConfigured: return .serviceUnavailable
             }
         }
     }
@@ -313,5 +320,23 @@ enum HaltBody {
     static func reason(_ text: String) -> String? {
         guard let root = try? DocumentNode.parseJSON(text), case .scalar(let reason, .string, _)? = root.value("reason") else { return nil }
         return String(reason.prefix(500))
+    }
+}
+
+/// Times every request into `chaos_agent_http_request_duration_seconds{method,status}`.
+struct RequestMetricsMiddleware<Context: RequestContext>: RouterMiddleware {
+    let metrics: AgentMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request, context)
+            metrics.request(method: request.method.rawValue, status: response.status.code, duration: ContinuousClock.now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            metrics.request(method: request.method.rawValue, status: status, duration: ContinuousClock.now - start)
+            throw error
+        }
     }
 }

@@ -46,6 +46,7 @@ public enum AgentServer {
         let manager = FaultManager(engine: engine, resolver: resolver, policy: config.policy, controlPort: config.port, me: me, stateDir: config.stateDir,
                                   defaultLease: config.defaultLease, maxLease: config.maxLease, audit: logger)
         let metrics = AgentMetrics()
+        metrics.halted(await manager.isHalted)
 
         // Room for its connections (capped by ConnectionLimits) and the files of its faults.
         if let (before, after) = ResourceLimits.raiseOpenFiles() {
@@ -59,11 +60,15 @@ public enum AgentServer {
             else { logger.notice("reverted leftover fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)"]) }
         }
 
-        // 2. The API.
-        let peers = PeerVerifier(roots: config.plaintext ? nil : try config.ca.map { ca throws(ChaosError) in try TrustedRoots(pemFiles: [ca]) })
+        // 2. Its identity: the certificate (or, on the first start, a key and a CSR and exit 78), reloadable.
+        let credentials = config.plaintext ? nil : try AgentCredentials(config, hostname: hostname, metrics: metrics, logger: logger)
+        let peers = PeerVerifier(credentials?.peers ?? VerifiedPeers(roots: nil))
+
+        // 3. The API.
         let discovery = DiscoveryWatch()
         let router = AgentAPI.router(manager: manager, capabilities: { await host.capabilities() }, discovery: discovery,
-                                     metrics: metrics, plaintext: config.plaintext, peers: peers)
+                                     metrics: metrics, plaintext: config.plaintext, peers: peers,
+                                     certificateNotAfter: { credentials?.notValidAfter })
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let address = BindAddress.hostname(config.address, port: config.port)
         let onRunning: @Sendable (any Channel) async -> Void = { channel in
@@ -73,14 +78,15 @@ public enum AgentServer {
         }
         // Bounded connections: a cap, and a TLS handshake that must finish in seconds.
         let connections = ConnectionCount()
-        let server = HTTPServerBuilder.guarded(http, tls: config.plaintext ? nil : try tlsConfiguration(config),
+        let server = HTTPServerBuilder.guarded(http, tls: credentials?.tls,
                                                limits: ConnectionLimits(maxConnections: config.maxConnections, handshakeTimeout: .nanoseconds(Int64(config.handshakeTimeout.components.seconds) * 1_000_000_000 + config.handshakeTimeout.components.attoseconds / 1_000_000_000)), count: connections)
         let app = Application(router: router, server: server,
                               configuration: .init(address: address, serverName: "chaos-agent"), onServerRunning: onRunning, logger: logger)
 
-        // 3. The dead-man's switch, and graceful shutdown.
+        // 4. The dead-man's switch, credentials reloaded on SIGHUP or a changed file, and graceful shutdown.
         let reaper = LeaseReaper(manager: manager, metrics: metrics, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: reaper)] + extraServices.map { .init(service: $0) },
+        let watch: [any Service] = credentials.map { [CredentialWatch(credentials: $0, interval: credentialCheckInterval())] } ?? []
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: reaper)] + (watch + extraServices).map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await discovery.stop()
@@ -97,22 +103,11 @@ public enum AgentServer {
         return POSIXFiles.isExecutable(chaos) ? chaos : nil
     }
 
-    static func tlsConfiguration(_ c: AgentConfiguration) throws -> TLSConfiguration {
-        guard let cert = c.certificate, let key = c.key, let ca = c.ca else {
-            throw ChaosError.usage("agent.config", "TLS needs 'tls.certificate', 'tls.key' and 'tls.ca'.")
-        }
-        do {
-            var tls = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMFile(cert).map { .certificate($0) },
-                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
-            tls.trustRoots = .file(ca)
-            // Mutual TLS: a client without a certificate from this CA is refused in the handshake.
-            tls.certificateVerification = .noHostnameVerification
-            tls.minimumTLSVersion = .tlsv12
-            return tls
-        } catch {
-            throw ChaosError("agent.tls", "Cannot load the agent's TLS files (\(cert), \(key), \(ca)): \(error). Create them with 'chaos certs init' and 'chaos certs issue --agent NAME'.")
-        }
+    /// How often the credential files are checked for a change: 30 s, or `CHAOS_CREDENTIAL_CHECK_MS`
+    /// (100 ms to 1 h; tests use it).
+    static func credentialCheckInterval() -> Duration {
+        if let text = ProcessInfo.processInfo.environment["CHAOS_CREDENTIAL_CHECK_MS"], let ms = Int(text), (100...3_600_000).contains(ms) { return .milliseconds(ms) }
+        return .seconds(30)
     }
 }
 
@@ -133,7 +128,7 @@ struct LeaseReaper: Service {
                     let reaped = await manager.reap()
                     for r in reaped {
                         if r.error == nil {
-                            if r.reason == "its lease ran out" { await metrics.leaseExpired(r.kind) } else { await metrics.reverted(r.kind) }
+                            if r.reason == "its lease ran out" { metrics.leaseExpired(r.kind) } else { metrics.reverted(r.kind) }
                             logger.notice("reverted expired fault", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)"])
                         } else if backoff.shouldLog {
                             logger.error("could not revert expired fault; retrying", metadata: ["fault.id": "\(r.id)", "fault.kind": "\(r.kind)", "reason": "\(r.reason)",

@@ -19,9 +19,14 @@ struct CertsCommand: AsyncParsableCommand {
           chaos certs issue --agent db1 --san 10.0.0.11,db1.staging
           chaos certs issue --controller
           chaos certs issue --operator alice --out ./alice
+          chaos certs issue --observer prometheus
+          chaos certs token --host db1 --san 10.0.0.11      # enrolment: the host keeps its key
+          chaos certs approve agent.csr --name db1 --san 10.0.0.11
+          chaos certs revoke /etc/chaos/pki/alice.pem --reason offboarded
           chaos certs show /etc/chaos/pki/db1.pem
         """,
-        subcommands: [CertsInitCommand.self, CertsIssueCommand.self, CertsShowCommand.self, CertsVerifyCommand.self]
+        subcommands: [CertsInitCommand.self, CertsIssueCommand.self, CertsApproveCommand.self, CertsTokenCommand.self, CertsServeCommand.self,
+                      CertsEnrolCommand.self, CertsRevokeCommand.self, CertsShowCommand.self, CertsVerifyCommand.self]
     )
 }
 
@@ -100,6 +105,10 @@ struct CertsIssueCommand: ParsableCommand {
           agent       serverAuth + clientAuth; SANs: the host name and every --san (its inventory address)
           controller  serverAuth + clientAuth; SANs: every --san (where its API is reached), if any
           operator    clientAuth only; no SANs
+          observer    clientAuth only; no SANs; agents let it read only (Prometheus)
+        With --inventory FILE, an agent certificate for every host of the inventory (SAN: its address), \
+        each in OUT/NAME/. To keep private keys on their hosts instead, see 'chaos certs token' and \
+        'chaos certs approve'.
         Certificates are valid for 90 days unless --days says otherwise; renew them with --force before \
         they expire.
 
@@ -109,11 +118,15 @@ struct CertsIssueCommand: ParsableCommand {
           chaos certs issue --controller --san controller.staging
           chaos certs issue --operator alice --days 30 --out ./alice
           chaos certs issue --agent db1 --san 10.0.0.11 --force
+          chaos certs issue --observer prometheus --out ./prometheus
+          chaos certs issue --inventory deploy/inventory.yaml --out ./issued
         """
     )
     @Option(help: ArgumentHelp("An agent certificate for this host (its inventory name).", valueName: "name")) var agent: String?
     @Flag(help: "The controller's certificate (CN=controller).") var controller = false
     @Option(name: .customLong("operator"), help: ArgumentHelp("An operator certificate for this person or script.", valueName: "name")) var operatorName: String?
+    @Option(help: ArgumentHelp("A read-only observer certificate (e.g. prometheus): agents let it read only.", valueName: "name")) var observer: String?
+    @Option(help: ArgumentHelp("An agent certificate for every host of this inventory (in OUT/NAME/).", valueName: "file")) var inventory: String?
     @Option(parsing: .singleValue, help: ArgumentHelp("Subject alternative names: IP addresses and DNS names, comma-separated or repeated.", valueName: "list"))
     var san: [String] = []
     @OptionGroup var pki: PKIDirectoryOptions
@@ -123,9 +136,10 @@ struct CertsIssueCommand: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Output format: table or json.") var output: OutputFormat = .table
 
     func validate() throws {
-        let chosen = [agent != nil, controller, operatorName != nil].filter { $0 }.count
-        if chosen != 1 { throw ValidationError("Give exactly one of --agent NAME, --controller and --operator NAME.") }
-        if operatorName != nil && !san.isEmpty { throw ValidationError("Operator certificates are for clients only and carry no SANs; drop --san.") }
+        let chosen = [agent != nil, controller, operatorName != nil, observer != nil, inventory != nil].filter { $0 }.count
+        if chosen != 1 { throw ValidationError("Give exactly one of --agent NAME, --controller, --operator NAME, --observer NAME and --inventory FILE.") }
+        if (operatorName != nil || observer != nil) && !san.isEmpty { throw ValidationError("Operator and observer certificates are for clients only and carry no SANs; drop --san.") }
+        if inventory != nil && !san.isEmpty { throw ValidationError("With --inventory each host's SAN is its inventory address; drop --san.") }
         if days < 1 || days > 36_500 { throw ValidationError("--days must be 1 to 36500; got \(days).") }
     }
 
@@ -133,8 +147,12 @@ struct CertsIssueCommand: ParsableCommand {
 
     func run() throws {
         try runReporting(output) { () throws(ChaosError) in
-            let role: CertificateRole = agent != nil ? .agent : controller ? .controller : .operator
-            let request = try CertificateRequest(role: role, name: agent ?? operatorName ?? CertificateRequest.controllerName,
+            if let inventory {
+                try CertsIssueInventory.run(inventoryPath: inventory, out: out ?? pki.resolved, pkiDir: pki.resolved, days: days, force: force, output: output)
+                return
+            }
+            let role: CertificateRole = agent != nil ? .agent : controller ? .controller : observer != nil ? .observer : .operator
+            let request = try CertificateRequest(role: role, name: agent ?? operatorName ?? observer ?? CertificateRequest.controllerName,
                                                  subjectAlternativeNames: san.flatMap { $0.split(separator: ",").map(String.init) })
             let dir = pki.resolved
             let ca = try CertificateAuthority.load(directory: dir)

@@ -51,7 +51,8 @@ struct ControllerAccess: Sendable {
         self.now = now
         sessions = SessionStore(lifetime: settings.sessionLifetime, capacity: settings.maxSessions)
         // Fail closed: a CA file the verifier cannot read trusts no certificate (tokens still work).
-        peers = VerifiedPeers(roots: settings.plaintext ? nil : (try? TrustedRoots(pemFiles: [settings.ca])) ?? TrustedRoots([]))
+        peers = VerifiedPeers(roots: settings.plaintext ? nil : (try? TrustedRoots(pemFiles: [settings.ca])) ?? TrustedRoots([]),
+                              revoked: settings.revoked.flatMap { try? RevocationList.load($0) } ?? RevocationList())
     }
 
     /// An identified caller, and whether a session cookie vouched for them (its form posts must come
@@ -170,6 +171,8 @@ struct ControllerAccess: Sendable {
     /// The server's TLS: its certificate, and client certificates optional but verified when given
     /// (browsers log in with a token instead).
     static func tls(_ s: ControllerAPISettings) throws(ChaosError) -> TLSConfiguration {
+        // A revocation list that is configured but unreadable must stop the start, not let revoked callers in.
+        if let revoked = s.revoked { _ = try RevocationList.load(revoked) }
         do {
             var tls = TLSConfiguration.makeServerConfiguration(
                 certificateChain: try NIOSSLCertificate.fromPEMFile(s.certificate).map { .certificate($0) },

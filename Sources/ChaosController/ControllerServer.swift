@@ -8,6 +8,8 @@ import NIOCore
 import NIOSSL
 import ServiceLifecycle
 import ChaosServing
+import ChaosPKI
+import ChaosPOSIX
 import Synchronization
 
 /// The controller's HTTP face: the JSON API (`/api/v1/...`), the dashboard (server-rendered HTML,
@@ -26,7 +28,8 @@ public enum ControllerServer {
         if settings.plaintext && !isLoopback(settings.address) {
             throw .usage("controller.plaintext", "api.plaintext is allowed on a loopback address only (127.0.0.1, ::1), not '\(settings.address)'. Use TLS (the default) or listen on loopback behind a proxy.")
         }
-        let router = routes(settings, backend: backend, metrics: metrics)
+        let access = ControllerAccess(settings)
+        let router = routes(settings, backend: backend, metrics: metrics, access: access)
         let http = HTTP1Channel.Configuration(idleTimeout: .seconds(30))
         let bound = Once<Result<Int, ChaosError>>()
         let onRunning: @Sendable (any Channel) async -> Void = { channel in bound.set(.success(channel.localAddress?.port ?? settings.port)) }
@@ -35,7 +38,9 @@ public enum ControllerServer {
         let server = HTTPServerBuilder.guarded(http, tls: settings.plaintext ? nil : try ControllerAccess.tls(settings),
                                                limits: ConnectionLimits(), count: ConnectionCount())
         let app: any Service = Application(router: router, server: server, configuration: configuration, onServerRunning: onRunning, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [.init(service: app)], gracefulShutdownSignals: [], logger: logger))
+        // The revocation list and the CA are read again when they change (checked every 30 s).
+        let watch = TrustWatch(settings: settings, peers: access.peers, logger: logger, interval: settings.trustCheckInterval)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: watch)], gracefulShutdownSignals: [], logger: logger))
         let task = Task {
             do { try await group.run() } catch {
                 bound.set(.failure(ChaosError("controller.listen", "The controller's API cannot listen on \(settings.address):\(settings.port): \(error). Change api.listen or stop what holds the port.")))
@@ -331,4 +336,40 @@ final class Once<T: Sendable>: Sendable {
             if let v { c.resume(returning: v) }
         }
     }
+}
+
+/// Reads the controller's CA bundle and revocation list again when either file changes, so a certificate
+/// revoked with `chaos certs revoke` is refused within `interval` without a restart. A list that no longer
+/// parses keeps the previous one (and says so in the log).
+struct TrustWatch: Service {
+    let settings: ControllerAPISettings
+    let peers: VerifiedPeers
+    let logger: Logger
+    var interval: Duration = .seconds(30)
+
+    func run() async throws {
+        // Returning would end the server's service group: without TLS, just wait for the shutdown.
+        guard !settings.plaintext else { try? await gracefulShutdown(); return }
+        try await cancelWhenGracefulShutdown {
+            var seen = stamps()
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                let now = stamps()
+                guard now != seen else { continue }
+                seen = now
+                do {
+                    let roots = try TrustedRoots(pemFiles: [settings.ca])
+                    let revoked = try settings.revoked.map { path throws(ChaosError) in try RevocationList.load(path) } ?? RevocationList()
+                    peers.replace(roots: roots, revoked: revoked)
+                    logger.notice("trust reloaded", metadata: ["revoked": "\(revoked.serials.count)"])
+                } catch let error as ChaosError {
+                    logger.error("trust not reloaded; the previous CA and revocation list stay", metadata: ["error": "\(error.message)"])
+                } catch {
+                    logger.error("trust not reloaded; the previous CA and revocation list stay", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    func stamps() -> [String] { [settings.ca, settings.revoked].compactMap { $0 }.map(POSIXFiles.stamp) }
 }

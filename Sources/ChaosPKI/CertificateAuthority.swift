@@ -141,6 +141,22 @@ public struct CertificateAuthority: Sendable {
     /// - Returns: The certificate and its private key.
     /// - Throws: `pki.usage` for a bad number of days or a certificate that would outlive the CA.
     public func issue(_ request: CertificateRequest, days: Int = defaultLeafDays, now: Date = Date()) throws(ChaosError) -> IssuedCertificate {
+        let (from, until) = try validity(days: days, now: now)
+        return try issue(request, notValidBefore: from, notValidAfter: until)
+    }
+
+    /// Signs a certificate for a key someone else holds (a CSR's: the key never leaves its host).
+    /// - Parameters:
+    ///   - request: Role, name and SANs: what the CA decides, never what the CSR asked for.
+    ///   - publicKey: The key to certify (checked by the caller: a CSR whose signature verified).
+    /// - Throws: `pki.usage` for a bad number of days or a certificate that would outlive the CA.
+    public func sign(_ request: CertificateRequest, publicKey: Certificate.PublicKey, days: Int = defaultLeafDays, now: Date = Date()) throws(ChaosError) -> Certificate {
+        let (from, until) = try validity(days: days, now: now)
+        return try leaf(request, publicKey: publicKey, notValidBefore: from, notValidAfter: until)
+    }
+
+    /// From a few minutes ago (clock skew) to `days` from now, checked against the CA's own end.
+    private func validity(days: Int, now: Date) throws(ChaosError) -> (Date, Date) {
         guard (1...36_500).contains(days) else { throw PKIError.usage("--days must be 1 to 36500; got \(days).") }
         let notAfter = now.addingTimeInterval(Double(days) * PKIConstants.day)
         if notAfter > certificate.notValidAfter {
@@ -149,14 +165,20 @@ public struct CertificateAuthority: Sendable {
                 + (left >= 1 ? "Issue with --days \(left) or fewer, or rotate the CA (docs/certificates.md)." : "Rotate the CA (docs/certificates.md).")
             )
         }
-        return try issue(request, notValidBefore: now.addingTimeInterval(-PKIConstants.clockSkewAllowance), notValidAfter: notAfter)
+        return (now.addingTimeInterval(-PKIConstants.clockSkewAllowance), notAfter)
     }
 
     /// Issues a leaf certificate valid exactly from `notValidBefore` to `notValidAfter` (tests use it to make
     /// certificates that are expired or not yet valid).
     func issue(_ request: CertificateRequest, notValidBefore: Date, notValidAfter: Date) throws(ChaosError) -> IssuedCertificate {
         let key = P256.Signing.PrivateKey()
-        let leafKey = Certificate.PrivateKey(key)
+        let leaf = try leaf(request, publicKey: Certificate.PrivateKey(key).publicKey, notValidBefore: notValidBefore, notValidAfter: notValidAfter)
+        return IssuedCertificate(request: request, certificate: leaf, certificatePEM: try PKIFormat.pem(leaf),
+                                 privateKeyPEM: key.pemRepresentation + "\n")
+    }
+
+    /// The signed leaf for `publicKey`.
+    func leaf(_ request: CertificateRequest, publicKey: Certificate.PublicKey, notValidBefore: Date, notValidAfter: Date) throws(ChaosError) -> Certificate {
         do {
             let authorityKeyID = try certificate.extensions.subjectKeyIdentifier?.keyIdentifier
                 ?? SubjectKeyIdentifier(hash: certificate.publicKey).keyIdentifier
@@ -165,14 +187,14 @@ public struct CertificateAuthority: Sendable {
                 Critical(BasicConstraints.notCertificateAuthority)
                 Critical(KeyUsage(digitalSignature: true))
                 try ExtendedKeyUsage(request.role.extendedKeyUsages)
-                SubjectKeyIdentifier(hash: leafKey.publicKey)
+                SubjectKeyIdentifier(hash: publicKey)
                 AuthorityKeyIdentifier(keyIdentifier: authorityKeyID)
                 if !names.isEmpty { SubjectAlternativeNames(names) }
             }
-            let leaf = try Certificate(
+            return try Certificate(
                 version: .v3,
                 serialNumber: PKIRandom.serialNumber(),
-                publicKey: leafKey.publicKey,
+                publicKey: publicKey,
                 notValidBefore: notValidBefore,
                 notValidAfter: notValidAfter,
                 issuer: certificate.subject,
@@ -181,14 +203,16 @@ public struct CertificateAuthority: Sendable {
                 extensions: extensions,
                 issuerPrivateKey: privateKey
             )
-            return IssuedCertificate(request: request, certificate: leaf, certificatePEM: try PKIFormat.pem(leaf),
-                                     privateKeyPEM: key.pemRepresentation + "\n")
         } catch let error as ChaosError {
             throw error
         } catch {
             throw PKIError.crypto("issue the \(request.role) certificate for '\(request.name)'", error)
         }
     }
+
+    /// The CA's pin: the SHA-256 of its certificate's DER bytes, in hex. Join tokens carry it, so a new
+    /// host trusts the CA it is handed only if it is this one.
+    public var pin: String { PKIFormat.pin(certificate) }
 }
 
 /// A leaf certificate just issued, with its private key.

@@ -10,6 +10,9 @@ public enum CertificateRole: String, Hashable, Sendable, Codable, CaseIterable, 
     case controller
     /// A person or a script calling agents or the controller (clientAuth only).
     case `operator`
+    /// A read-only client such as Prometheus: agents let it `read` (their `/metrics`, health, faults)
+    /// and nothing else unless their policy says so (clientAuth only).
+    case observer
 
     public var description: String { rawValue }
 
@@ -17,7 +20,7 @@ public enum CertificateRole: String, Hashable, Sendable, Codable, CaseIterable, 
     public var extendedKeyUsages: [ExtendedKeyUsage.Usage] {
         switch self {
         case .agent, .controller: return [.serverAuth, .clientAuth]
-        case .operator: return [.clientAuth]
+        case .operator, .observer: return [.clientAuth]
         }
     }
 }

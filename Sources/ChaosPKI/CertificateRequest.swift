@@ -10,6 +10,7 @@ import X509
 /// | agent | `O=chaos, OU=agent, CN=<host>` | the given DNS names and IP addresses, plus the host name when it is a DNS name | serverAuth, clientAuth |
 /// | controller | `O=chaos, OU=controller, CN=controller` | the given ones (optional) | serverAuth, clientAuth |
 /// | operator | `O=chaos, OU=operator, CN=<name>` | none | clientAuth |
+/// | observer | `O=chaos, OU=observer, CN=<name>` | none | clientAuth (read-only callers such as Prometheus) |
 public struct CertificateRequest: Hashable, Sendable {
     /// The role, written as `OU`.
     public var role: CertificateRole
@@ -36,8 +37,8 @@ public struct CertificateRequest: Hashable, Sendable {
         // An agent's own name comes first, when it is a DNS name: the controller may reach it by that name.
         var dns: [String] = role == .agent && SubjectAlternativeName.isDNSName(name) ? [name.lowercased()] : []
         var ips: [String] = []
-        if role == .operator && !subjectAlternativeNames.isEmpty {
-            throw PKIError.usage("Operator certificates are for clients only and carry no SANs; drop --san.")
+        if (role == .operator || role == .observer) && !subjectAlternativeNames.isEmpty {
+            throw PKIError.usage("\(role == .operator ? "Operator" : "Observer") certificates are for clients only and carry no SANs; drop --san.")
         }
         for raw in subjectAlternativeNames {
             let san = raw.trimmedOfBlanks()
@@ -73,7 +74,7 @@ public struct CertificateRequest: Hashable, Sendable {
 
     /// Names become a `CN` and file names: a letter or digit, then letters, digits, `.`, `_`, `-`, `@`; at most 64.
     static func checkName(_ name: String, role: CertificateRole) throws(ChaosError) {
-        let flag = role == .agent ? "--agent" : "--operator"
+        let flag = "--\(role.rawValue)"
         guard !name.isEmpty, name.utf8.count <= 64 else {
             throw PKIError.usage("The \(role) name must be 1 to 64 characters long; got '\(name)'.")
         }

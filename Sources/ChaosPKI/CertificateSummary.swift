@@ -92,6 +92,16 @@ public enum PKIFormat {
         SHA256.hash(data: der(certificate)).map { hex($0) }.joined(separator: ":")
     }
 
+    /// SHA-256 of the DER encoding in lower-case hex without separators: the CA pin of join tokens.
+    public static func pin(_ certificate: Certificate) -> String {
+        SHA256.hash(data: der(certificate)).map { hex($0) }.joined().lowercased()
+    }
+
+    /// A serial number in lower-case hex without separators, as revocation lists hold it.
+    public static func serialHex(_ certificate: Certificate) -> String {
+        certificate.serialNumber.bytes.map { hex($0) }.joined().lowercased()
+    }
+
     /// `DNS:name`, `IP:address`, `URI:...`, `email:...`.
     public static func generalName(_ name: GeneralName) -> String {
         switch name {

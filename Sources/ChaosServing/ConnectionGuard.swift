@@ -150,4 +150,57 @@ extension HTTPServerBuilder {
             return GuardedChannel(base: try TLSChannel(plain, tlsConfiguration: tls), limits: limits, count: count, tls: true)
         }
     }
+
+    /// HTTP/1 behind a ``ConnectionGuardHandler``, with TLS whose credentials can be replaced while it
+    /// serves (``ReloadableTLS``): new connections get the new certificate, open ones keep theirs.
+    public static func guarded(_ http: HTTP1Channel.Configuration, tls: ReloadableTLS?, limits: ConnectionLimits,
+                        count: ConnectionCount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            let plain = HTTP1Channel(responder: responder, configuration: http)
+            guard let tls else { return GuardedChannel(base: plain, limits: limits, count: count, tls: false) }
+            return GuardedChannel(base: ReloadableTLSChannel(base: plain, tls: tls), limits: limits, count: count, tls: true)
+        }
+    }
+}
+
+/// A server's TLS context, replaceable while it serves: a certificate renewed on disk is taken on SIGHUP
+/// without closing the listener (the agent keeps its faults).
+public final class ReloadableTLS: Sendable {
+    private let context: Mutex<NIOSSLContext>
+
+    /// - Throws: NIOSSL's error when the configuration cannot make a context (unreadable key, mismatch).
+    public init(_ configuration: TLSConfiguration) throws {
+        context = Mutex(try NIOSSLContext(configuration: configuration))
+    }
+
+    /// Builds a context from `configuration` and, only if that works, uses it for every new connection.
+    /// - Throws: NIOSSL's error; the current context then stays.
+    public func replace(_ configuration: TLSConfiguration) throws {
+        let made = try NIOSSLContext(configuration: configuration)
+        context.withLock { $0 = made }
+    }
+
+    var current: NIOSSLContext { context.withLock { $0 } }
+}
+
+/// Like HummingbirdTLS's `TLSChannel`, but taking the context of a ``ReloadableTLS`` at each connection.
+struct ReloadableTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let tls: ReloadableTLS
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let context = tls.current
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async { await base.handle(value: value, logger: logger) }
+}
+
+extension ReloadableTLSChannel: HTTPChannelHandler where Base: HTTPChannelHandler {
+    var responder: HTTPChannelHandler.Responder { base.responder }
 }

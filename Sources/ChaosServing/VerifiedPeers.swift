@@ -11,11 +11,25 @@ import X509
 /// printable CN, one OU naming a role: ChaosPKI). Verified certificates are remembered by their DER bytes
 /// (up to 1,024), so a request costs a lookup, not a signature check.
 public final class VerifiedPeers: Sendable {
-    let roots: TrustedRoots?
-    private let verified = Mutex<[[UInt8]: CertificateIdentity]>([:])
+    private struct Trust { var roots: TrustedRoots?; var revoked: RevocationList }
+    private let trust: Mutex<Trust>
+    private let verified = Mutex<[[UInt8]: (identity: CertificateIdentity, revoked: Bool)]>([:])
 
-    /// - Parameter roots: the trusted CA(s); `nil` takes the TLS library's word (tests, plaintext).
-    public init(roots: TrustedRoots?) { self.roots = roots }
+    /// - Parameters:
+    ///   - roots: the trusted CA(s); `nil` takes the TLS library's word (tests, plaintext).
+    ///   - revoked: certificates refused whatever their chain (``RevocationList``).
+    public init(roots: TrustedRoots?, revoked: RevocationList = RevocationList()) {
+        trust = Mutex(Trust(roots: roots, revoked: revoked))
+    }
+
+    /// Replaces the trusted CAs and the revocation list (a reload); what was verified is forgotten.
+    public func replace(roots: TrustedRoots?, revoked: RevocationList) {
+        trust.withLock { $0 = Trust(roots: roots, revoked: revoked) }
+        verified.withLock { $0.removeAll() }
+    }
+
+    /// How many serial numbers the revocation list holds now.
+    public var revokedCount: Int { trust.withLock { $0.revoked.serials.count } }
 
     /// The peer's identity, or `nil` without a certificate, with one that is not strict, or with one that
     /// does not chain straight to a trusted CA.
@@ -28,15 +42,17 @@ public final class VerifiedPeers: Sendable {
             return nil
         }
         guard let der else { return nil }
-        if let known = verified.withLock({ $0[der] }) { return known }
+        if let known = verified.withLock({ $0[der] }) { return known.revoked ? nil : known.identity }
         guard let certificate = try? Certificate(derEncoded: der), let identity = try? CertificateIdentity(certificate: certificate) else { return nil }
+        let (roots, revoked) = trust.withLock { ($0.roots, $0.revoked) }
         if let roots {
             guard case .trusted = await roots.verify(certificate, usage: .clientAuth) else { return nil }
         }
+        let isRevoked = revoked.isRevoked(certificate)
         verified.withLock { cache in
             if cache.count >= 1024 { cache.removeAll() }
-            cache[der] = identity
+            cache[der] = (identity, isRevoked)
         }
-        return identity
+        return isRevoked ? nil : identity
     }
 }

@@ -5,6 +5,7 @@ import ChaosProbes
 import ChaosRemote
 import ChaosReport
 import ChaosRun
+import ChaosServing
 import ChaosStore
 import ChaosStorePostgres
 import Logging
@@ -35,5 +36,14 @@ RemoteServices.install(agents: HTTPAgentConnector(), run: .init(
         var url = try PostgresURL.parse(settings.url)
         if let password = settings.password { url.password = password }
         return try await PostgresStore.open(url, verdictLog: VerdictLog(path: try SQLiteRunStore.prepareDirectory(dir) + "/verdicts.jsonl"))
-    }))
+    }),
+    enrolment: .init(
+        serve: { (address, port, certificate, key, handler, listening) throws(ChaosError) in
+            do {
+                try await EnrolmentServer.run(address: address, port: port, certificatePEM: certificate, keyPEM: key, handler: handler, listening: listening)
+            } catch {
+                throw ChaosError("net.listen", "Cannot serve enrolment on \(address):\(port): \(error). Choose another --listen, or stop what holds the port.")
+            }
+        },
+        fetch: { (url, body, trustedCA) throws(ChaosError) in try await OneRequest.fetch(url, body: body, trustedCA: trustedCA) }))
 await ChaosMain.run()

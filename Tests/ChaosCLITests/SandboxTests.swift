@@ -631,6 +631,11 @@ struct SandboxTests {
             #expect(metrics.stdout.contains("chaos_controller_halts_total 1"), "\(metrics.stdout)")
             #expect(metrics.stdout.contains("chaos_controller_halted 0"), "\(metrics.stdout)")
             #expect(metrics.stdout.contains("chaos_controller_runs_total{verdict="), "\(metrics.stdout)")
+            // Per experiment, for the shipped alerts and dashboard (deploy/prometheus).
+            for name in ["chaos_controller_build_info{version=", "chaos_controller_experiment_runs_total{experiment=", "chaos_controller_experiment_last_outcome{experiment=",
+                         "chaos_controller_experiment_last_run_timestamp_seconds{experiment="] {
+                #expect(metrics.stdout.contains(name), "missing \(name)")
+            }
 
             // Webhooks: the start, the halt (JSON and Slack), the verdict of the aborted run, the resume.
             #expect(Harness.waitUntil(timeout: 10) { ((try? String(contentsOfFile: hooks, encoding: .utf8)) ?? "").contains("\"kind\":\"resume\"") })

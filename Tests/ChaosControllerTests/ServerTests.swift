@@ -28,15 +28,20 @@ struct ServerTests {
     }
 
     /// alice's certificate is an operator (api.access); grafana's and the controller's are not listed.
-    static func start(runs: [RunRecord] = []) async throws -> Server {
+    static func start(runs: [RunRecord] = [], revoked: Bool = false) async throws -> Server {
         let dir = Fixtures.scratch("server")
         let pki = try Fixtures.pki(dir)
         let backend = FakeBackend(runs: runs)
-        let settings = ControllerAPISettings(address: "127.0.0.1", port: 0, certificate: pki.controller.certificate, key: pki.controller.privateKey, ca: pki.ca,
+        var settings = ControllerAPISettings(address: "127.0.0.1", port: 0, certificate: pki.controller.certificate, key: pki.controller.privateKey, ca: pki.ca,
                                              tokens: [.init(name: "ci-bot", sha256: ControllerAccess.sha256(token), role: .operator),
                                                       .init(name: "bob", sha256: ControllerAccess.sha256(viewerToken)),
                                                       .init(name: "old", sha256: ControllerAccess.sha256(expiredToken), role: .operator, expiresAt: 1_700_000_000_000)],
                                              access: [.init(certificate: "alice", role: .operator)], name: "test")
+        if revoked {
+            settings.revoked = dir + "/revoked.txt"
+            settings.trustCheckInterval = .milliseconds(200)
+            try "".write(toFile: dir + "/revoked.txt", atomically: true, encoding: .utf8)
+        }
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let running = try await ControllerServer.start(settings, backend: backend, metrics: { "chaos_controller_halts_total 0\n" }, logger: logger)
@@ -71,6 +76,30 @@ struct ServerTests {
         #expect(try Curl.request(s.base + "/healthz", args: s.anonymous).status == 200)
         let metrics = try Curl.request(s.base + "/metrics", args: s.bearer)
         #expect(metrics.status == 200 && metrics.body.contains("chaos_controller_halts_total"))
+        await s.stop()
+    }
+
+    @Test("a revoked certificate is refused within the check interval, without a restart; others still get in; an unreadable list stops the start")
+    func revocation() async throws {
+        let s = try await Self.start(revoked: true)
+        #expect(try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.alice)).status == 200)
+        let dir = (s.pki.ca as NSString).deletingLastPathComponent
+        let alice = try PKIFiles.readCertificates(s.pki.alice.certificate)[0]
+        try RevocationList.line(serial: PKIFormat.serialHex(alice), subject: "alice", reason: "test", at: Date())
+            .write(toFile: dir + "/revoked.txt.new", atomically: true, encoding: .utf8)
+        try FileManager.default.removeItem(atPath: dir + "/revoked.txt")
+        try FileManager.default.moveItem(atPath: dir + "/revoked.txt.new", toPath: dir + "/revoked.txt")
+        var refused = false
+        for _ in 0..<50 where !refused {
+            try await Task.sleep(for: .milliseconds(100))
+            refused = try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.alice)).status == 401
+        }
+        #expect(refused, "alice's revoked certificate is still let in")
+        #expect(try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.grafana)).status == 200)
+
+        var settings = ControllerAPISettings(address: "127.0.0.1", port: 0, certificate: s.pki.controller.certificate, key: s.pki.controller.privateKey, ca: s.pki.ca)
+        settings.revoked = dir + "/no-such-list.txt"
+        await #expect(throws: ChaosError.self) { _ = try await ControllerServer.start(settings, backend: FakeBackend(runs: []), metrics: { "" }, logger: Logger(label: "test")) }
         await s.stop()
     }
 

@@ -2,6 +2,7 @@
 import ChaosCore
 import Foundation
 import Testing
+import X509
 
 /// `chaos certs` end to end through the real binary (built beside the test bundle by `swift build --build-tests`).
 @Suite("chaos certs: init, issue, show, verify through the binary", .enabled(if: PKITest.hasChaos, "needs the chaos binary beside the tests"))
@@ -33,6 +34,62 @@ struct CertsCommandTests {
         let forced = try chaos(["certs", "init", "--dir", dir + "/pki", "--force", "--name", "second"])
         #expect(forced.status == 0)
         #expect(try PKIFiles.readText(dir + "/pki/ca-key.pem") != before)
+    }
+
+    @Test("issue --inventory makes a pair per host; approve signs a CSR for its key; token --list hides secrets; revoke appends once; --observer is client-only")
+    func fleetCommands() throws {
+        let dir = PKITest.scratch("cli")
+        defer { PKITest.cleanup(dir) }
+        let pki = dir + "/pki"
+        #expect(try chaos(["certs", "init", "--pki-dir", pki]).status == 0)
+        try """
+        apiVersion: chaos/v1
+        kind: Inventory
+        hosts:
+          - {name: db1, address: 10.0.0.11}
+          - {name: db2, address: db2.staging}
+        """.write(toFile: dir + "/inv.yaml", atomically: true, encoding: .utf8)
+        let issued = try chaos(["certs", "issue", "--inventory", dir + "/inv.yaml", "--pki-dir", pki, "--out", dir + "/issued", "-o", "json"])
+        #expect(issued.status == 0, "\(issued.text)")
+        #expect(PKIFiles.mode(of: dir + "/issued/db1/db1-key.pem") == 0o600)
+        let db2 = try PKIFiles.readCertificates(dir + "/issued/db2/db2.pem")[0]
+        #expect(CertificateSummary(db2).subjectAlternativeNames.contains("DNS:db2.staging"))
+        // A bad host name stops the command before anything is written.
+        try "apiVersion: chaos/v1\nkind: Inventory\nhosts:\n  - {name: db9, address: 10.0.0.19}\n  - {name: ca, address: 10.0.0.20}\n"
+            .write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        #expect(try chaos(["certs", "issue", "--inventory", dir + "/bad.yaml", "--pki-dir", pki, "--out", dir + "/bad"]).status != 0)
+        #expect(!FileManager.default.fileExists(atPath: dir + "/bad/db9/db9.pem"))
+
+        let key = try SigningRequest.ensureKey(at: dir + "/host/agent-key.pem").key
+        try SigningRequest.make(name: "db3", key: key).write(toFile: dir + "/host/agent.csr", atomically: true, encoding: .utf8)
+        let approved = try chaos(["certs", "approve", dir + "/host/agent.csr", "--san", "10.0.0.13", "--pki-dir", pki, "--out", dir + "/host", "-o", "json"])
+        #expect(approved.status == 0, "\(approved.text)")
+        let leaf = try PKIFiles.readCertificates(dir + "/host/db3.pem")[0]
+        #expect(leaf.publicKey == key.publicKey)
+        #expect(try CertificateIdentity(certificate: leaf) == CertificateIdentity(role: .agent, name: "db3"))
+        #expect(try chaos(["certs", "approve", dir + "/host/agent.csr", "--san", "10.0.0.13", "--pki-dir", pki, "--out", dir + "/host"]).status == 1, "no overwrite without --force")
+        #expect(try chaos(["certs", "approve", dir + "/inv.yaml", "--pki-dir", pki]).status == 1, "not a CSR")
+
+        let token = try json(try chaos(["certs", "token", "--host", "db4", "--san", "10.0.0.14", "--pki-dir", pki, "-o", "json"]).text)["token"] as? String
+        let listed = try chaos(["certs", "token", "--list", "--pki-dir", pki])
+        #expect(listed.text.contains("db4") && listed.text.contains("open"))
+        #expect(!listed.text.contains(String((token ?? "x.x.secret").split(separator: ".")[2])))
+        #expect(try chaos(["certs", "token", "--host", "db5", "--ttl", "30s", "--pki-dir", pki]).status != 0)
+
+        let revoked = try chaos(["certs", "revoke", dir + "/issued/db1/db1.pem", "--pki-dir", pki, "--reason", "lost"])
+        #expect(revoked.status == 0, "\(revoked.text)")
+        let again = try json(try chaos(["certs", "revoke", dir + "/issued/db1/db1.pem", "--pki-dir", pki, "-o", "json"]).text)
+        #expect(again["alreadyListed"] as? Bool == true)
+        let list = try RevocationList.load(pki + "/revoked.txt")
+        #expect(list.isRevoked(try PKIFiles.readCertificates(dir + "/issued/db1/db1.pem")[0]))
+        #expect(list.serials.count == 1)
+        #expect(try chaos(["certs", "revoke", "--serial", "zz", "--pki-dir", pki]).status == 64)
+
+        let observer = try chaos(["certs", "issue", "--observer", "prometheus", "--pki-dir", pki])
+        #expect(observer.status == 0, "\(observer.text)")
+        let o = try PKIFiles.readCertificates(pki + "/prometheus.pem")[0]
+        #expect(try CertificateIdentity(certificate: o).role == .observer)
+        #expect(try chaos(["certs", "issue", "--observer", "p2", "--san", "10.0.0.1", "--pki-dir", pki]).status == 64)
     }
 
     @Test("issue writes each role's files from CHAOS_PKI_DIR, openssl verifies them, show reads them back")

@@ -1,4 +1,5 @@
 import ChaosCore
+import ChaosPOSIX
 import ChaosRun
 import Foundation
 
@@ -60,6 +61,7 @@ struct ControllerConfiguration: Sendable {
         var certificate: String?
         var key: String?
         var ca: String?
+        var revoked: String?
         var tokens: [ControllerAPISettings.Token] = []
         var access: [ControllerAPISettings.Grant] = []
         var sessionLifetime: ChaosDuration = .seconds(12 * 3600)
@@ -84,7 +86,7 @@ struct ControllerConfiguration: Sendable {
                                ControllerAPISettings(address: api.address, port: api.port, plaintext: api.plaintext,
                                                      certificate: api.certificate ?? "\(pkiDir)/\(identity).pem", key: api.key ?? "\(pkiDir)/\(identity)-key.pem",
                                                      ca: api.ca ?? "\(pkiDir)/ca.pem", tokens: api.tokens, access: api.access,
-                                                     sessionLifetime: api.sessionLifetime, name: identity)
+                                                     sessionLifetime: api.sessionLifetime, name: identity, revoked: api.revoked)
                            },
                            notify: notify, shared: store.map { SharedStoreSettings(url: $0.url, lease: $0.lease) }, name: identity)
     }
@@ -143,6 +145,7 @@ struct ControllerConfiguration: Sendable {
                 api.certificate = t.optional("certificate") { r.string($0, $1) }
                 api.key = t.optional("key") { r.string($0, $1) }
                 api.ca = t.optional("ca") { r.string($0, $1) }
+                api.revoked = t.optional("revoked") { r.string($0, $1) }
                 t.finish()
             }
             api.tokens = a.optional("tokens") { node, path in
@@ -227,9 +230,18 @@ struct ControllerConfiguration: Sendable {
 
 extension ControllerConfiguration {
     /// ``settings`` with the PostgreSQL password read from `store.passwordFile`.
+    /// Under a systemd unit with `LoadCredential=`, every file it names may come from `$CREDENTIALS_DIRECTORY`
+    /// (``SystemdCredentials``): the key stays root-only while the controller runs as a dynamic user.
     func settingsWithSecrets() throws(ChaosError) -> ControllerSettings {
         var s = settings
-        if let file = store?.passwordFile {
+        if var api = s.api {
+            api.certificate = SystemdCredentials.resolve(api.certificate)
+            api.key = SystemdCredentials.resolve(api.key)
+            api.ca = SystemdCredentials.resolve(api.ca)
+            api.revoked = api.revoked.map { SystemdCredentials.resolve($0) }
+            s.api = api
+        }
+        if let file = store?.passwordFile.map({ SystemdCredentials.resolve($0) }) {
             guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
                 throw .usage("controller.badConfig", "Cannot read the PostgreSQL password file '\(file)' (store.passwordFile). Check that it exists and that this user may read it.")
             }

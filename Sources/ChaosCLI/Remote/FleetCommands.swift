@@ -47,7 +47,12 @@ func reportHosts(_ outcomes: [HostOutcome], format: OutputFormat) -> Int32 {
 
 /// `chaos status --inventory F`: the open faults of every agent.
 enum FleetStatus {
-    struct HostFaults: Encodable { var host: String; var halted: Bool?; var faults: [AgentFault]; var error: ChaosError? }
+    struct HostFaults: Encodable {
+        var host: String; var halted: Bool?; var faults: [AgentFault]; var error: ChaosError?
+        /// When its certificate expires (ms since the epoch), and a warning when that is within 14 days.
+        var certificateNotAfter: Int64? = nil
+        var warning: String? = nil
+    }
 
     static func run(_ options: FleetOptions, all: Bool, global: GlobalOptions) async throws(ChaosError) -> Int32 {
         struct Answer: Sendable { var health: AgentHealth; var faults: [AgentFault] }
@@ -56,7 +61,9 @@ enum FleetStatus {
         }
         let hosts = results.map { host, r -> HostFaults in
             switch r {
-            case .success(let a): return HostFaults(host: host.name, halted: a.health.halted, faults: a.faults, error: nil)
+            case .success(let a):
+                return HostFaults(host: host.name, halted: a.health.halted, faults: a.faults, error: nil, certificateNotAfter: a.health.certificateNotAfter,
+                                  warning: a.health.certificateWarning(now: SystemWallClock().now()))
             case .failure(let e): return HostFaults(host: host.name, halted: nil, faults: [], error: e)
             }
         }
@@ -72,6 +79,7 @@ enum FleetStatus {
                 }
             }
             Console.out(Console.table(["HOST", "ID", "KIND", "STATE", "DEADLINE", "TARGET"], rows))
+            for h in hosts { if let w = h.warning { Console.err("warning: \(h.host): \(w)") } }
         }
         return hosts.contains { $0.error != nil } ? 1 : 0
     }

@@ -30,6 +30,8 @@ enum RemoteCommands {
         command(SPOFVerifyCommand.self, "chaos spof verify", why: "needs agents, probes, the run store and the report renderers"),
         command(ControllerServeCommand.self, "chaos controller [serve]", why: "needs the controller's HTTPS API, dashboard, metrics and webhooks, agents and the run store"),
         rule(ControllerStatusCommand.self, "chaos controller status", why: "reads the controllers' store (PostgreSQL or SQLite)") { _ in true },
+        command(CertsServeCommand.self, "chaos certs serve", why: "serves enrolment over HTTPS"),
+        command(CertsEnrolCommand.self, "chaos certs enrol", why: "asks the enrolment server, over HTTPS"),
         command(MapDiscoverCommand.self, "chaos map discover", why: "asks the inventory's agents, over mutual TLS"),
         rule(MapDiffCommand.self, "chaos map diff (not with --from)", why: "asks the inventory's agents, over mutual TLS") { $0.from == nil },
         command(HaltCommand.self, "chaos halt", why: "asks the agents or the controller, over mutual TLS"),
@@ -97,11 +99,18 @@ extension OptionGroup: OptionGroupValue { fileprivate var groupValue: Any { wrap
 /// installs both at start; `chaos` has neither and hands the commands that need them over before
 /// they run (``RemoteCommands``).
 public enum RemoteServices {
-    private static let current = Mutex<(agents: any AgentConnector, run: RunServices.Installed)?>(nil)
+    private static let current = Mutex<(agents: any AgentConnector, run: RunServices.Installed, enrolment: EnrolmentTransport?)?>(nil)
 
     /// Installs the services; call once, before the command runs.
-    public static func install(agents: any AgentConnector, run: RunServices.Installed) {
-        current.withLock { $0 = (agents, run) }
+    public static func install(agents: any AgentConnector, run: RunServices.Installed, enrolment: EnrolmentTransport? = nil) {
+        current.withLock { $0 = (agents, run, enrolment) }
+    }
+
+    /// HTTPS for `chaos certs serve` and `chaos certs enrol`.
+    /// - Throws: `internal.notRemote` in `chaos`.
+    static func enrolment() throws(ChaosError) -> EnrolmentTransport {
+        guard let transport = current.withLock({ $0?.enrolment }) else { throw notRemote("serve or request enrolment over HTTPS") }
+        return transport
     }
 
     /// Whether this executable has them (`chaos-remote`).

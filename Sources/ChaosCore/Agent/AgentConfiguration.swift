@@ -24,6 +24,8 @@ public struct AgentConfiguration: Sendable {
     public var certificate: String?
     public var key: String?
     public var ca: String?
+    /// A revocation list (`chaos certs revoke`): callers whose certificate serial it names are refused.
+    public var revoked: String?
     public var plaintext: Bool
     public var stateDir: String
     public var defaultLease: ChaosDuration
@@ -83,6 +85,7 @@ extension AgentConfiguration {
             c.certificate = t.optional("certificate") { r.string($0, $1) }
             c.key = t.optional("key") { r.string($0, $1) }
             c.ca = t.optional("ca") { r.string($0, $1) }
+            c.revoked = t.optional("revoked") { r.string($0, $1) }
             t.finish()
         }
         c.plaintext = m.optional("plaintext", r.bool) ?? false

@@ -59,6 +59,8 @@ public struct AgentPolicy: Hashable, Sendable, Codable {
     public static let defaultPermissions = [
         Permission(role: "controller", actions: Set(Action.allCases)),
         Permission(role: "operator", actions: [.read, .preview, .revert, .halt]),
+        // A read-only identity (Prometheus): /metrics, health and the list of faults.
+        Permission(role: "observer", actions: [.read]),
     ]
 
     public init(allow: [String] = ["*"], maxDuration: ChaosDuration = .seconds(600), maxDurations: [String: ChaosDuration] = [:],

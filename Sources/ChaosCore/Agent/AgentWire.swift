@@ -41,7 +41,25 @@ public struct AgentHealth: Codable, Hashable, Sendable {
     public var status: String
     public var halted: Bool
     public var faults: Int
-    public init(status: String, halted: Bool, faults: Int) { self.status = status; self.halted = halted; self.faults = faults }
+    /// When the agent's serving certificate expires (ms since the epoch); absent in plaintext mode and from older agents.
+    public var certificateNotAfter: Int64?
+    public init(status: String, halted: Bool, faults: Int, certificateNotAfter: Int64? = nil) {
+        self.status = status; self.halted = halted; self.faults = faults; self.certificateNotAfter = certificateNotAfter
+    }
+
+    /// Days a certificate must have left before `chaos status` stops warning about it.
+    public static let certificateWarningDays: Int64 = 14
+
+    /// A warning when the certificate expires within ``certificateWarningDays`` (or did), else `nil`.
+    public func certificateWarning(now: Int64) -> String? {
+        guard let end = certificateNotAfter else { return nil }
+        let left = end - now
+        if left <= 0 { return "its certificate EXPIRED \(max(0, -left) / 86_400_000) days ago: callers cannot reach it; renew it (chaos certs approve/enrol, then systemctl reload chaos-agent)" }
+        if left < Self.certificateWarningDays * 86_400_000 {
+            return "its certificate expires in \(left / 86_400_000) days: renew it (chaos certs approve/enrol, then systemctl reload chaos-agent; faults are kept)"
+        }
+        return nil
+    }
 }
 
 /// `POST /v1/fence`: the highest controller epoch the agent has seen (after admitting the request's).

@@ -59,6 +59,11 @@ public struct ControllerAPISettings: Hashable, Sendable {
     public var certificate: String
     public var key: String
     public var ca: String
+    /// A revocation list (`chaos certs revoke`): certificates whose serial it names are refused.
+    public var revoked: String?
+    /// How often the CA bundle and the revocation list are checked for a change (not configurable in
+    /// controller.yaml; tests shorten it).
+    public var trustCheckInterval: Duration = .seconds(30)
     public var tokens: [Token]
     /// Roles of certificates by name (`api.access`).
     public var access: [Grant]
@@ -70,8 +75,9 @@ public struct ControllerAPISettings: Hashable, Sendable {
     public var name: String
 
     public init(address: String, port: Int, plaintext: Bool = false, certificate: String, key: String, ca: String, tokens: [Token] = [],
-                access: [Grant] = [], sessionLifetime: ChaosDuration = .seconds(12 * 3600), maxSessions: Int = 10_000, name: String = "chaos") {
-        self.address = address; self.port = port; self.plaintext = plaintext
+                access: [Grant] = [], sessionLifetime: ChaosDuration = .seconds(12 * 3600), maxSessions: Int = 10_000, name: String = "chaos",
+                revoked: String? = nil) {
+        self.address = address; self.port = port; self.plaintext = plaintext; self.revoked = revoked
         self.certificate = certificate; self.key = key; self.ca = ca; self.tokens = tokens; self.access = access
         self.sessionLifetime = sessionLifetime; self.maxSessions = maxSessions; self.name = name
     }

@@ -17,11 +17,15 @@ public struct ChaosError: Error, Hashable, Sendable, Codable, CustomStringConver
         case usage
         /// 70: a bug or an unexpected state of chaos itself.
         case internalError
+        /// 78 (EX_CONFIG): not configured yet; a service manager should not restart it until someone acts
+        /// (an agent waiting for its certificate).
+        case notConfigured
         public var status: Int32 {
             switch self {
             case .failed: return 1
             case .usage: return 64
             case .internalError: return 70
+            case .notConfigured: return 78
             }
         }
     }

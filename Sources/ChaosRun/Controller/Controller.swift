@@ -1,4 +1,5 @@
 import ChaosCore
+import Logging
 import ChaosEngine
 import ChaosLinux
 import Foundation
@@ -18,7 +19,7 @@ public final class Controller: @unchecked Sendable {
     /// Every reading of the time and every wait of the loop and its runs.
     let clock: any ChaosClock
     /// Where the log lines go (stderr, each stamped with the clock's time, by default).
-    let logSink: @Sendable (String) -> Void
+    let logSink: @Sendable (String, Logger.Level, Logger.Metadata) -> Void
     let catalog: ExperimentCatalog
     /// Set in `run()` before the API starts.
     var store: (any RunStoring & FireStoring & AuditStoring)!
@@ -85,16 +86,20 @@ public final class Controller: @unchecked Sendable {
     /// - Parameters:
     ///   - environment: the settings (identity for the agents, state directory), the services
     ///     (probes, store, the HTTP face), the agents, the clock and the signals the loop and its runs use.
-    ///   - log: where log lines go; default: stderr, stamped with the clock's time.
+    ///   - log: where log lines go (their text only); default: swift-log with fields (`experiment`, `run.id`,
+    ///     `fire.state`, `verdict`, `epoch`...), to the journal under systemd (`journalctl -t chaos-controller
+    ///     CHAOS_EXPERIMENT=...`), else to stderr.
     public init(settings: ControllerSettings, environment: RunEnvironment, log: (@Sendable (String) -> Void)? = nil) {
         self.config = settings
         self.environment = environment
         self.clock = environment.clock
-        let clock = environment.clock
-        self.logSink = log ?? { message in
-            let stamp = Controller.text(clock.now())
-            FileHandle.standardError.write(Data(message.split(separator: "\n", omittingEmptySubsequences: false)
-                .map { "\(stamp) chaos-controller: \($0)" }.joined(separator: "\n").appending("\n").utf8))
+        if let log {
+            self.logSink = { message, _, _ in log(message) }
+        } else {
+            var made = Logger(label: "chaos-controller", factory: { LoggingBootstrap.handler(label: $0, identifier: "chaos-controller") })
+            made.logLevel = .info
+            let logger = made
+            self.logSink = { message, level, metadata in logger.log(level: level, "\(message)", metadata: metadata) }
         }
         catalog = ExperimentCatalog(directory: settings.experiments)
         holder = "\(settings.name)@\(Controller.hostName())#\(getpid())"
@@ -104,7 +109,7 @@ public final class Controller: @unchecked Sendable {
 
     func nowMs() -> Int64 { clock.now() }
 
-    func log(_ message: String) { logSink(message) }
+    func log(_ message: String, _ level: Logger.Level = .info, _ metadata: Logger.Metadata = [:]) { logSink(message, level, metadata) }
 
     /// Runs until SIGTERM (or another signal of the environment's): each tick decides what is due and
     /// starts it; at the end the runs in progress revert and are stored. Returns the exit status.
@@ -134,7 +139,8 @@ public final class Controller: @unchecked Sendable {
         inventory = try DocumentFiles.inventory(config.inventory)
         if let h = await storedHalt(store), h.halted {
             shared.withLock { $0.halt = h }
-            log("HALTED since \(Self.text(h.at ?? 0)) by \(h.by ?? "?"): \(h.reason ?? ""); nothing starts until 'chaos resume'")
+            log("HALTED since \(Self.text(h.at ?? 0)) by \(h.by ?? "?"): \(h.reason ?? ""); nothing starts until 'chaos resume'", .warning,
+                ["halt.by": "\(h.by ?? "?")", "halt.reason": "\(h.reason ?? "")"])
         }
         for line in catalog.reloadIfChanged() { log(line) }
         if coordinated == nil { try await recover(store, except: []) }
@@ -186,7 +192,7 @@ public final class Controller: @unchecked Sendable {
             let until = nowMs() + step
             // One sleep per step (a signal cuts it short): nothing to count down in between.
             if let s = await waiter.wait(until: until, step: max(1, step), tick: { _ in }) {
-                log("signal \(s): stopping; runs in progress revert their faults")
+                log("signal \(s): stopping; runs in progress revert their faults", .notice)
                 break
             }
         }
@@ -270,7 +276,8 @@ public final class Controller: @unchecked Sendable {
             }
             f.decidedMs = now
             try await store.record(f)
-            log("fire of '\(f.experiment)' scheduled \(Self.text(f.scheduledMs)): \(f.state.rawValue) (\(f.reason ?? ""))")
+            log("fire of '\(f.experiment)' scheduled \(Self.text(f.scheduledMs)): \(f.state.rawValue) (\(f.reason ?? ""))", .notice,
+                ["experiment": "\(f.experiment)", "fire.state": "\(f.state.rawValue)", "fire.scheduled": "\(Self.text(f.scheduledMs))"])
         }
     }
 
@@ -281,6 +288,7 @@ public final class Controller: @unchecked Sendable {
         let through = ZoneClock.dateText(Int(now / 86_400_000) + 2)
         let scheduled = scheduledExperiments(inventory, through: through)
         shared.withLock { $0.scheduled = scheduled; $0.experiments = catalog.experiments.count }
+        metrics.known(catalog.experiments.map(\.1.name))
         let records = try await store.fires(sinceMs: now - 30 * 86_400_000)
         let history = Self.history(records)
         let plan = SchedulePlanner.plan(scheduled, from: Double(min(lastLook, now)) / 1000, to: Double(now) / 1000 + 0.001,
@@ -323,12 +331,14 @@ public final class Controller: @unchecked Sendable {
         for (f, fire) in decisions where claimed.contains(fire.key) {
             metrics.fire(fire.state)
             switch fire.state {
-            case .missed: log("missed '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs))")
-            case .skipped: log("skipped '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs)): \(fire.reason ?? "")")
+            case .missed: log("missed '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs))", .notice, ["experiment": "\(f.experiment)", "fire.state": "missed"])
+            case .skipped: log("skipped '\(f.experiment)' scheduled \(Self.text(fire.scheduledMs)): \(fire.reason ?? "")", .notice,
+                               ["experiment": "\(f.experiment)", "fire.state": "skipped", "fire.reason": "\(fire.reason ?? "")"])
             default:
                 guard let (file, e) = experiments[fire.key], let runID = fire.runID else { continue }
                 metrics.lag(seconds: Double(now - fire.scheduledMs) / 1000)
-                log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(fire.scheduledMs))) as run \(runID)")
+                log("starting '\(e.name)' (\(f.trigger.rawValue), scheduled \(Self.text(fire.scheduledMs))) as run \(runID)", .notice,
+                    ["experiment": "\(e.name)", "run.id": "\(runID)", "fire.trigger": "\(f.trigger.rawValue)"])
                 let calendar = byName[e.name]?.calendar
                 // Made under the lock, so the task (which removes itself under it) is registered first.
                 shared.withLock {
@@ -423,13 +433,16 @@ public final class Controller: @unchecked Sendable {
             await prepared.close()
             try await saveRetrying(run, store)
             metrics.verdict(run.verdict.outcome)
+            metrics.experiment(run)
             try await record(f, .finished, "\(run.verdict.outcome.rawValue) (\(run.status.rawValue)): \(run.verdict.reasons.first ?? "")", runID)
-            log("run \(runID) of '\(e.name)': \(run.verdict.outcome.rawValue.uppercased()) (\(run.status.rawValue)) \(run.verdict.reasons.first ?? "")")
+            log("run \(runID) of '\(e.name)': \(run.verdict.outcome.rawValue.uppercased()) (\(run.status.rawValue)) \(run.verdict.reasons.first ?? "")",
+                run.verdict.outcome == .passed ? .notice : .warning,
+                ["experiment": "\(e.name)", "run.id": "\(runID)", "verdict": "\(run.verdict.outcome.rawValue)", "run.status": "\(run.status.rawValue)"])
             notify(ControllerEvent(kind: .verdict, at: nowMs(), runID: runID, experiment: e.name, target: run.target,
                                    outcome: run.verdict.outcome.rawValue, status: run.status.rawValue, reasons: run.verdict.reasons))
         } catch {
             try? await record(f, .skipped, "could not start: \(error.message)", runID)
-            log("run \(runID) of '\(e.name)' could not start: \(error.message)")
+            log("run \(runID) of '\(e.name)' could not start: \(error.message)", .error, ["experiment": "\(e.name)", "run.id": "\(runID)", "error.code": "\(error.code)"])
         }
     }
 
@@ -441,7 +454,7 @@ public final class Controller: @unchecked Sendable {
             do { try await store.save(run); return } catch {
                 attempt += 1
                 guard attempt < 30, ["store.timeout", "store.postgres"].contains(error.code) else { throw error }
-                if attempt == 1 { log("run \(run.runID) could not be stored yet (\(error.message)); trying again for a minute") }
+                if attempt == 1 { log("run \(run.runID) could not be stored yet (\(error.message)); trying again for a minute", .warning, ["run.id": "\(run.runID)"]) }
                 try? await Task.sleep(for: .seconds(2))
             }
         }
@@ -470,6 +483,7 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
     private var leaderGauge: Gauge?
     private var epochGauge: Gauge?
     private var made = false
+    private var seen: Set<String> = []
 
     /// Makes the metrics (after the metrics system is bootstrapped).
     func make() {
@@ -481,11 +495,43 @@ final class ControllerMetricsRecorder: @unchecked Sendable {
             activeGauge = Gauge(label: "chaos_controller_faults_active")
             leaderGauge = Gauge(label: "chaos_controller_leader")
             epochGauge = Gauge(label: "chaos_controller_epoch")
+            Gauge(label: "chaos_controller_build_info", dimensions: [("version", chaosVersion)]).record(1)
             for o in Verdict.Outcome.allCases { runs[o.rawValue] = Counter(label: "chaos_controller_runs_total", dimensions: [("verdict", o.rawValue)]) }
         }
     }
 
     func verdict(_ o: Verdict.Outcome) { lock.withLock { _ in runs[o.rawValue]?.increment() } }
+
+    /// Every experiment's run counters exist from its load, at 0, so Prometheus' increase() counts its first run.
+    func known(_ experiments: [String]) {
+        lock.withLock { _ in
+            guard made else { return }
+            for e in experiments where !seen.contains(e) {
+                seen.insert(e)
+                for o in Verdict.Outcome.allCases {
+                    Counter(label: "chaos_controller_experiment_runs_total", dimensions: [("experiment", e), ("verdict", o.rawValue)]).increment(by: 0)
+                }
+            }
+        }
+    }
+
+    /// Per experiment: its runs by verdict, its last verdict (1 for that verdict, 0 for the others), when it
+    /// last ran, and the time to recover of its last run that recovered. Experiments are few (files in a
+    /// directory), so the label stays small.
+    func experiment(_ run: RunRecord) {
+        lock.withLock { _ in
+            guard made else { return }
+            let e = run.experiment
+            Counter(label: "chaos_controller_experiment_runs_total", dimensions: [("experiment", e), ("verdict", run.verdict.outcome.rawValue)]).increment()
+            for o in Verdict.Outcome.allCases {
+                Gauge(label: "chaos_controller_experiment_last_outcome", dimensions: [("experiment", e), ("verdict", o.rawValue)]).record(o == run.verdict.outcome ? 1 : 0)
+            }
+            Gauge(label: "chaos_controller_experiment_last_run_timestamp_seconds", dimensions: [("experiment", e)]).record(Double(run.endedAt) / 1000)
+            if let ttr = run.verdict.figures.timeToRecoverMs {
+                Gauge(label: "chaos_controller_experiment_recovery_seconds", dimensions: [("experiment", e)]).record(Double(ttr) / 1000)
+            }
+        }
+    }
     func halt() { lock.withLock { _ in halts?.increment(); haltedGauge?.record(1) } }
     func halted(_ on: Bool) { lock.withLock { _ in haltedGauge?.record(on ? 1 : 0) } }
     /// How late the last run started after its scheduled moment.

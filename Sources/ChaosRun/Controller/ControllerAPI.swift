@@ -1,5 +1,6 @@
 import ChaosCore
 import Foundation
+import Logging
 import Synchronization
 
 /// The controller as its API and dashboard see it: overview, stored runs, halt and resume, audit.
@@ -68,7 +69,7 @@ extension Controller: ControllerBackend {
         await persist(state)
         metrics.halt()
         await audit(AuditEntry(at: start, who: caller.description, action: "halt", detail: reason + (aborted.isEmpty ? "" : " (stopping \(aborted.joined(separator: ", ")))")))
-        log("HALT by \(caller): \(reason)")
+        log("HALT by \(caller): \(reason)", .warning, ["halt.by": "\(caller)", "halt.reason": "\(reason)"])
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.halt(reason: "controller halt by \(who): \(reason)").reverted.count }
         let outcome = HaltOutcome(halt: state, agents: agents, abortedRuns: aborted, elapsedMs: nowMs() - start)
         log("halt acknowledged by \(agents.filter(\.ok).count)/\(agents.count) agents in \(outcome.elapsedMs) ms; \(agents.map(\.reverted).reduce(0, +)) faults reverted")
@@ -89,7 +90,7 @@ extension Controller: ControllerBackend {
         await persist(.running)
         metrics.halted(false)
         await audit(AuditEntry(at: start, who: caller.description, action: "resume", detail: before.halted ? "halted since \(Self.text(before.at ?? 0)) by \(before.by ?? "?")" : "was not halted"))
-        log("RESUME by \(caller)")
+        log("RESUME by \(caller)", .notice, ["resume.by": "\(caller)"])
         let agents = await fanOut { agent throws(ChaosError) -> Int in try await agent.resume(); return 0 }
         // Fires that fell due while halted were recorded as skipped; the schedule goes on from now.
         notify(ControllerEvent(kind: .resume, at: start, reasons: ["by \(who)"]))

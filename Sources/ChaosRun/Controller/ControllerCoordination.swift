@@ -3,6 +3,7 @@ import ChaosLinux
 import ChaosPOSIX
 import Foundation
 import Glibc
+import Logging
 import Synchronization
 
 /// Several controllers on one shared store: the loop that keeps (or takes) the lead, fences the
@@ -76,11 +77,11 @@ extension Controller {
             standing.withLock { $0.readyEpoch = nil }
             metrics.leading(false, epoch: 0)
             let running = shared.withLock { $0.live.count }
-            log("no longer leading: \(why)" + (running > 0 ? "; its \(running) run(s) in progress stop and revert" : ""))
+            log("no longer leading: \(why)" + (running > 0 ? "; its \(running) run(s) in progress stop and revert" : ""), .warning)
         case .elected(let epoch):
             fencing.set(UInt64(epoch))
             metrics.leading(true, epoch: epoch)
-            log("leading the shared store at epoch \(epoch)")
+            log("leading the shared store at epoch \(epoch)", .notice, ["epoch": "\(epoch)"])
             // Every agent learns the new epoch before anything starts, so a deposed leader that wakes
             // up is refused even on hosts this one has not touched yet.
             let answers = await each { agent throws(ChaosError) -> UInt64 in try await agent.fence() }

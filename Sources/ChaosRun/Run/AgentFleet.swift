@@ -32,7 +32,9 @@ public struct AgentFleet: Sendable {
     public static func credentials(_ settings: RunSettings) throws(ChaosError) -> ClientCredentials {
         let dir = settings.pkiDir ?? Environment.value("CHAOS_PKI_DIR") ?? "/etc/chaos/pki"
         let name = settings.identity ?? Environment.value("CHAOS_IDENTITY") ?? Environment.value("USER") ?? loginName()
-        let c = ClientCredentials(certificate: "\(dir)/\(name).pem", key: "\(dir)/\(name)-key.pem", ca: "\(dir)/ca.pem")
+        // Under a systemd unit with LoadCredential= (the controller's), each file may come from $CREDENTIALS_DIRECTORY.
+        let c = ClientCredentials(certificate: SystemdCredentials.resolve("\(dir)/\(name).pem"), key: SystemdCredentials.resolve("\(dir)/\(name)-key.pem"),
+                                  ca: SystemdCredentials.resolve("\(dir)/ca.pem"))
         for file in [c.certificate, c.key, c.ca] {
             do throws(SyscallError) { try POSIXFiles.checkReadable(file) } catch {
                 if error.tooManyOpenFiles {

@@ -77,6 +77,7 @@ enum PKITest {
             try CertificateRequest(role: .agent, name: "db1", subjectAlternativeNames: ["10.0.0.11", "db1.staging", "fd00::11"]),
             try CertificateRequest(role: .controller, name: "ignored", subjectAlternativeNames: ["controller.staging"]),
             try CertificateRequest(role: .operator, name: "alice"),
+            try CertificateRequest(role: .observer, name: "prometheus"),
         ]
     }
 }
