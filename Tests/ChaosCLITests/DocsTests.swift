@@ -109,7 +109,8 @@ struct DocsTests {
     @Test("every chaos command line shown in the README and docs parses with the real parser")
     func commandLinesParse() throws {
         var checked = 0
-        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md", "docs/verdicts.md", "docs/agent-api.md"] {
+        for doc in ["README.md", "docs/faults.md", "docs/operations.md", "docs/architecture.md", "docs/certificates.md", "docs/verdicts.md", "docs/agent-api.md",
+                    "docs/concepts.md", "docs/install-on-a-fleet.md"] {
             for block in try Self.codeBlocks(doc) where block.language == "sh" {
                 for raw in block.body.components(separatedBy: "\n") {
                     // A comment, a redirection or a pipe ends the command line.
@@ -131,6 +132,48 @@ struct DocsTests {
             }
         }
         #expect(checked >= 10)
+    }
+
+    @Test("every YAML block of docs/concepts.md and docs/install-on-a-fleet.md is a complete file that passes chaos validate")
+    func guideExamples() throws {
+        let dir = Harness.stateDir()
+        var paths: [String] = []
+        for doc in ["docs/concepts.md", "docs/install-on-a-fleet.md"] {
+            for (i, b) in try Self.codeBlocks(doc).enumerated() where b.language == "yaml" {
+                #expect(b.marker.contains("<!-- validate -->"), "\(doc): a YAML block without <!-- validate --> before it: \(b.body.prefix(80))")
+                if b.body.contains("kind: AgentConfig") {
+                    let (config, diagnostics) = AgentConfiguration.load(b.body, file: doc)
+                    #expect(config != nil && diagnostics.isEmpty, "\(doc): \(diagnostics.map(\.description))")
+                }
+                let path = "\(dir)/\(doc.dropFirst(5).dropLast(3))-\(i).yaml"
+                try b.body.write(toFile: path, atomically: true, encoding: .utf8)
+                paths.append(path)
+            }
+        }
+        #expect(paths.count >= 4)
+        let out = try Harness.run(["validate"] + paths, state: dir)
+        #expect(out.status == 0, "\(out.stdout)")
+    }
+
+    @Test("every image the docs show is in docs/images, a PNG under 300 KB")
+    func docImages() throws {
+        var shown = 0
+        for doc in ["README.md"] + Self.files(in: "docs", ext: [".md"]) {
+            let text = try String(contentsOfFile: Self.root + "/" + doc, encoding: .utf8)
+            for part in text.components(separatedBy: "](").dropFirst() {
+                guard let end = part.firstIndex(of: ")") else { continue }
+                let link = String(part[..<end])
+                guard link.hasSuffix(".png") else { continue }
+                let base = doc.contains("/") ? Self.root + "/docs/" : Self.root + "/"
+                let attributes = try? FileManager.default.attributesOfItem(atPath: base + link)
+                let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+                #expect(size > 0 && size < 300_000, "\(doc): \(link) is missing or \(size) bytes")
+                let data = FileManager.default.contents(atPath: base + link) ?? Data()
+                #expect(data.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]), "\(doc): \(link) is not a PNG")
+                shown += 1
+            }
+        }
+        #expect(shown >= 3)
     }
 
     @Test("agent configuration examples in the docs load without problems")

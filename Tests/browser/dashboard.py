@@ -6,9 +6,10 @@ usage: dashboard.py BASE_URL TOKEN SCREENSHOT_DIR PAUSED_PIDS
 Signs in with TOKEN, checks the overview shows the running experiment, halts through the halt
 button (the confirmation box must be ticked), measures how long until the paused processes
 (PAUSED_PIDS, comma separated) run again, and visits the verdicts, the run page and the audit log.
-Screenshots go to SCREENSHOT_DIR. Prints one JSON object; exits 1 on a failed check.
+Screenshots go to SCREENSHOT_DIR (and, with CHAOS_DOCS_IMAGES=DIR, the one docs/concepts.md shows to
+DIR/dashboard.png). Prints one JSON object; exits 1 on a failed check.
 """
-import json, os, sys, time
+import json, os, shutil, sys, time
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -22,10 +23,20 @@ out = {"checks": [], "errors": [], "screenshots": []}
 def check(name, ok, detail=""):
     out["checks"].append({"name": name, "ok": bool(ok), "detail": detail})
 
+# CHAOS_DOCS_IMAGES=DIR (scripts/generate-docs.sh --dashboard): the screenshots the docs show are also
+# copied there, under the names the docs use. A relative DIR is taken from the repository's root.
+docs_images = os.environ.get("CHAOS_DOCS_IMAGES")
+if docs_images and not os.path.isabs(docs_images):
+    docs_images = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", docs_images)
+docs_names = {"02-overview-running": "dashboard.png"}
+
 def shot(name):
     path = os.path.join(shots, name + ".png")
     driver.save_screenshot(path)
     out["screenshots"].append(path)
+    if docs_images and name in docs_names:
+        os.makedirs(docs_images, exist_ok=True)
+        shutil.copyfile(path, os.path.join(docs_images, docs_names[name]))
 
 def stopped(pid):
     try:
