@@ -12,7 +12,7 @@ import X509
 /// The attacks of an adversarial review (issue 15), each against a real agent over mutual TLS, with
 /// real victims: every one must be refused or harmless, the agent must go on answering health within
 /// a second, leases must still run out on time, and nothing may be left injected.
-@Suite("Adversarial: the agent under hostile input", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Adversarial: the agent under hostile input", .serialized, Requirements.integration("/usr/bin/curl", "/usr/bin/fallocate", "/usr/bin/python3", "/usr/sbin/iptables-legacy", "/usr/sbin/nft"))
 struct AdversarialTests {
     typealias AgentHost = AgentIntegrationTests.AgentHost
 

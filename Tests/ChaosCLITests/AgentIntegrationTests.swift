@@ -8,7 +8,7 @@ import Testing
 
 /// The agent for real: its own network namespace as a host, mutual TLS with certificates made by
 /// `chaos certs`, real faults, security refusals, the dead-man's switch and crash recovery.
-@Suite("The agent over mutual TLS", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("The agent over mutual TLS", .serialized, Requirements.integration("/usr/bin/curl", "/usr/bin/python3", "/usr/bin/ss", "/usr/sbin/ip", "/usr/sbin/iptables-legacy", "/usr/sbin/nft"))
 struct AgentIntegrationTests {
     /// A lab host running one agent, and the certificates to talk to it.
     final class AgentHost {

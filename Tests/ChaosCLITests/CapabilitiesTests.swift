@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `chaos capabilities` reports what the host can do, and agrees with trying it by hand.
-@Suite("chaos capabilities", .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("chaos capabilities", Requirements.integration("/usr/sbin/nft"))
 struct CapabilitiesTests {
     /// Whether `argv` succeeds (a direct probe, independent of chaos's own).
     func succeeds(_ argv: [String]) throws -> Bool {

@@ -8,7 +8,7 @@ import Testing
 /// `chaos _relay`, the userspace mechanism of `network.delay` where there is no netem, measured for
 /// real: two network namespaces, a Python echo server in one, the relay and an nftables redirect in
 /// the other, and a Python client timing round trips through them.
-@Suite("Delay relay (network.delay without netem)", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Delay relay (network.delay without netem)", .serialized, Requirements.integration("/usr/bin/python3", "/usr/bin/ss", "/usr/sbin/ip", "/usr/sbin/nft"))
 struct DelayRelayTests {
     @Test("200 ms ± 20 ms is added to every round trip, with the jitter's spread; deleting the rule restores the baseline")
     func addsDelayAndJitter() throws {

@@ -11,7 +11,7 @@ import Testing
 /// `chaos certs enrol` (the key never moves); the agent serves; its certificate is renewed with a fault
 /// held (SIGHUP: the fault stays, the new certificate is served, `chaos status` warns it expires soon);
 /// an operator is revoked and refused; an observer reads /metrics and nothing else.
-@Suite("Enrolment and renewal without moving keys", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Enrolment and renewal without moving keys", .serialized, Requirements.integration("/usr/bin/curl", "/usr/sbin/ip", "/usr/bin/openssl"))
 struct EnrolmentIntegrationTests {
     final class Lab {
         let lab = NetworkLab("enrol")
@@ -101,6 +101,21 @@ struct EnrolmentIntegrationTests {
         let serveLog = lab.dir + "/serve.log"
         _ = try lab.start([Harness.chaos, "certs", "serve", "--listen", "\(lab.address):7435", "--san", lab.address, "--pki-dir", lab.pki], log: serveLog)
         try #require(Harness.waitUntil(timeout: 20) { Self.read(serveLog).contains("Serving enrolment") }, "\(Self.read(serveLog))")
+
+        // Hostile requests to the enrolment server: too big, not JSON, an unknown token, an unknown path.
+        func post(_ body: String, path: String = "/v1/enrol") throws -> Int {
+            let file = lab.dir + "/body.json"
+            try body.write(toFile: file, atomically: true, encoding: .utf8)
+            let r = try lab.lab.run("db1", ["/usr/bin/curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10", "-H", "content-type: application/json",
+                                            "--data-binary", "@" + file, "https://\(lab.address):7435\(path)"])
+            return Int(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        }
+        #expect(try post(String(repeating: "x", count: 100_000)) == 413)
+        #expect(try post("{not json") == 400)
+        #expect(try post(#"{"id":"0123456789abcdef","secret":"\#(String(repeating: "a", count: 64))","csr":"x"}"#) == 400, "a broken CSR is refused before the token is looked at")
+        let bogusCSR = Self.read(lab.host + "/pki/agent.csr").replacingOccurrences(of: "\n", with: "\\n")
+        #expect(try post(#"{"id":"0123456789abcdef","secret":"\#(String(repeating: "a", count: 64))","csr":"\#(bogusCSR)"}"#) == 403)
+        #expect(try post("{}", path: "/v1/other") == 404)
 
         // A token whose CA pin is another CA's: nothing is sent, nothing written.
         var parts = token.split(separator: ".").map(String.init)

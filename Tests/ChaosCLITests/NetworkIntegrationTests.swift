@@ -13,7 +13,7 @@ import Testing
 /// echo servers answer a line with the same line; the ledger is a fresh directory per test, shared by
 /// every namespace; chaos always runs inside the namespace whose traffic it changes (a status or
 /// revert run elsewhere would act on the wrong namespace's firewall).
-@Suite("Network faults in network namespaces", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Network faults in network namespaces", .serialized, Requirements.integration("/usr/bin/iperf3", "/usr/bin/ping", "/usr/bin/python3", "/usr/sbin/ip", "/usr/sbin/ip6tables-legacy", "/usr/sbin/iptables-legacy", "/usr/sbin/nft", "/usr/sbin/tc"))
 struct NetworkIntegrationTests {
     /// Hides the kernel's packet queue from chaos, so network.delay falls back to the TCP relay.
     static let relayOnly = ["CHAOS_NO_PACKET_QUEUE": "1"]

@@ -7,7 +7,7 @@ import Glibc
 import Testing
 
 /// The one-off commands against real processes and a real tmpfs, through the real binary.
-@Suite("One-off faults on this host", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("One-off faults on this host", .serialized, Requirements.integration("/usr/bin/python3"))
 struct OneOffIntegrationTests {
     @Test("chaos kill --pid kills exactly that process and confirms it from /proc")
     func killPID() throws {
@@ -231,7 +231,7 @@ struct OneOffIntegrationTests {
 }
 
 /// The fault contract against the real kernel through LinuxHost.
-@Suite("Every fault passes the contract on the real host", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Every fault passes the contract on the real host", .serialized, Requirements.integration("/usr/bin/python3"))
 struct LinuxContractTests {
     let host = LinuxHost(executable: Harness.chaos)
 

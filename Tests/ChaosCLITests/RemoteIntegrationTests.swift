@@ -7,7 +7,7 @@ import Testing
 
 /// Remote one-offs for real: an agent on host `db1` (a network namespace), the `chaos` command on
 /// host `ops`, mutual TLS with certificates made by `chaos certs`, an inventory naming both.
-@Suite("Remote one-offs and fleet commands through agents", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Remote one-offs and fleet commands through agents", .serialized, Requirements.integration("/usr/sbin/ip", "/usr/sbin/nft"))
 struct RemoteIntegrationTests {
     final class Fleet {
         let lab = NetworkLab("remote")

@@ -7,7 +7,7 @@ import Testing
 
 /// `chaos run` end to end with real software: a real haproxy in front of real HTTP backends, each a
 /// network namespace on one bridge; the run observes the load balancer from a client host.
-@Suite("Experiment runs and their verdicts, with haproxy", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("Experiment runs and their verdicts, with haproxy", .serialized, Requirements.integration("/usr/bin/curl", "/usr/bin/python3", "/usr/sbin/haproxy"))
 struct RunIntegrationTests {
     final class Cluster: @unchecked Sendable {
         let lab = NetworkLab("run")

@@ -6,7 +6,7 @@ import Glibc
 import Testing
 
 /// deploy/sandbox/sandbox: real haproxy, redis and sentinels, an agent per host, in namespaces.
-@Suite("The sandbox cluster comes up and goes away", .serialized, .enabled(if: Harness.integration, "needs root and CHAOS_INTEGRATION=1"))
+@Suite("The sandbox cluster comes up and goes away", .serialized, Requirements.integration("/usr/bin/curl", "/usr/bin/dot", "/usr/bin/python3", "/usr/bin/ss", "/usr/sbin/ip", "/usr/sbin/nft", "/usr/sbin/tc", "/usr/sbin/haproxy", "/usr/bin/redis-server", "/usr/bin/redis-sentinel", "/usr/bin/chromium", "/usr/bin/chromedriver"))
 struct SandboxTests {
     static let script = Harness.root + "/deploy/sandbox/sandbox"
 
