@@ -105,6 +105,54 @@ struct PackageTests {
         }
     }
 
+    /// Run as root in the throwaway root, in a network namespace of its own; prints SHOW OK when every step held.
+    static let showScript = #"""
+    set -eu
+    fail() { echo "FAILED: $*"; for f in /tmp/show-*.log; do echo "== $f"; cat "$f"; done; exit 1; }
+    waitfor() { i=0; while ! sh -c "$1" >/dev/null 2>&1; do i=$((i+1)); [ $i -lt 100 ] || fail "timed out: $1"; sleep 0.1; done; }
+    ip link set lo up && ip addr add 192.0.2.30/32 dev lo
+    ca=/root/chaos-ca
+    chaos certs init --pki-dir $ca >/dev/null && chaos certs issue --operator alice --pki-dir $ca >/dev/null
+    # 1. First start: a key of its own and a CSR, then exit 78 (no crash loop under the unit).
+    set +e; chaos-agent --config /etc/chaos/agent.yaml 2>/tmp/show-first.log; rc=$?; set -e
+    [ $rc = 78 ] || fail "first start exited $rc, not 78"
+    [ "$(stat -c %a /var/lib/chaos/pki/agent-key.pem)" = 600 ] && [ -s /var/lib/chaos/pki/agent.csr ] || fail "no key or CSR"
+    key=$(md5sum </var/lib/chaos/pki/agent-key.pem)
+    # 2. A join token and the enrolment server; the host enrols with the packaged agent.yaml.
+    token=$(chaos certs token --host db1 --san 192.0.2.30 --pki-dir $ca -o json | sed -n 's/.*"token" : "\(chaos1[^"]*\)".*/\1/p')
+    [ -n "$token" ] || fail "no token"
+    chaos certs serve --listen 192.0.2.30:7435 --san 192.0.2.30 --pki-dir $ca 2>/tmp/show-serve.log & serve=$!
+    waitfor "grep -q 'Serving enrolment' /tmp/show-serve.log"
+    chaos certs enrol --token "$token" --server 192.0.2.30:7435 >/tmp/show-enrol.log 2>&1 || fail "enrol"
+    kill $serve; wait $serve || true
+    [ "$(md5sum </var/lib/chaos/pki/agent-key.pem)" = "$key" ] || fail "the key changed"
+    # 3. The agent serves; a one-off through it (chaos pause --host, over mutual TLS).
+    chaos-agent --config /etc/chaos/agent.yaml 2>/tmp/show-agent.log & agent=$!
+    curl="curl -s --max-time 5 --cacert $ca/ca.pem --cert $ca/alice.pem --key $ca/alice-key.pem"
+    waitfor "$curl https://192.0.2.30:7433/v1/health | grep -q ok"
+    printf '%s\n' 'apiVersion: chaos/v1' 'kind: Inventory' 'hosts:' '  - {name: db1, address: 192.0.2.30, agent: "https://192.0.2.30:7433"}' >/root/inventory.yaml
+    sleep 300 & victim=$!
+    chaos pause --pid $victim --for 60s --detach --inventory /root/inventory.yaml --host db1 --identity alice --pki-dir $ca >/tmp/show-pause.log 2>&1 || fail "pause through the agent"
+    waitfor "grep -q 'State:.*T' /proc/$victim/status"
+    before=$($curl https://192.0.2.30:7433/v1/health)
+    # 4. Renewal with the fault held: approve the same CSR for 7 days, put it in place, SIGHUP.
+    chaos certs approve /var/lib/chaos/pki/agent.csr --name db1 --san 192.0.2.30 --days 7 --pki-dir $ca --out /root/renewed >/dev/null
+    cp /root/renewed/db1.pem /var/lib/chaos/pki/agent.pem.new && mv /var/lib/chaos/pki/agent.pem.new /var/lib/chaos/pki/agent.pem
+    kill -HUP $agent
+    waitfor "grep -q 'credentials reloaded' /tmp/show-agent.log"
+    after=$($curl https://192.0.2.30:7433/v1/health)
+    [ "$before" != "$after" ] || fail "the renewed certificate is not served: $after"
+    grep -q 'State:.*T' /proc/$victim/status || fail "the fault did not survive the renewal"
+    kill -0 $agent || fail "the agent stopped"
+    # 5. SIGTERM: the agent reverts the fault, then exits.
+    kill -TERM $agent; wait $agent || true
+    grep -q 'State:.*T' /proc/$victim/status && fail "the fault outlived the agent"
+    kill $victim; wait $victim 2>/dev/null || true
+    # The admin's files are the test's, not the packages': only the agent's key, certificates and ledger stay.
+    rm -rf $ca /root/inventory.yaml /root/renewed /tmp/show-*.log
+    echo "SHOW OK: enrolled with a join token (key kept), paused through the agent, renewed with the fault held, reverted at stop"
+    """#
+
     @Test("dpkg -i installs both packages in a throwaway root: files, modes, conffile, the agent enabled and the controller not; apt-get remove keeps the configuration, purge leaves nothing")
     func installRemovePurge() throws {
         let b = try PackageLab.built()
@@ -151,8 +199,15 @@ struct PackageTests {
                 #expect(try root.run(["man", "-w", "chaos-agent"]).stdout == "/usr/share/man/man8/chaos-agent.8.gz\n")
             }
 
-            // What a running agent leaves: its enrolment and ledger in /var/lib/chaos; a local change to the conffile.
-            #expect(try root.run(["sh", "-c", "mkdir -p -m 0700 /var/lib/chaos/pki && echo key >/var/lib/chaos/pki/agent-key.pem && echo ledger >/var/lib/chaos/ledger"]).status == 0)
+            // The Show, with the installed programs and the packaged agent.yaml, in a network namespace of its own:
+            // the agent's first start makes its key and CSR (exit 78), a join token enrols it through
+            // `chaos certs serve`, a one-off goes through it, its certificate is renewed with the fault held
+            // (SIGHUP: the fault stays), and SIGTERM reverts it.
+            let show = try root.run(["unshare", "--net", "/bin/sh", "-c", Self.showScript], timeout: 120)
+            #expect(show.status == 0 && show.stdout.contains("SHOW OK"), "the enrolment show in the installed root: \(show.stdout)\n\(show.stderr)")
+
+            // What the running agent left: its enrolment and ledger in /var/lib/chaos; and a local change to the conffile.
+            #expect(try root.run(["sh", "-c", "test -s /var/lib/chaos/pki/agent-key.pem && test -s /var/lib/chaos/pki/agent.pem && test -d /var/lib/chaos/ledger"]).status == 0)
             #expect(try root.run(["sh", "-c", "echo '# changed here' >>/etc/chaos/agent.yaml"]).status == 0)
 
             // apt-get remove: the programs go, the configuration and state stay.
