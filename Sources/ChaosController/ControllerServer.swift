@@ -35,11 +35,17 @@ public enum ControllerServer {
         let onRunning: @Sendable (any Channel) async -> Void = { channel in bound.set(.success(channel.localAddress?.port ?? settings.port)) }
         let configuration = ApplicationConfiguration(address: .hostname(settings.address, port: settings.port), serverName: "chaos-controller")
         // As the agent's: at most 512 connections, a TLS handshake within 5 s, the oldest silent one dropped over the cap.
-        let server = HTTPServerBuilder.guarded(http, tls: settings.plaintext ? nil : try ControllerAccess.tls(settings),
-                                               limits: ConnectionLimits(), count: ConnectionCount())
+        let tls: ReloadableTLS?
+        if settings.plaintext { tls = nil } else {
+            let configuration = try ControllerAccess.tls(settings)
+            do { tls = try ReloadableTLS(configuration) } catch {
+                throw ChaosError("controller.tls", "Cannot use the controller's TLS files (\(settings.certificate), \(settings.key)): \(error). Check that the key is the certificate's ('chaos certs show').")
+            }
+        }
+        let server = HTTPServerBuilder.guarded(http, tls: tls, limits: ConnectionLimits(), count: ConnectionCount())
         let app: any Service = Application(router: router, server: server, configuration: configuration, onServerRunning: onRunning, logger: logger)
         // The revocation list and the CA are read again when they change (checked every 30 s).
-        let watch = TrustWatch(settings: settings, peers: access.peers, logger: logger, interval: settings.trustCheckInterval)
+        let watch = TrustWatch(settings: settings, peers: access.peers, tls: tls, logger: logger, interval: settings.trustCheckInterval)
         let group = ServiceGroup(configuration: .init(services: [.init(service: app), .init(service: watch)], gracefulShutdownSignals: [], logger: logger))
         let task = Task {
             do { try await group.run() } catch {
@@ -338,12 +344,14 @@ final class Once<T: Sendable>: Sendable {
     }
 }
 
-/// Reads the controller's CA bundle and revocation list again when either file changes, so a certificate
-/// revoked with `chaos certs revoke` is refused within `interval` without a restart. A list that no longer
-/// parses keeps the previous one (and says so in the log).
+/// Reads the controller's TLS files again when one changes: its certificate and key (a renewal is served
+/// to new connections, runs go on), its CA bundle and its revocation list (a certificate revoked with
+/// `chaos certs revoke` is refused within `interval`). Files that do not load together keep the previous
+/// ones (and say so in the log).
 struct TrustWatch: Service {
     let settings: ControllerAPISettings
     let peers: VerifiedPeers
+    let tls: ReloadableTLS?
     let logger: Logger
     var interval: Duration = .seconds(30)
 
@@ -360,16 +368,17 @@ struct TrustWatch: Service {
                 do {
                     let roots = try TrustedRoots(pemFiles: [settings.ca])
                     let revoked = try settings.revoked.map { path throws(ChaosError) in try RevocationList.load(path) } ?? RevocationList()
+                    try tls?.replace(try ControllerAccess.tls(settings))
                     peers.replace(roots: roots, revoked: revoked)
-                    logger.notice("trust reloaded", metadata: ["revoked": "\(revoked.serials.count)"])
+                    logger.notice("TLS files reloaded", metadata: ["revoked": "\(revoked.serials.count)"])
                 } catch let error as ChaosError {
-                    logger.error("trust not reloaded; the previous CA and revocation list stay", metadata: ["error": "\(error.message)"])
+                    logger.error("TLS files not reloaded; the previous certificate, CA and revocation list stay", metadata: ["error": "\(error.message)"])
                 } catch {
-                    logger.error("trust not reloaded; the previous CA and revocation list stay", metadata: ["error": "\(error)"])
+                    logger.error("TLS files not reloaded; the previous certificate, CA and revocation list stay", metadata: ["error": "\(error)"])
                 }
             }
         }
     }
 
-    func stamps() -> [String] { [settings.ca, settings.revoked].compactMap { $0 }.map(POSIXFiles.stamp) }
+    func stamps() -> [String] { [settings.certificate, settings.key, settings.ca, settings.revoked].compactMap { $0 }.map(POSIXFiles.stamp) }
 }

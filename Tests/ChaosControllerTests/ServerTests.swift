@@ -79,7 +79,7 @@ struct ServerTests {
         await s.stop()
     }
 
-    @Test("a revoked certificate is refused within the check interval, without a restart; others still get in; an unreadable list stops the start")
+    @Test("a revoked certificate is refused within the check interval, without a restart; a renewed server certificate is served; an unreadable list stops the start")
     func revocation() async throws {
         let s = try await Self.start(revoked: true)
         #expect(try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.alice)).status == 200)
@@ -95,6 +95,35 @@ struct ServerTests {
             refused = try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.alice)).status == 401
         }
         #expect(refused, "alice's revoked certificate is still let in")
+        #expect(try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.grafana)).status == 200)
+
+        // Its own certificate renewed on disk (7 days, written in place as 'chaos certs issue --force' does): served
+        // to new connections without a restart.
+        let ca = try CertificateAuthority.load(directory: dir)
+        try ca.issue(try CertificateRequest(role: .controller, name: "controller", subjectAlternativeNames: ["127.0.0.1"]), days: 7).write(to: dir, force: true)
+        let port = s.base.split(separator: ":").last.map(String.init) ?? "0"
+        func servedEnd() -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "echo | openssl s_client -connect 127.0.0.1:\(port) -CAfile \(s.pki.ca) 2>/dev/null | openssl x509 -noout -enddate"]
+            let out = Pipe()
+            p.standardOutput = out
+            try? p.run()
+            p.waitUntilExit()
+            return String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        }
+        let week = Date().addingTimeInterval(7 * 86_400)
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "MMM d"
+        let day = formatter.string(from: week).replacingOccurrences(of: " ", with: "")
+        var renewed = false
+        for _ in 0..<50 where !renewed {
+            try await Task.sleep(for: .milliseconds(100))
+            renewed = servedEnd().replacingOccurrences(of: " ", with: "").contains("notAfter=" + day)
+        }
+        #expect(renewed, "the renewed certificate is not served: \(servedEnd())")
         #expect(try Curl.request(s.base + "/api/v1/overview", args: s.cert(s.pki.grafana)).status == 200)
 
         var settings = ControllerAPISettings(address: "127.0.0.1", port: 0, certificate: s.pki.controller.certificate, key: s.pki.controller.privateKey, ca: s.pki.ca)
