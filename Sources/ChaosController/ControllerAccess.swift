@@ -132,13 +132,7 @@ struct ControllerAccess: Sendable {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000)) + " UTC"
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in x.indices { diff |= x[i] ^ y[i] }
-        return diff == 0
-    }
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool { JoinTokenStore.constantTimeEqual(a, b) }
 
     static func sha256(_ text: String) -> String { SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined() }
 

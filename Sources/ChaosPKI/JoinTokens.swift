@@ -160,7 +160,9 @@ public struct JoinTokenStore: Sendable {
         try PKIFiles.write(String(decoding: data, as: UTF8.self) + "\n", to: path, mode: PKIFiles.privateKeyMode, force: true)
     }
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+    /// Whether two secrets' texts are equal, in a time that does not depend on where they differ (token
+    /// hashes; the controller's API tokens use it too).
+    public static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         guard x.count == y.count else { return false }
         var diff: UInt8 = 0
