@@ -200,7 +200,3 @@ struct ReloadableTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async { await base.handle(value: value, logger: logger) }
 }
-
-extension ReloadableTLSChannel: HTTPChannelHandler where Base: HTTPChannelHandler {
-    var responder: HTTPChannelHandler.Responder { base.responder }
-}
