@@ -14,3 +14,12 @@ int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions
 
 // struct sockaddr_nl, for the nfnetlink_queue socket of the packet engine.
 #include <linux/netlink.h>
+
+#include <sys/syscall.h>
+#include <unistd.h>
+// pidfd_open(2), Linux 5.3: a descriptor that polls readable once the process has ended. glibc
+// wraps it only from 2.36 (<sys/pidfd.h>); the system call number is the same on every architecture.
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+static inline int chaos_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

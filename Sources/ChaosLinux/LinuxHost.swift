@@ -41,6 +41,28 @@ public final class LinuxHost: HostSystem {
         }
     }
 
+    /// pidfds polled together: each turns readable when its process has ended. Blocks the calling
+    /// thread for at most `limit`, so callers keep it to milliseconds.
+    public func awaitExit(_ pids: [Int32], within limit: Duration) async {
+        let opened = pids.map { chaos_pidfd_open($0) }.filter { $0 >= 0 }
+        defer { for fd in opened { close(fd) } }
+        var fds = opened.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+        let clock = ContinuousClock()
+        let end = clock.now.advanced(by: limit)
+        var waiting = fds.count
+        while waiting > 0 {
+            let left = clock.now.duration(to: end)
+            guard left > .zero else { return }
+            let ms = Int32(clamping: max(1, left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000))
+            let n = fds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), ms) }
+            if n < 0 && errno != EINTR { return }
+            for i in fds.indices where fds[i].fd >= 0 && fds[i].revents != 0 {
+                fds[i].fd = -1   // ended: poll skips a negative descriptor
+                waiting -= 1
+            }
+        }
+    }
+
     public func readPIDFile(_ path: String) async throws(ChaosError) -> Int32 {
         // Non-blocking, so a FIFO cannot hold the caller; only a small regular file is read, and its
         // content is never echoed (the agent reads as root whatever path a caller names).

@@ -1,4 +1,4 @@
 import ChaosCLI
 
 ChaosMain.resetSignalMask()
-await ChaosMain.run()
+await ChaosMain.runOnMainThread()

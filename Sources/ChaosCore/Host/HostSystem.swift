@@ -12,6 +12,11 @@ public protocol HostSystem: Sendable {
     func process(_ pid: Int32) async -> ProcessEntry?
     /// Sends `signal` to `pid` (kill(2)). Throws `host.noSuchProcess` when it is gone.
     func send(_ signal: SignalName, to pid: Int32) async throws(ChaosError)
+    /// Waits until every one of `pids` has ended (exited or a zombie), or `limit` has passed,
+    /// whichever comes first; woken by the kernel, not by a timer. For the moment between a kill
+    /// and its confirmation; callers still confirm from ``process(_:)``. Hosts that cannot wait
+    /// this way return at once (the default).
+    func awaitExit(_ pids: [Int32], within limit: Duration) async
     /// The pid written in a pidfile (its first line).
     func readPIDFile(_ path: String) async throws(ChaosError) -> Int32
     /// The pids of processes with a TCP socket listening on `port` (IPv4 or IPv6).
@@ -160,6 +165,8 @@ public struct HostCapabilities: Hashable, Sendable, Codable {
 extension HostSystem {
     /// Resolves `.` and `..` in an absolute path by its text alone (no symbolic links).
     public func canonicalPath(_ path: String) async -> String? { PathText.normalized(path) }
+
+    public func awaitExit(_ pids: [Int32], within limit: Duration) async {}
 }
 
 /// Paths as text. Pure.

@@ -26,9 +26,16 @@ public struct ProcessKillFault: Fault {
         return Receipt(victims: request.victims.map(Victim.init), signal: request.spec.with.signal ?? .kill)
     }
 
+    /// Sends the signal, then waits a few milliseconds for the victims to end (a pidfd, not a timer),
+    /// so that the confirmation after it usually finds them gone at its first look instead of sleeping.
     public func inject(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) {
         try await ProcessFaults.signalAll(receipt.victims, receipt.signal, on: host)
+        await host.awaitExit(receipt.victims.map(\.pid), within: Self.exitWait)
     }
+
+    /// How long inject waits for the victims to end: a SIGKILLed process is gone in well under a
+    /// millisecond unless it has gigabytes to unmap; the grace poll of the confirmation covers the rest.
+    static let exitWait: Duration = .milliseconds(5)
 
     /// `.active` when every victim is gone; `.drifted` naming the survivors otherwise.
     public func verify(_ receipt: Receipt, on host: some HostSystem) async throws(ChaosError) -> FaultState {
