@@ -203,7 +203,7 @@ let package = Package(
         .executableTarget(
             name: "chaos-agent",
             dependencies: [
-                "ChaosAgent", "ChaosCore", "ChaosLinux",
+                "ChaosAgent", "ChaosCore", "ChaosLinux", "ChaosPOSIX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ChaosAgent
+import ChaosPOSIX
 import ChaosCore
 import ChaosLinux
 import Foundation
@@ -55,8 +56,17 @@ struct AgentCommand: AsyncParsableCommand {
         logger.logLevel = .info
         // sd_notify: READY only after recovery and once listening; STOPPING on shutdown; the watchdog.
         let notifier = ServiceNotifier()
+        let log = logger
         let hooks = AgentServer.Hooks(
-            ready: { status in _ = try? notifier.ready(status: status) },
+            ready: { status in
+                _ = try? notifier.ready(status: status)
+                // Ten seconds on, start-up is over: give back the pages of the binary only it used.
+                Task {
+                    try? await Task.sleep(for: .seconds(10))
+                    let advised = ThisProcess.releaseStartupPages()
+                    log.debug("released start-up pages", metadata: ["mappings": "\(advised.map(String.init) ?? "none")"])
+                }
+            },
             stopping: { _ = try? notifier.stopping(status: "reverting every fault") },
             status: { text in _ = try? notifier.status(text) })
         let watchdog: [any Service] = notifier.watchdogPinger().map { [WatchdogService(pinger: $0)] } ?? []
