@@ -150,7 +150,7 @@ public enum ControllerServer {
                 let halt = await backend.overview().halt
                 do throws(ChaosError) {
                     let runs = try await backend.runs(filter)
-                    let names = Set(((try? await backend.runs(RunFilter(limit: 500))) ?? []).map(\.experiment)).sorted()
+                    let names = (try? await backend.experimentNames()) ?? []
                     return html(dashboard.runs(runs, query: query, names: names, who: who, halt: halt))
                 } catch {
                     return html(dashboard.message("Cannot read the runs", error.message, who: who, halt: halt), status: .internalServerError)

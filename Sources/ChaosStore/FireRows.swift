@@ -39,18 +39,32 @@ extension SQLiteRunStore: FireStoring {
         }
     }
 
+    /// The fires `sql` selects (``fireColumns``, in their order). The controller reads a month of them
+    /// at every look and for every dashboard page, hundreds of thousands when it fires often: rows are
+    /// read from a cursor (not copied), their columns by position, and each distinct `groups` text is
+    /// decoded once.
     private func fireRows(_ sql: String, _ arguments: StatementArguments) throws(ChaosError) -> [FireRecord] {
-        let rows = try read("list fires from") { db in try Row.fetchAll(db, sql: sql, arguments: arguments) }
-        var out: [FireRecord] = []
-        for row in rows {
-            let groupsText: String = row["groups"]
-            guard let trigger = PlannedFire.Trigger(rawValue: row["trigger"]), let state = FireRecord.State(rawValue: row["state"]),
-                  let groups = StoredRun.groups(from: groupsText) else {
-                throw ChaosError("store.corrupt", "A fire record of '\(row["experiment"] as String? ?? "?")' in '\(databasePath)' cannot be read.")
+        let path = databasePath
+        return try read("list fires from") { db in
+            var out: [FireRecord] = []
+            var decodedGroups: [String: [String]] = [:]
+            let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+            while let row = try rows.next() {
+                let experiment: String = row[0]
+                let groupsText: String = row[3]
+                var groups = decodedGroups[groupsText]
+                if groups == nil {
+                    groups = StoredRun.groups(from: groupsText)
+                    decodedGroups[groupsText] = groups
+                }
+                guard let groups, let trigger = PlannedFire.Trigger(rawValue: row[4] as String),
+                      let state = FireRecord.State(rawValue: row[5] as String) else {
+                    throw ChaosError("store.corrupt", "A fire record of '\(experiment)' in '\(path)' cannot be read.")
+                }
+                out.append(FireRecord(experiment: experiment, scheduledMs: row[1], target: row[2], groups: groups, trigger: trigger,
+                                      state: state, reason: row[6] as String?, runID: row[7] as String?, decidedMs: row[8]))
             }
-            out.append(FireRecord(experiment: row["experiment"], scheduledMs: row["scheduledMs"], target: row["target"], groups: groups,
-                                  trigger: trigger, state: state, reason: row["reason"], runID: row["runID"], decidedMs: row["decidedMs"]))
+            return out
         }
-        return out
     }
 }

@@ -22,13 +22,19 @@ public final class SQLiteRunStore: RunStoring {
     /// migrating the database to the current schema.
     /// - Throws: `store.io` when the directory or the database cannot be created, opened or migrated;
     ///   `store.newer` when a newer chaos wrote the database.
-    public init(directory: String) throws(ChaosError) {
+    public convenience init(directory: String) throws(ChaosError) {
+        try self.init(directory: directory, schemaUpTo: nil)
+    }
+
+    /// Opens the store in `directory` migrated up to the migration named `schemaUpTo` (nil: all of
+    /// them): a store as an older chaos left it, for tests of the migrations.
+    package init(directory: String, schemaUpTo last: String?) throws(ChaosError) {
         try StoreFiles.makeDirectory(directory)
         self.directory = directory
         self.databasePath = directory + "/chaos.sqlite"
         self.log = VerdictLog(path: directory + "/verdicts.jsonl")
         self.pool = try Self.openDatabase(databasePath)
-        try StoreSchema.migrate(pool, path: databasePath)
+        try StoreSchema.migrate(pool, path: databasePath, upTo: last)
     }
 
     /// Creates the store directory (0700) if needed, for a verdict log without a database.
@@ -77,6 +83,34 @@ public final class SQLiteRunStore: RunStoring {
         var out: [RunRecord] = []
         for row in rows { out.append(try RunRows.record(row, path: databasePath)) }
         return out
+    }
+
+    /// The names of the experiments with stored runs, sorted: one seek in the (experiment, startedAt)
+    /// index per name (a loose index scan), not a read of every run.
+    public func experimentNames() async throws(ChaosError) -> [String] {
+        try read("list the experiments of") { db in
+            try String.fetchAll(db, sql: """
+                WITH RECURSIVE names(name) AS (
+                  SELECT min(experiment) FROM runs
+                  UNION ALL
+                  SELECT (SELECT min(experiment) FROM runs WHERE experiment > name) FROM names WHERE name IS NOT NULL
+                )
+                SELECT name FROM names WHERE name IS NOT NULL
+                """)
+        }
+    }
+
+    /// How SQLite runs the query of `filter` (the detail column of `EXPLAIN QUERY PLAN`, one line a
+    /// step), for tests and benchmarks that check the history uses its indexes.
+    package func queryPlan(_ filter: RunFilter) throws(ChaosError) -> [String] {
+        let query = RunRows.query(filter)
+        return try read("explain a query of") { db in
+            // EXPLAIN does not check that this connection's copy of the schema is current (a query
+            // does, and prepares itself again): read the schema first, so a migration made since
+            // this connection opened is seen.
+            _ = try Row.fetchAll(db, sql: "SELECT name FROM sqlite_master")
+            return try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + query.sql, arguments: query.arguments).map { $0["detail"] as String }
+        }
     }
 
     // MARK: Database access

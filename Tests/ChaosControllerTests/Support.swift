@@ -24,6 +24,7 @@ final class FakeBackend: ControllerBackend, Sendable {
         stored.filter { r in (filter.experiment == nil || r.experiment == filter.experiment) && (filter.outcome == nil || r.verdict.outcome == filter.outcome) }
     }
     func run(_ id: String) async throws(ChaosError) -> RunRecord? { stored.first { $0.runID == id } }
+    func experimentNames() async throws(ChaosError) -> [String] { Set(stored.map(\.experiment)).sorted() }
     func halt(by caller: ControllerCaller, reason: String) async -> HaltOutcome {
         calls.withLock { $0.append("halt by \(caller): \(reason)") }
         let h = HaltState(halted: true, by: caller.name, reason: reason, at: 1_700_000_000_000)

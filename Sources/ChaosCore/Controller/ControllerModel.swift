@@ -149,6 +149,8 @@ public protocol ControllerBackend: Sendable {
     /// Stored runs, newest first.
     func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord]
     func run(_ id: String) async throws(ChaosError) -> RunRecord?
+    /// The names of the experiments with stored runs, sorted.
+    func experimentNames() async throws(ChaosError) -> [String]
     /// Reverts every fault on every agent, aborts the runs in progress, blocks fires until resumed.
     /// The halt records `caller.name` as who halted and the caller with its role in the audit log.
     func halt(by caller: ControllerCaller, reason: String) async -> HaltOutcome

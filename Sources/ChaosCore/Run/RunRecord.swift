@@ -86,6 +86,15 @@ public protocol RunStoring: Sendable {
     func run(_ id: String) async throws(ChaosError) -> RunRecord?
     /// Newest first.
     func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord]
+    /// The names of the experiments with stored runs, sorted: the dashboard's menu.
+    func experimentNames() async throws(ChaosError) -> [String]
+}
+
+extension RunStoring {
+    /// From the latest 500 runs: a store that can list the names without reading runs does so.
+    public func experimentNames() async throws(ChaosError) -> [String] {
+        Set(try await runs(RunFilter(limit: 500)).map(\.experiment)).sorted()
+    }
 }
 
 /// Observes one probe.

@@ -51,6 +51,7 @@ extension Controller: ControllerBackend {
 
     public func runs(_ filter: RunFilter) async throws(ChaosError) -> [RunRecord] { try await store.runs(filter) }
     public func run(_ id: String) async throws(ChaosError) -> RunRecord? { try await store.run(id) }
+    public func experimentNames() async throws(ChaosError) -> [String] { try await store.experimentNames() }
     public func audit(limit: Int) async throws(ChaosError) -> [AuditEntry] { try await store.auditEntries(limit: limit) }
 
     /// Halts everything: the flag first (stored, so a restart stays halted; the runs' halt hook sees it
