@@ -58,11 +58,6 @@ public enum ChaosMain {
     /// Parses the command line and runs the command, as `ChaosCommand.main()` would; but in `chaos`,
     /// a command that ``RemoteCommands`` sends to `chaos-remote` is handed to it first (exec, with the
     /// same arguments), before it does anything.
-    /// ``run()`` with every task on the main thread (``MainQueueExecutor``): how `chaos` runs.
-    public static func runOnMainThread() async {
-        await withTaskExecutorPreference(MainQueueExecutor.shared) { await run() }
-    }
-
     public static func run() async {
         do {
             var command = try await ChaosCommand.asyncParseAsRoot()

@@ -1,4 +1,4 @@
 import ChaosCLI
 
 ChaosMain.resetSignalMask()
-await ChaosMain.runOnMainThread()
+await ChaosMain.run()
