@@ -92,3 +92,13 @@ struct VictimPickerTests {
         }
     }
 }
+
+@Suite("Run ids")
+struct RunIDTests {
+    @Test("r- and 12 hex digits, no two alike among 100,000 (8 digits collided about once per 100,000 runs)")
+    func shapeAndSpread() {
+        let ids = (0..<100_000).map { _ in RunDriver.newRunID() }
+        #expect(ids.allSatisfy { $0.count == 14 && $0.hasPrefix("r-") && $0.dropFirst(2).allSatisfy { $0.isHexDigit && !$0.isUppercase } })
+        #expect(Set(ids).count == ids.count)
+    }
+}

@@ -325,7 +325,7 @@ public final class Controller: @unchecked Sendable {
         for f in due.start {
             guard let found = catalog.experiment(named: f.experiment) else { continue }
             experiments[DueFires.Key(f)] = (found.file, found.experiment)
-            decisions.append((f, make(f, .started, nil, "r-" + String(UUID().uuidString.lowercased().prefix(8)))))
+            decisions.append((f, make(f, .started, nil, RunDriver.newRunID())))
         }
         let claimed = Set(try await claim(decisions.map(\.1), store).map(\.key))
         for (f, fire) in decisions where claimed.contains(fire.key) {

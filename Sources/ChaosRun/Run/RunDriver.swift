@@ -22,7 +22,13 @@ public struct RunDriver: Sendable {
     /// reverted (the controller's blackouts: a blackout that begins halts the experiments running).
     public var halt: (@Sendable () -> String?)? = nil
     /// The run's id; the controller chooses it, to write it ahead in its fire record.
-    public var runID: String = "r-" + String(UUID().uuidString.lowercased().prefix(8))
+    public var runID: String = RunDriver.newRunID()
+
+    /// `r-` and 12 random hex digits (48 bits). Eight (32 bits) made about a hundred collisions
+    /// likely among a million stored runs, and the store replaces a run saved under an existing id.
+    public static func newRunID() -> String {
+        "r-" + String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(12))
+    }
     /// Given the run's recorder as it starts (the controller shows live probe status from it).
     public var onStart: (@Sendable (RunRecorder) -> Void)? = nil
 
