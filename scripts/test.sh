@@ -16,7 +16,7 @@ if [ "${CHAOS_NO_INSTALL:-0}" != 1 ]; then scripts/test-packages.sh; fi
 export CHAOS_PYTHON="${CHAOS_PYTHON:-/usr/bin/python3}"
 # Within a lane tests run one at a time: many are real-time measurements (deadlines, leases, latency)
 # that must not starve each other of the two cores.
-if [ $# -gt 0 ] || [ "${CHAOS_TEST_LANES:-2}" = 1 ]; then exec swift test --no-parallel "$@"; fi
+if [ $# -gt 0 ] || [ "${CHAOS_TEST_LANES:-4}" = 1 ]; then exec swift test --no-parallel "$@"; fi
 
 # Four lanes at once, each one test at a time. Most of the suite's time is waiting, not computing:
 # for real HA software to fail over, for killed services to restart, for a scheduled minute, for
