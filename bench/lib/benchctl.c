@@ -1,5 +1,5 @@
-/* benchctl: victim and wrapper helper for the bench/ scripts (bench/run.sh compiles this file at run
- * time; bench/kill.sh still carries an identical copy inline).
+/* benchctl: victim and wrapper helper for the bench/ scripts (bench/kill.sh and bench/run.sh compile
+ * this file at run time).
  *   benchctl exec  DIR PROG [ARG...]  read DIR/pid, replace "{pid}" in ARGs, execv(PROG) - the timed wrapper
  *   benchctl next  DIR                check the previous victim (if any), then start a fresh one
  *   benchctl check DIR                the current victim must have died of SIGKILL (waits up to 3 s)
