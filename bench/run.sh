@@ -91,17 +91,9 @@ fail() { printf '\nrun.sh: FAILED: %s\n' "$*" >&2; exit 1; }
 ms_of() { local d=$1; [[ $d == *ms ]] && echo "${d%ms}" || awk -v s="${d%s}" 'BEGIN{printf "%d", s*1000}'; }
 
 # ---------------------------------------------------------------- tools
-need_apt() { # need_apt COMMAND PACKAGE
-  command -v "$1" >/dev/null 2>&1 && return 0
-  say "installing Debian package $2 (for $1)"
-  apt-get install -y -qq "$2" >/dev/null 2>&1 || { apt-get update -qq >/dev/null && apt-get install -y -qq "$2" >/dev/null; } \
-    || fail "cannot install $2 with apt-get"
-}
-need_apt hyperfine hyperfine
-[[ -x /usr/bin/time ]] || { need_apt /usr/bin/time time; }
-CC=""
-for c in cc gcc clang; do command -v "$c" >/dev/null 2>&1 && { CC=$c; break; }; done
-[[ -n $CC ]] || fail "no C compiler (cc, gcc or clang) to build the benchctl helper; the Swift toolchain ships clang"
+# shellcheck source=lib/harness.sh
+source "$BENCH_DIR/lib/harness.sh"
+need_bench_tools
 
 WORK=$(mktemp -d /tmp/chaos-bench-run.XXXXXX)
 BENCHCTL="$WORK/benchctl"
@@ -151,35 +143,11 @@ if [[ $CHAOS_SOURCE == DEBUG* || $CHAOS == */debug/* ]]; then
 fi
 
 # ---------------------------------------------------------------- Chaos Toolkit venv (shared with kill.sh)
-real_python() {
-  if [[ -n ${PYTHON:-} ]]; then readlink -f "$(command -v "$PYTHON")"; return; fi
-  local p=""
-  command -v pyenv >/dev/null 2>&1 && p=$(pyenv which python3 2>/dev/null || true)
-  [[ -n $p ]] || p=$(python3 -c 'import sys; print(sys.executable)')
-  readlink -f "$p"
-}
 REQ="$CTK_DIR/requirements.txt"
-[[ -f $REQ ]] || fail "missing $REQ"
 [[ -f $CTK_EXPERIMENT ]] || fail "missing $CTK_EXPERIMENT"
-REQ_SUM=$(sha256sum "$REQ" | cut -d' ' -f1)
-if [[ ! -x $VENV/bin/chaos || ! -x $VENV/bin/python || $(cat "$VENV/.requirements.sha256" 2>/dev/null) != "$REQ_SUM" ]]; then
-  PY=$(real_python)
-  say "creating $VENV from $PY and installing pinned Chaos Toolkit (PyPI)"
-  rm -rf "$VENV"
-  "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$REQ" >"$WORK/pip.log" 2>&1 \
-    || { tail -n 20 "$WORK/pip.log" >&2; fail "pip install -r $REQ failed"; }
-  echo "$REQ_SUM" >"$VENV/.requirements.sha256"
-fi
-VPY="$VENV/bin/python"
-[[ $(readlink -f "$VPY") != *"/shims/"* ]] || fail "$VPY resolves to a pyenv shim; set PYTHON to the real interpreter"
+ensure_ctk_venv "$VENV" "$REQ" "$WORK/pip.log"
 
 DEADLINE=$((SECONDS + TIME_LIMIT))
-left() { # seconds left for the next step, capped at $1; fails loudly when the budget is spent
-  local l=$((DEADLINE - SECONDS))
-  ((l > 0)) || fail "time budget TIME_LIMIT=${TIME_LIMIT}s spent (raise TIME_LIMIT or lower the run counts)"
-  echo $((l < $1 ? l : $1))
-}
 
 # ---------------------------------------------------------------- health endpoint (started once)
 "$VPY" "$BENCH_DIR/lib/healthd.py" "$WORK/health.port" </dev/null >"$WORK/healthd.log" 2>&1 &
