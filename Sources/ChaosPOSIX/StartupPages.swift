@@ -8,9 +8,9 @@ extension ThisProcess {
     /// each page touched. The agent's resident set was 34 MiB, 28 MiB of it pages of the binary, of
     /// which it used 6 MiB afterwards. This asks the kernel to reclaim the executable's pages now
     /// (`MADV_PAGEOUT`, Linux 5.4) and to read it without read-around from here on (`MADV_RANDOM`);
-    /// what is used again comes back on its first touch. Only clean file pages go: pages the
-    /// process wrote (relocated data) are anonymous and stay (reclaiming them would need swap), so
-    /// this changes no content, only what is resident. Mappings of a replaced binary ("(deleted)")
+    /// what is used again comes back on its first touch. Clean file pages are dropped; pages the
+    /// process wrote (relocated data) are anonymous: they stay without swap, and with swap they may
+    /// be swapped out like any idle memory. Either way no content changes, only what is resident. Mappings of a replaced binary ("(deleted)")
     /// and every other file are left alone.
     /// - Returns: how many mappings were advised, or `nil` when /proc/self/maps could not be read.
     @discardableResult
